@@ -12,7 +12,10 @@ const (
 	ENOTFOUND  = "not_found" // the party, requirement or review does not exist
 	ECONFLICT  = "conflict"  // a uniqueness rule or the expected version was violated
 	EFORBIDDEN = "forbidden" // the actor may not do this
-	EINTERNAL  = "internal"  // a bug or an unavailable dependency
+	// EPRECONDITION: the caller's expected version (HTTP If-Match) is not the
+	// aggregate's current version.
+	EPRECONDITION = "precondition_failed"
+	EINTERNAL     = "internal" // a bug or an unavailable dependency
 )
 
 // FieldError says which input field is wrong and why.
