@@ -55,7 +55,7 @@ func (p *Party) Apply(e Event) {
 	case PartyIdentified:
 		p.ID, p.Name, p.Category, p.Scope = e.PartyID, e.Name, e.Category, e.Scope
 		p.Description, p.Owner, p.Influence, p.Interest = e.Description, e.Owner, e.Influence, e.Interest
-		p.ParentID = e.ParentID
+		p.ParentID = clonePtr(e.ParentID)
 		p.Status = StatusActive
 		p.Requirements = map[RequirementID]*Requirement{}
 	case PartyRevised:
@@ -65,7 +65,7 @@ func (p *Party) Apply(e Event) {
 	case RequirementIdentified:
 		r := &Requirement{ID: e.RequirementID, PartyID: e.PartyID, Kind: e.Kind, Title: e.Title,
 			Description: e.Description, SourceType: e.SourceType, SourceRef: e.SourceRef,
-			Owner: e.Owner, Priority: e.Priority, ReviewDue: e.ReviewDue, Addressed: e.Addressed,
+			Owner: e.Owner, Priority: e.Priority, ReviewDue: clonePtr(e.ReviewDue), Addressed: clonePtr(e.Addressed),
 			Rationale: e.Rationale, Treatment: e.Treatment, Controls: slices.Clone(e.Controls),
 			Status: StatusActive}
 		if p.Requirements == nil {
@@ -79,7 +79,7 @@ func (p *Party) Apply(e Event) {
 		}
 	case RequirementAddressingDecided:
 		if r := p.Requirements[e.RequirementID]; r != nil {
-			r.Addressed, r.Rationale, r.Treatment = e.Addressed, e.Rationale, e.Treatment
+			r.Addressed, r.Rationale, r.Treatment = clonePtr(e.Addressed), e.Rationale, e.Treatment
 			r.Controls = slices.Clone(e.Controls)
 		}
 	case RequirementRetired:
@@ -250,7 +250,7 @@ func (p *Party) Identify(cmd IdentifyParty, dir Directory, now time.Time) ([]Eve
 	}
 	return []Event{PartyIdentified{PartyID: cmd.PartyID, Name: name, Category: cmd.Category,
 		Scope: cmd.Scope, Description: cmd.Description, Owner: strings.TrimSpace(cmd.Owner),
-		Influence: cmd.Influence, Interest: cmd.Interest, ParentID: cmd.ParentID}}, nil
+		Influence: cmd.Influence, Interest: cmd.Interest, ParentID: clonePtr(cmd.ParentID)}}, nil
 }
 
 func checkParent(v *validation, dir Directory, self, parent PartyID) {
@@ -281,7 +281,7 @@ func checkParent(v *validation, dir Directory, self, parent PartyID) {
 
 // Revise decides ReviseParty. It returns no events when nothing changes.
 func (p *Party) Revise(cmd ReviseParty, dir Directory, now time.Time) ([]Event, error) {
-	if err := p.mustBeActive(); err != nil {
+	if err := p.mustBeActive(cmd.PartyID); err != nil {
 		return nil, err
 	}
 	var v validation
@@ -306,11 +306,11 @@ func (p *Party) Revise(cmd ReviseParty, dir Directory, now time.Time) ([]Event, 
 			if p.ParentID != nil {
 				ch["parent_id"] = Change{from, nil}
 			}
-		} else {
+		} else if p.ParentID == nil || *p.ParentID != *cmd.ParentID {
+			// Only a new parent is checked: restating the current one (which
+			// may have been retired since) changes nothing.
 			checkParent(&v, dir, p.ID, *cmd.ParentID)
-			if p.ParentID == nil || *p.ParentID != *cmd.ParentID {
-				ch["parent_id"] = Change{from, string(*cmd.ParentID)}
-			}
+			ch["parent_id"] = Change{from, string(*cmd.ParentID)}
 		}
 	}
 	if err := v.err(); err != nil {
@@ -330,7 +330,7 @@ func (p *Party) Revise(cmd ReviseParty, dir Directory, now time.Time) ([]Event, 
 
 // Retire decides RetireParty.
 func (p *Party) Retire(cmd RetireParty, now time.Time) ([]Event, error) {
-	if err := p.mustBeActive(); err != nil {
+	if err := p.mustBeActive(cmd.PartyID); err != nil {
 		return nil, err
 	}
 	var v validation
@@ -342,9 +342,12 @@ func (p *Party) Retire(cmd RetireParty, now time.Time) ([]Event, error) {
 		Changes: Changes{"status": {StatusActive, StatusRetired}}}}, nil
 }
 
-func (p *Party) mustBeActive() error {
+// mustBeActive fails with ENOTFOUND if the party does not exist (id is the
+// one the command asked for: an empty state has no ID) and ECONFLICT if it is
+// retired.
+func (p *Party) mustBeActive(id PartyID) error {
 	if !p.Exists() {
-		return Errorf(ENOTFOUND, "no party %s", p.ID)
+		return Errorf(ENOTFOUND, "no party %s", id)
 	}
 	if p.Status != StatusActive {
 		return &Error{Code: ECONFLICT, Message: "party " + string(p.ID) + " is retired; retired parties cannot change"}
@@ -395,4 +398,14 @@ func setLevel(v *validation, ch Changes, field string, cur int, to *int) {
 	if *to != cur {
 		ch[field] = Change{cur, *to}
 	}
+}
+
+// clonePtr returns a copy of *p, so that events and state never share memory
+// with a command the caller may reuse.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

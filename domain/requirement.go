@@ -63,7 +63,7 @@ type RetireRequirement struct {
 
 // IdentifyRequirement decides IdentifyRequirement.
 func (p *Party) IdentifyRequirement(cmd IdentifyRequirement, now time.Time) ([]Event, error) {
-	if err := p.mustBeActive(); err != nil {
+	if err := p.mustBeActive(cmd.PartyID); err != nil {
 		return nil, err
 	}
 	var v validation
@@ -102,14 +102,14 @@ func (p *Party) IdentifyRequirement(cmd IdentifyRequirement, now time.Time) ([]E
 	if cmd.ReviewDue != "" {
 		due = &cmd.ReviewDue
 	}
-	controls := cmd.Controls
+	controls := slices.Clone(cmd.Controls)
 	if controls == nil {
 		controls = []string{}
 	}
 	return []Event{RequirementIdentified{PartyID: p.ID, RequirementID: cmd.RequirementID,
 		Kind: cmd.Kind, Title: title, Description: cmd.Description, SourceType: cmd.SourceType,
 		SourceRef: strings.TrimSpace(cmd.SourceRef), Owner: strings.TrimSpace(cmd.Owner),
-		Priority: cmd.Priority, ReviewDue: due, Addressed: cmd.Addressed, Rationale: cmd.Rationale,
+		Priority: cmd.Priority, ReviewDue: due, Addressed: clonePtr(cmd.Addressed), Rationale: cmd.Rationale,
 		Treatment: cmd.Treatment, Controls: controls}}, nil
 }
 
@@ -125,8 +125,8 @@ func (p *Party) titleFree(title string, self RequirementID) error {
 	return nil
 }
 
-func (p *Party) activeRequirement(id RequirementID) (*Requirement, error) {
-	if err := p.mustBeActive(); err != nil {
+func (p *Party) activeRequirement(party PartyID, id RequirementID) (*Requirement, error) {
+	if err := p.mustBeActive(party); err != nil {
 		return nil, err
 	}
 	r := p.Requirements[id]
@@ -142,7 +142,7 @@ func (p *Party) activeRequirement(id RequirementID) (*Requirement, error) {
 // ReviseRequirement decides ReviseRequirement. It returns no events when
 // nothing changes.
 func (p *Party) ReviseRequirement(cmd ReviseRequirement, now time.Time) ([]Event, error) {
-	r, err := p.activeRequirement(cmd.RequirementID)
+	r, err := p.activeRequirement(cmd.PartyID, cmd.RequirementID)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (p *Party) ReviseRequirement(cmd ReviseRequirement, now time.Time) ([]Event
 // DecideAddressing decides DecideAddressing. It returns no events when the
 // decision, rationale, treatment and controls are all unchanged.
 func (p *Party) DecideAddressing(cmd DecideAddressing, now time.Time) ([]Event, error) {
-	r, err := p.activeRequirement(cmd.RequirementID)
+	r, err := p.activeRequirement(cmd.PartyID, cmd.RequirementID)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func (p *Party) DecideAddressing(cmd DecideAddressing, now time.Time) ([]Event, 
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	controls := cmd.Controls
+	controls := slices.Clone(cmd.Controls)
 	if controls == nil {
 		controls = []string{}
 	}
@@ -222,13 +222,13 @@ func (p *Party) DecideAddressing(cmd DecideAddressing, now time.Time) ([]Event, 
 		return nil, nil
 	}
 	return []Event{RequirementAddressingDecided{PartyID: p.ID, RequirementID: r.ID,
-		Addressed: cmd.Addressed, Rationale: cmd.Rationale, Treatment: cmd.Treatment,
+		Addressed: clonePtr(cmd.Addressed), Rationale: cmd.Rationale, Treatment: cmd.Treatment,
 		Controls: controls, Changes: ch}}, nil
 }
 
 // RetireRequirement decides RetireRequirement.
 func (p *Party) RetireRequirement(cmd RetireRequirement, now time.Time) ([]Event, error) {
-	r, err := p.activeRequirement(cmd.RequirementID)
+	r, err := p.activeRequirement(cmd.PartyID, cmd.RequirementID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,7 +23,8 @@ func (r *ManagementReview) Exists() bool { return r != nil && r.Version > 0 }
 func (r *ManagementReview) Apply(e Event) {
 	r.Version++
 	if e, ok := e.(ManagementReviewHeld); ok {
-		r.ID, r.HeldOn, r.Title, r.Attendees, r.Notes = e.ReviewID, e.HeldOn, e.Title, e.Attendees, e.Notes
+		r.ID, r.HeldOn, r.Title, r.Notes = e.ReviewID, e.HeldOn, e.Title, e.Notes
+		r.Attendees = slices.Clone(e.Attendees)
 	}
 }
 
@@ -36,8 +38,9 @@ type HoldManagementReview struct {
 	Notes     string
 }
 
-// Hold decides HoldManagementReview. A review cannot be dated more than a
-// day after now (time zones differ), and its date is required.
+// Hold decides HoldManagementReview. Its date is required and may be at most
+// one day after the UTC date of now: somewhere on earth it may already be
+// tomorrow, but never the day after.
 func (r *ManagementReview) Hold(cmd HoldManagementReview, now time.Time) ([]Event, error) {
 	if r.Exists() {
 		return nil, Errorf(ECONFLICT, "management review %s already recorded", cmd.ReviewID)
@@ -51,7 +54,7 @@ func (r *ManagementReview) Hold(cmd HoldManagementReview, now time.Time) ([]Even
 		v.add("held_on", "is required (YYYY-MM-DD)")
 	} else if d, err := time.Parse(DateLayout, cmd.HeldOn); err != nil {
 		v.add("held_on", "must be a date YYYY-MM-DD")
-	} else if d.After(now.Add(maxFutureReviewed)) {
+	} else if d.After(utcDate(now).Add(maxFutureReviewed)) {
 		v.add("held_on", "is in the future; record a review once it has been held")
 	}
 	title := strings.TrimSpace(cmd.Title)
@@ -74,4 +77,10 @@ func (r *ManagementReview) Hold(cmd HoldManagementReview, now time.Time) ([]Even
 	}
 	return []Event{ManagementReviewHeld{ReviewID: cmd.ReviewID, HeldOn: cmd.HeldOn, Title: title,
 		Attendees: attendees, Notes: cmd.Notes}}, nil
+}
+
+// utcDate returns midnight UTC of t's UTC calendar date.
+func utcDate(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -86,7 +86,7 @@ const (
 	MaxControlLen     = 50
 	MaxAttendees      = 100
 	DateLayout        = "2006-01-02"
-	maxFutureReviewed = 48 * time.Hour
+	maxFutureReviewed = 24 * time.Hour // held_on may be at most the day after today (UTC)
 )
 
 // Meta is what every command carries for the audit trail: who acted (from the
