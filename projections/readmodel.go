@@ -1,0 +1,463 @@
+// Package projections keeps partyledger's read models: disposable SQLite
+// tables built only from the event log, which the HTTP API, the CLI and the
+// reports query.
+//
+// # Projections
+//
+// Three projections share one SQLite file (its own file, separate from the
+// event store):
+//
+//   - register: the current state of every party and requirement
+//     (tables parties, requirements);
+//   - reviews: the recorded management reviews (table reviews);
+//   - changes: the detailed change feed, one row per party or requirement
+//     event (table changes, plus change_parties and change_requirements for
+//     the names it shows). management_review.held events are not feed items:
+//     they are the boundaries of the windows the feed is read in.
+//
+// Each projection keeps its own row in the checkpoints table: the position of
+// the last event it applied. [ReadModel.Run] applies every batch of events to
+// all three in one transaction, together with their checkpoints, so rows and
+// checkpoints never disagree: a failed batch leaves both where they were.
+// Delivery is at-least-once; an event at or below a projection's checkpoint
+// is skipped, so applying a batch twice changes nothing.
+//
+// # Rebuilding
+//
+// The tables are a function of the log. [ReadModel.Rebuild] wipes them and
+// replays the log from position 0, which must give exactly the state that
+// live updates gave. A migration that changes what a projection stores wipes
+// that projection and resets its checkpoint; it then catches up on its own
+// while the others resume where they were.
+//
+// # Errors
+//
+// Queries return a [*domain.Error] with code [domain.ENOTFOUND] for an
+// unknown id and [domain.EINVALID] for a bad filter; anything else is an
+// internal error (the database failed).
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
+)
+
+// Log attribute keys.
+const (
+	logPosition = "position"
+	logEventID  = "event_id"
+	logType     = "type"
+	logEvents   = "events"
+	logDuration = "duration"
+	logError    = "error"
+)
+
+// RebuildBatch is how many events [ReadModel.Rebuild] reads and applies per
+// transaction.
+const RebuildBatch = 4096
+
+// Bounds on the in-memory state the projections keep between batches (see
+// [ReadModel]): beyond these the caches are emptied after a commit.
+const (
+	liveCacheParties    = 2048
+	rebuildCacheParties = 1 << 16
+)
+
+// ErrStopped is returned (wrapped, together with the cause) by
+// [ReadModel.WaitFor] when [ReadModel.Run] has stopped with an error before
+// the awaited position was applied.
+var ErrStopped = errors.New("projections: read model stopped")
+
+// projection is one read model inside the shared transaction of a batch.
+type projection interface {
+	// name is the projection's row in the checkpoints table.
+	name() string
+	// begin prepares the projection for a batch applied in tx.
+	begin(ctx context.Context, tx *sql.Tx) error
+	// apply applies one event whose position is above the projection's
+	// checkpoint. de is the decoded data.
+	apply(ctx context.Context, ev *eventstore.Event, de domain.Event) error
+	// flush writes whatever apply kept in memory to tx.
+	flush(ctx context.Context) error
+	// end finishes the batch. When the transaction did not commit, the
+	// projection forgets every cached state, which may be ahead of the
+	// database.
+	end(committed bool)
+	// setCacheLimit bounds what the projection keeps cached between batches.
+	setCacheLimit(n int)
+	// tables lists the tables Rebuild empties.
+	tables() []string
+}
+
+// ReadModel is the set of read models in one SQLite database. Queries are
+// safe for concurrent use with each other and with [ReadModel.Run].
+//
+// Between batches the projections cache the state of recently touched
+// parties, which is only valid while this ReadModel is the only writer of its
+// database: open one ReadModel per database file, and run one Run (or
+// Rebuild) at a time.
+type ReadModel struct {
+	db     *sql.DB
+	store  eventstore.Store
+	logger *slog.Logger
+
+	// applyMu serialises batches: Run's, Rebuild's and the wipe.
+	applyMu sync.Mutex
+	projs   []projection
+
+	mu      sync.Mutex
+	applied int64         // lowest checkpoint after the last commit
+	changed chan struct{} // closed and replaced when applied or runErr changes
+	runErr  error         // why Run stopped, if it failed
+}
+
+// Open prepares the read-model tables in db (embedded migrations, one
+// transaction each) and returns the model. db is a *sql.DB on a SQLite file of
+// its own, separate from the event store; it can be deleted and rebuilt at
+// any time. store is the log the model follows. A nil logger discards.
+//
+// Open does not start following the log: call [ReadModel.Run].
+func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.Logger) (*ReadModel, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "projections")
+	if err := migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("projections: open: %w", err)
+	}
+	m := &ReadModel{
+		db:      db,
+		store:   store,
+		logger:  logger,
+		changed: make(chan struct{}),
+	}
+	m.projs = []projection{newRegister(logger), newReviews(), newFeed()}
+	m.setCacheLimit(liveCacheParties)
+	cp, err := m.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open: %w", err)
+	}
+	m.applied = cp
+	return m, nil
+}
+
+func (m *ReadModel) setCacheLimit(n int) {
+	for _, p := range m.projs {
+		p.setCacheLimit(n)
+	}
+}
+
+// Run follows the log with [eventstore.Store.Subscribe] from the lowest of the
+// stored checkpoints and applies each batch of events in one transaction
+// together with the checkpoint updates. It returns ctx.Err() once ctx is
+// done, or the error that stopped it (an event that cannot be decoded, a
+// failing database or store); the checkpoints then stay at the last batch
+// that committed, so calling Run again retries from there.
+func (m *ReadModel) Run(ctx context.Context) error {
+	after, err := m.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: run: %w", err)
+	}
+	m.setRunErr(nil)
+	m.logger.Info("following the event log", logPosition, after)
+	err = m.store.Subscribe(ctx, after, m.apply)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	err = fmt.Errorf("projections: run: %w", err)
+	m.logger.Error("stopped following the event log", logError, err)
+	m.setRunErr(err)
+	return err
+}
+
+// Checkpoint returns the position up to which every projection has applied
+// the log: the lowest of their checkpoints.
+func (m *ReadModel) Checkpoint(ctx context.Context) (int64, error) {
+	var pos int64
+	err := m.db.QueryRowContext(ctx,
+		`SELECT COALESCE(MIN(position), 0) FROM checkpoints WHERE name IN (?, ?, ?)`,
+		m.projs[0].name(), m.projs[1].name(), m.projs[2].name()).Scan(&pos)
+	if err != nil {
+		return 0, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return pos, nil
+}
+
+// WaitFor blocks until every projection has applied the log up to position,
+// which gives read-your-writes after an append: pass the position of the
+// last appended event. It returns nil at once for a position already applied,
+// ctx's error (wrapped) when ctx is done first, and an error matching
+// [ErrStopped] when Run has failed. It only sees batches applied by this
+// ReadModel.
+func (m *ReadModel) WaitFor(ctx context.Context, position int64) error {
+	for {
+		m.mu.Lock()
+		applied, changed, runErr := m.applied, m.changed, m.runErr
+		m.mu.Unlock()
+		if applied >= position {
+			return nil
+		}
+		if runErr != nil {
+			return fmt.Errorf("projections: wait for position %d: %w", position, runErr)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("projections: wait for position %d (applied %d): %w", position, applied, ctx.Err())
+		}
+	}
+}
+
+func (m *ReadModel) setApplied(pos int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.applied != pos {
+		m.applied = pos
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
+}
+
+func (m *ReadModel) setRunErr(err error) {
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.runErr = err
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// Rebuild wipes every read-model row and checkpoint, then replays the log
+// from position 0 up to the store's head (read when Rebuild starts) in
+// batches of [RebuildBatch] events, one transaction each. Queries made while
+// it runs see a partial register.
+//
+// Rebuild must not run concurrently with Run: stop Run, Rebuild, then start
+// Run again. (Batches are serialised, so an overlap cannot corrupt the tables,
+// but Run would be stalled for the whole rebuild.) If Rebuild fails, the
+// tables hold a prefix of the log with consistent checkpoints, and Run or
+// another Rebuild carries on from there.
+func (m *ReadModel) Rebuild(ctx context.Context) error {
+	start := time.Now()
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	if err := m.wipe(ctx); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	head, _, err := m.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: head: %w", err)
+	}
+	m.setCacheLimit(rebuildCacheParties)
+	defer m.setCacheLimit(liveCacheParties)
+
+	// Read the next batch while the current one is applied.
+	type batch struct {
+		events []eventstore.Event
+		err    error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan batch, 1)
+	defer func() {
+		cancel()
+		for range batches { // let the reader exit before returning
+		}
+	}()
+	go func() {
+		defer close(batches)
+		for after := int64(0); after < head; {
+			events, err := m.store.ReadAll(ctx, after, RebuildBatch)
+			if err == nil && len(events) == 0 {
+				return
+			}
+			select {
+			case batches <- batch{events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = events[len(events)-1].Position
+		}
+	}()
+	var n int
+	for b := range batches {
+		if b.err != nil {
+			return fmt.Errorf("projections: rebuild: read log: %w", b.err)
+		}
+		if err := m.applyLocked(ctx, b.events); err != nil {
+			return fmt.Errorf("projections: rebuild: %w", err)
+		}
+		n += len(b.events)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	m.logger.Info("rebuilt read models", logEvents, n, logPosition, head, logDuration, time.Since(start))
+	return nil
+}
+
+// wipe empties every projection's tables and sets the checkpoints to 0.
+// The caller holds applyMu.
+func (m *ReadModel) wipe(ctx context.Context) error {
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, p := range m.projs {
+		for _, t := range p.tables() {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return fmt.Errorf("wipe %s: %w", t, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = 0 WHERE name = ?`, p.name()); err != nil {
+			return fmt.Errorf("wipe checkpoint %s: %w", p.name(), err)
+		}
+	}
+	err = tx.Commit()
+	for _, p := range m.projs {
+		p.end(false) // forget cached state either way
+	}
+	if err != nil {
+		return err
+	}
+	m.setApplied(0)
+	return nil
+}
+
+// apply applies one batch of events in one transaction. It is the
+// [eventstore.Store.Subscribe] callback of Run.
+func (m *ReadModel) apply(ctx context.Context, events []eventstore.Event) error {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	return m.applyLocked(ctx, events)
+}
+
+// applyLocked applies events to every projection whose checkpoint is below
+// them, and moves the checkpoints, all in one transaction. On any error
+// nothing is written. The caller holds applyMu.
+func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) (err error) {
+	if len(events) == 0 {
+		return nil
+	}
+	start := time.Now()
+	committed := false
+	defer func() {
+		for _, p := range m.projs {
+			p.end(committed)
+		}
+	}()
+
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	before, err := readCheckpoints(ctx, tx, m.projs)
+	if err != nil {
+		return err
+	}
+	cps := slices.Clone(before)
+	for _, p := range m.projs {
+		if err := p.begin(ctx, tx); err != nil {
+			return fmt.Errorf("%s: %w", p.name(), err)
+		}
+	}
+	for i := range events {
+		ev := &events[i]
+		if ev.Position <= slices.Min(cps) {
+			continue // every projection has it already
+		}
+		de, err := decode(ev)
+		if err != nil {
+			return fmt.Errorf("event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
+		}
+		for j, p := range m.projs {
+			if ev.Position <= cps[j] {
+				continue
+			}
+			if de != nil {
+				if err := p.apply(ctx, ev, de); err != nil {
+					return fmt.Errorf("%s: event %d (%s, id %s): %w", p.name(), ev.Position, ev.Type, ev.ID, err)
+				}
+			}
+			cps[j] = ev.Position
+		}
+	}
+	for j, p := range m.projs {
+		if cps[j] == before[j] {
+			continue
+		}
+		if err := p.flush(ctx); err != nil {
+			return fmt.Errorf("%s: %w", p.name(), err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = ? WHERE name = ?`, cps[j], p.name()); err != nil {
+			return fmt.Errorf("%s: update checkpoint: %w", p.name(), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	low := slices.Min(cps)
+	m.setApplied(low)
+	m.logger.Debug("applied batch", logEvents, len(events), logPosition, low, logDuration, time.Since(start))
+	return nil
+}
+
+// readCheckpoints returns the checkpoint of each projection, in order. A
+// missing row reads as 0 and is created.
+func readCheckpoints(ctx context.Context, tx *sql.Tx, projs []projection) ([]int64, error) {
+	cps := make([]int64, len(projs))
+	for i, p := range projs {
+		err := tx.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = ?`, p.name()).Scan(&cps[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO checkpoints (name, position) VALUES (?, 0)`, p.name())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read checkpoint %s: %w", p.name(), err)
+		}
+	}
+	return cps, nil
+}
+
+// decode returns the event's data as a domain event, or nil for an event
+// type this code does not project (another aggregate's). A known type whose
+// data does not decode is an error: skipping it would silently lose a fact.
+func decode(ev *eventstore.Event) (domain.Event, error) {
+	if !slices.Contains(domain.EventTypes, ev.Type) {
+		return nil, nil
+	}
+	return domain.Decode(ev.Type, ev.Schema, ev.Data)
+}
+
+// Time columns hold eventstore.TimeFormat, whose fixed width keeps text order
+// equal to time order.
+func formatTime(t time.Time) string { return eventstore.FormatTime(t) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(eventstore.TimeFormat, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// notFound is the error queries return for an unknown id.
+func notFound(format string, args ...any) error {
+	return domain.Errorf(domain.ENOTFOUND, format, args...)
+}
