@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/partyledger/partyledger/eventstore/sqlite"
+	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/projections"
+)
+
+// app is the wired core shared by serve, demo and rebuild: the event store,
+// the token table, the read model and the command service. Close releases
+// them in the reverse order of opening.
+type app struct {
+	store    *sqlite.Store
+	tokens   *auth.Tokens
+	reads    *projections.ReadModel
+	commands *commands.Service
+	logger   *slog.Logger
+
+	closers []func() error
+	runWG   sync.WaitGroup
+	stopRun context.CancelFunc
+	runErr  error
+}
+
+// openApp opens the store and the read model. If follow is true the read
+// model starts following the log in the background.
+func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool) (*app, error) {
+	a := &app{logger: logger}
+	store, err := sqlite.Open(ctx, f.db, sqlite.Options{Logger: logger.With("component", "eventstore")})
+	if err != nil {
+		return nil, fmt.Errorf("open event log %s: %w", f.db, err)
+	}
+	a.store = store
+	a.closers = append(a.closers, store.Close)
+
+	tdb, err := sqlite.OpenDB(f.db)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open token table in %s: %w", f.db, err)
+	}
+	a.closers = append(a.closers, tdb.Close)
+	if a.tokens, err = auth.NewTokens(ctx, tdb); err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	rdb, err := sqlite.OpenDB(f.readModelPath(), sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model %s: %w", f.readModelPath(), err)
+	}
+	a.closers = append(a.closers, rdb.Close)
+	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections")); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
+	a.commands = &commands.Service{Store: store, Reads: a.reads}
+	if follow {
+		a.follow()
+	}
+	return a, nil
+}
+
+// follow runs the projections in the background until Close.
+func (a *app) follow() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopRun = cancel
+	a.runWG.Add(1)
+	go func() {
+		defer a.runWG.Done()
+		if err := a.reads.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("projections stopped", "err", err)
+			a.runErr = err
+		}
+	}()
+}
+
+// Close stops the projections and closes everything, last opened first.
+func (a *app) Close() error {
+	if a.stopRun != nil {
+		a.stopRun()
+		a.runWG.Wait()
+	}
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

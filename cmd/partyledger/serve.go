@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/httpapi"
+)
+
+// serveConfig is everything serve needs; flags fill it.
+type serveConfig struct {
+	store     storeFlags
+	addr      string
+	logFormat string
+	logLevel  string
+	// onListen, if set, is called with the bound address (tests use :0).
+	onListen func(addr string)
+}
+
+func newServeCmd() *cobra.Command {
+	var cfg serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API on the embedded SQLite store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cfg.store.register(cmd)
+	cmd.Flags().StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
+	cmd.Flags().StringVar(&cfg.logFormat, "log-format", envOr(envLogFormat, "text"), "log format: text or json (env "+envLogFormat+")")
+	cmd.Flags().StringVar(&cfg.logLevel, "log-level", envOr(envLogLevel, "info"), "log level: debug, info, warn, error (env "+envLogLevel+")")
+	return cmd
+}
+
+// runServe runs the service until ctx is cancelled, then shuts down
+// gracefully: stop accepting, finish requests (10 s at most), stop the
+// projections, close the store.
+func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	a, err := openApp(ctx, cfg.store, logger, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if err := bootstrapAdmin(ctx, a.tokens, stdout); err != nil {
+		return err
+	}
+
+	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
+		Logger: logger.With("component", "http")}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	addr := ln.Addr().String()
+	logger.Info("partyledger serving", "addr", "http://"+addr, "db", cfg.store.db, "read_model", cfg.store.readModelPath())
+	if cfg.onListen != nil {
+		cfg.onListen(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("shutdown: requests cut short", "err", err)
+		}
+	}
+	return nil
+}
+
+// bootstrapAdmin creates an admin token on the first start, when there is no
+// active token at all, and prints it once on stdout.
+func bootstrapAdmin(ctx context.Context, tokens *auth.Tokens, stdout io.Writer) error {
+	all, err := tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	if len(all) > 0 {
+		return nil
+	}
+	secret, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, nil)
+	if err != nil {
+		return fmt.Errorf("create the first admin token: %w", err)
+	}
+	fmt.Fprintf(stdout, "Created the first admin token (name \"admin\"). It is shown only this once; keep it safe:\n%s\n", secret)
+	return nil
+}

@@ -1,0 +1,261 @@
+// Package auth keeps the API tokens that authenticate every request and the
+// role table that decides what each role may do.
+//
+// A token is "plt_" followed by 43 base64url characters (256 random bits).
+// Only its SHA-256 is stored; the secret is shown once, when it is created.
+// A token's name is the actor recorded on every event it writes, so names
+// are never reused, not even after revocation.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partyledger/partyledger/domain"
+)
+
+// Roles, from least to most powerful.
+const (
+	RoleViewer  = "viewer"
+	RoleAuditor = "auditor"
+	RoleEditor  = "editor"
+	RoleAdmin   = "admin"
+)
+
+// Roles lists the valid roles.
+var Roles = []string{RoleViewer, RoleAuditor, RoleEditor, RoleAdmin}
+
+// Permission is what a route requires.
+type Permission string
+
+// Permissions.
+const (
+	PermRead  Permission = "read"  // register, parties, changes, reports
+	PermAudit Permission = "audit" // audit trail, history, verify, checkpoints, export
+	PermWrite Permission = "write" // register writes and management reviews
+	PermAdmin Permission = "admin" // tokens and subscriptions
+)
+
+// rolePermissions is the single source of truth for access control.
+var rolePermissions = map[string][]Permission{
+	RoleViewer:  {PermRead},
+	RoleAuditor: {PermRead, PermAudit},
+	RoleEditor:  {PermRead, PermWrite},
+	RoleAdmin:   {PermRead, PermAudit, PermWrite, PermAdmin},
+}
+
+// Allowed reports whether role grants perm.
+func Allowed(role string, perm Permission) bool {
+	return slices.Contains(rolePermissions[role], perm)
+}
+
+// TokenPrefix marks partyledger tokens so secret scanners can find leaks.
+const TokenPrefix = "plt_"
+
+// Token is a stored token, without its secret.
+type Token struct {
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+// Active reports whether the token may be used at now.
+func (t Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
+// ErrUnauthenticated is returned for a missing, unknown, revoked or expired
+// token. Callers must not tell these cases apart to the client.
+var ErrUnauthenticated = errors.New("auth: invalid or missing token")
+
+// Tokens stores tokens in a SQLite database (the event store's file, so that
+// tokens share its durability). It is safe for concurrent use.
+type Tokens struct {
+	db  *sql.DB
+	Now func() time.Time
+}
+
+// NewTokens creates the tokens table in db if needed.
+func NewTokens(ctx context.Context, db *sql.DB) (*Tokens, error) {
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tokens (
+		name       TEXT PRIMARY KEY,
+		role       TEXT NOT NULL,
+		hash       TEXT NOT NULL UNIQUE,
+		created_at TEXT NOT NULL,
+		expires_at TEXT,
+		revoked_at TEXT
+	)`)
+	if err != nil {
+		return nil, fmt.Errorf("auth: create tokens table: %w", err)
+	}
+	return &Tokens{db: db}, nil
+}
+
+func (t *Tokens) now() time.Time {
+	if t.Now != nil {
+		return t.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$`)
+
+// Create makes a token and returns its secret, which is not stored and
+// cannot be shown again. It fails with EINVALID for a bad name, role or
+// expiry and ECONFLICT if the name was ever used.
+func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, Token, error) {
+	var fields []domain.FieldError
+	if !nameRE.MatchString(name) {
+		fields = append(fields, domain.FieldError{Field: "name", Message: "must be 1-100 characters: letters, digits, . _ @ -, starting with a letter or digit"})
+	}
+	if !slices.Contains(Roles, role) {
+		fields = append(fields, domain.FieldError{Field: "role", Message: "must be one of " + strings.Join(Roles, ", ")})
+	}
+	now := t.now()
+	if expiresAt != nil && !expiresAt.After(now) {
+		fields = append(fields, domain.FieldError{Field: "expires_at", Message: "must be in the future"})
+	}
+	if len(fields) > 0 {
+		return "", Token{}, &domain.Error{Code: domain.EINVALID, Message: "invalid token request", Fields: fields}
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", Token{}, fmt.Errorf("auth: random: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	tok := Token{Name: name, Role: role, CreatedAt: now, ExpiresAt: expiresAt}
+	var exp any
+	if expiresAt != nil {
+		e := expiresAt.UTC()
+		tok.ExpiresAt = &e
+		exp = e.Format(time.RFC3339Nano)
+	}
+	res, err := t.db.ExecContext(ctx, `INSERT INTO tokens (name, role, hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, role, hashSecret(secret), now.Format(time.RFC3339Nano), exp)
+	if err != nil {
+		return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", Token{}, &domain.Error{Code: domain.ECONFLICT, Message: "a token named " + name + " exists or existed; names are never reused because they identify actors in the audit trail",
+			Fields: []domain.FieldError{{Field: "name", Message: "is already used"}}}
+	}
+	return secret, tok, nil
+}
+
+// Authenticate returns the active token whose secret this is, or
+// ErrUnauthenticated.
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
+		return Token{}, ErrUnauthenticated
+	}
+	h := hashSecret(secret)
+	var stored string
+	tok, err := t.scan(t.db.QueryRowContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens WHERE hash = ?`, h), &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("auth: look up token: %w", err)
+	}
+	// The lookup is by hash; compare in constant time anyway so that no
+	// branch depends on how much of a guessed secret matched.
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || !tok.Active(t.now()) {
+		return Token{}, ErrUnauthenticated
+	}
+	return tok, nil
+}
+
+// List returns every token ever created, revoked ones included, by name.
+func (t *Tokens) List(ctx context.Context) ([]Token, error) {
+	rows, err := t.db.QueryContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		var h string
+		tok, err := t.scan(rows, &h)
+		if err != nil {
+			return nil, fmt.Errorf("auth: list tokens: %w", err)
+		}
+		out = append(out, tok)
+	}
+	return out, rows.Err()
+}
+
+// Count returns how many tokens are active now.
+func (t *Tokens) Count(ctx context.Context) (int, error) {
+	all, err := t.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, tok := range all {
+		if tok.Active(t.now()) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Revoke revokes the named token; it takes effect on the next request. It
+// fails with ENOTFOUND if no active token has that name.
+func (t *Tokens) Revoke(ctx context.Context, name string) error {
+	res, err := t.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`,
+		t.now().Format(time.RFC3339Nano), name)
+	if err != nil {
+		return fmt.Errorf("auth: revoke %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "no active token named %s", name)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func (t *Tokens) scan(s scanner, hash *string) (Token, error) {
+	var tok Token
+	var created string
+	var expires, revoked sql.NullString
+	if err := s.Scan(&tok.Name, &tok.Role, &created, &expires, &revoked, hash); err != nil {
+		return Token{}, err
+	}
+	var err error
+	if tok.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
+		return Token{}, err
+	}
+	for _, p := range []struct {
+		s   sql.NullString
+		dst **time.Time
+	}{{expires, &tok.ExpiresAt}, {revoked, &tok.RevokedAt}} {
+		if p.s.Valid {
+			v, err := time.Parse(time.RFC3339Nano, p.s.String)
+			if err != nil {
+				return Token{}, err
+			}
+			*p.dst = &v
+		}
+	}
+	return tok, nil
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/partyledger/partyledger/domain"
+)
+
+// MaxBodyBytes is the largest request body accepted (413 beyond).
+const MaxBodyBytes = 1 << 20
+
+// serverOwned are fields the server sets; a body that names one is refused
+// rather than silently ignored, so a client never believes it set them.
+var serverOwned = []string{"id", "version", "actor", "position", "hash", "prev_hash", "stream",
+	"status", "created_at", "updated_at", "time", "party_id", "requirements", "recorded_at",
+	"recorded_by", "schema", "correlation_id", "causation_id"}
+
+// readBody reads and checks a JSON object body: content type, size, UTF-8,
+// syntax, and that every key is one of allowed. It returns the raw members
+// so that callers can tell an absent field from an explicit null.
+func readBody(r *http.Request, allowed ...string) (map[string]json.RawMessage, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil, problemf(codeUnsupportedMedia, "the body must be JSON (Content-Type: application/json)")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, problemf(codeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
+		}
+		return nil, problemf(domain.EINVALID, "could not read the body")
+	}
+	if !utf8.Valid(body) {
+		return nil, problemf(domain.EINVALID, "the body is not valid UTF-8")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil || members == nil {
+		return nil, problemf(domain.EINVALID, "the body must be a JSON object: "+jsonErrText(err))
+	}
+	var fields []domain.FieldError
+	keys := make([]string, 0, len(members))
+	for k := range members {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		switch {
+		case slices.Contains(allowed, k):
+		case slices.Contains(serverOwned, k):
+			fields = append(fields, domain.FieldError{Field: k, Message: "is set by the server and cannot be sent"})
+		default:
+			fields = append(fields, domain.FieldError{Field: k, Message: "is not a known field"})
+		}
+	}
+	if len(fields) > 0 {
+		return nil, &domain.Error{Code: domain.EINVALID, Message: "the body has fields that are not accepted here", Fields: fields}
+	}
+	return members, nil
+}
+
+func jsonErrText(err error) string {
+	if err == nil {
+		return "got null"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "got " + te.Value
+	}
+	return "malformed JSON"
+}
+
+// fieldDecoder decodes members one by one, collecting every type error.
+type fieldDecoder struct {
+	m      map[string]json.RawMessage
+	fields []domain.FieldError
+}
+
+func (d *fieldDecoder) has(name string) bool { _, ok := d.m[name]; return ok }
+
+func (d *fieldDecoder) isNull(name string) bool {
+	v, ok := d.m[name]
+	return ok && strings.TrimSpace(string(v)) == "null"
+}
+
+func (d *fieldDecoder) fail(name, msg string) {
+	d.fields = append(d.fields, domain.FieldError{Field: name, Message: msg})
+}
+
+// decode unmarshals member name into dst if present; want names the JSON
+// type for the error message.
+func (d *fieldDecoder) decode(name string, dst any, want string) bool {
+	v, ok := d.m[name]
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		d.fail(name, "must be "+want)
+		return false
+	}
+	return true
+}
+
+func (d *fieldDecoder) str(name string) string {
+	var s string
+	if d.isNull(name) {
+		return ""
+	}
+	d.decode(name, &s, "a string")
+	return s
+}
+
+func (d *fieldDecoder) strPtr(name string) *string {
+	if !d.has(name) {
+		return nil
+	}
+	if d.isNull(name) {
+		d.fail(name, "must be a string, not null")
+		return nil
+	}
+	var s string
+	if !d.decode(name, &s, "a string") {
+		return nil
+	}
+	return &s
+}
+
+// nullableStr returns nil if absent, a pointer to "" for null, else the value.
+func (d *fieldDecoder) nullableStr(name string) *string {
+	if !d.has(name) {
+		return nil
+	}
+	if d.isNull(name) {
+		empty := ""
+		return &empty
+	}
+	return d.strPtr(name)
+}
+
+func (d *fieldDecoder) intPtr(name string) *int {
+	if !d.has(name) {
+		return nil
+	}
+	var f json.Number
+	raw := strings.TrimSpace(string(d.m[name]))
+	if err := json.Unmarshal([]byte(raw), &f); err != nil || d.isNull(name) {
+		d.fail(name, "must be an integer")
+		return nil
+	}
+	n, err := strconv.Atoi(f.String())
+	if err != nil {
+		d.fail(name, "must be an integer")
+		return nil
+	}
+	return &n
+}
+
+func (d *fieldDecoder) strings(name string) []string {
+	if !d.has(name) || d.isNull(name) {
+		return nil
+	}
+	var out []string
+	d.decode(name, &out, "a list of strings")
+	return out
+}
+
+// boolOrNull decodes a member that must be present and be true, false or null.
+func (d *fieldDecoder) boolOrNull(name string) *bool {
+	if d.isNull(name) || !d.has(name) {
+		return nil
+	}
+	var b bool
+	if !d.decode(name, &b, "true, false or null") {
+		return nil
+	}
+	return &b
+}
+
+func (d *fieldDecoder) err() error {
+	if len(d.fields) == 0 {
+		return nil
+	}
+	return &domain.Error{Code: domain.EINVALID, Message: "invalid input", Fields: d.fields}
+}

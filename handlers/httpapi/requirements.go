@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/projections"
+)
+
+var requirementFields = []string{"kind", "title", "description", "source_type", "source_ref",
+	"owner", "priority", "review_due", "reason", "trigger"}
+
+var addressingFields = []string{"addressed", "rationale", "treatment", "controls"}
+
+func (s *Server) handleRequirementCreate(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, append(requirementFields, addressingFields...)...)
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.IdentifyRequirement{
+		Meta:        meta(r, d),
+		PartyID:     domain.PartyID(r.PathValue("id")),
+		Kind:        d.str("kind"),
+		Title:       d.str("title"),
+		Description: d.str("description"),
+		SourceType:  d.str("source_type"),
+		SourceRef:   d.str("source_ref"),
+		Owner:       d.str("owner"),
+		Priority:    d.str("priority"),
+		ReviewDue:   d.str("review_due"),
+		Addressed:   d.boolOrNull("addressed"),
+		Rationale:   d.str("rationale"),
+		Treatment:   d.str("treatment"),
+		Controls:    d.strings("controls"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	res, err := s.Commands.IdentifyRequirement(r.Context(), cmd, expect)
+	if err != nil {
+		return err
+	}
+	var rid string
+	if len(res.Events) > 0 {
+		rid = requirementIDOf(res.Events[0].Data)
+	}
+	w.Header().Set("Location", "/api/v1/parties/"+string(cmd.PartyID)+"/requirements/"+rid)
+	return s.writeRequirement(w, r, string(cmd.PartyID), rid, http.StatusCreated)
+}
+
+// writeRequirement answers with one requirement as the read model has it,
+// with the party's version as ETag.
+func (s *Server) writeRequirement(w http.ResponseWriter, r *http.Request, partyID, rid string, status int) error {
+	p, err := s.Reads.Party(r.Context(), partyID)
+	if err != nil {
+		return err
+	}
+	for _, req := range p.Requirements {
+		if req.ID == rid {
+			setETag(w, p.Version)
+			writeJSON(w, status, req)
+			return nil
+		}
+	}
+	return domain.Errorf(domain.ENOTFOUND, "party %s has no requirement %s", partyID, rid)
+}
+
+func (s *Server) handleRequirementList(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.Reads.Party(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	reqs := p.Requirements
+	if reqs == nil {
+		reqs = []projections.RequirementView{}
+	}
+	setETag(w, p.Version)
+	writeJSON(w, http.StatusOK, map[string]any{"requirements": reqs})
+	return nil
+}
+
+func (s *Server) handleRequirementGet(w http.ResponseWriter, r *http.Request) error {
+	return s.writeRequirement(w, r, r.PathValue("id"), r.PathValue("rid"), http.StatusOK)
+}
+
+func (s *Server) handleRequirementRevise(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, append(requirementFields, addressingFields...)...)
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	for _, f := range addressingFields {
+		if d.has(f) {
+			d.fail(f, "is part of the addressing decision: POST it to .../addressing")
+		}
+	}
+	cmd := domain.ReviseRequirement{
+		Meta:          meta(r, d),
+		PartyID:       domain.PartyID(r.PathValue("id")),
+		RequirementID: domain.RequirementID(r.PathValue("rid")),
+		Kind:          d.strPtr("kind"),
+		Title:         d.strPtr("title"),
+		Description:   d.strPtr("description"),
+		SourceType:    d.strPtr("source_type"),
+		SourceRef:     d.strPtr("source_ref"),
+		Owner:         d.strPtr("owner"),
+		Priority:      d.strPtr("priority"),
+		ReviewDue:     d.nullableStr("review_due"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.Commands.ReviseRequirement(r.Context(), cmd, expect); err != nil {
+		return err
+	}
+	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+}
+
+func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, "reason", "trigger")
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.RetireRequirement{Meta: meta(r, d), PartyID: domain.PartyID(r.PathValue("id")),
+		RequirementID: domain.RequirementID(r.PathValue("rid"))}
+	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.Commands.RetireRequirement(r.Context(), cmd, expect); err != nil {
+		return err
+	}
+	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+}
+
+func (s *Server) handleAddressingDecide(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, append(addressingFields, "reason", "trigger")...)
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	if !d.has("addressed") {
+		d.fail("addressed", "is required: true, false or null (not yet decided)")
+	}
+	cmd := domain.DecideAddressing{
+		Meta:          meta(r, d),
+		PartyID:       domain.PartyID(r.PathValue("id")),
+		RequirementID: domain.RequirementID(r.PathValue("rid")),
+		Addressed:     d.boolOrNull("addressed"),
+		Rationale:     d.str("rationale"),
+		Treatment:     d.str("treatment"),
+		Controls:      d.strings("controls"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.Commands.DecideAddressing(r.Context(), cmd, expect); err != nil {
+		return err
+	}
+	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/projections"
+)
+
+// requirementIDOf reads requirement_id from a requirement event's data.
+func requirementIDOf(data []byte) string {
+	var v struct {
+		RequirementID string `json:"requirement_id"`
+	}
+	_ = json.Unmarshal(data, &v)
+	return v.RequirementID
+}
+
+func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) error {
+	m, err := readBody(r, "held_on", "title", "attendees", "notes", "reason", "trigger")
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.HoldManagementReview{
+		Meta:      meta(r, d),
+		HeldOn:    d.str("held_on"),
+		Title:     d.str("title"),
+		Attendees: d.strings("attendees"),
+		Notes:     d.str("notes"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	res, err := s.Commands.HoldManagementReview(r.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(res.Stream, domain.ReviewStreamPrefix)
+	rv, err := s.Reads.Review(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/management-reviews/"+id)
+	writeJSON(w, http.StatusCreated, rv)
+	return nil
+}
+
+func (s *Server) handleReviewList(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.Reads.Reviews(r.Context())
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []projections.ReviewView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"management_reviews": rs})
+	return nil
+}
+
+func (s *Server) handleReviewGet(w http.ResponseWriter, r *http.Request) error {
+	rv, err := s.Reads.Review(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rv)
+	return nil
+}

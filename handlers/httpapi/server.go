@@ -1,0 +1,256 @@
+// Package httpapi serves partyledger's JSON API under /api/v1: commands on
+// the register, queries of the read models, and token management. Errors are
+// RFC 9457 problem details with a stable code; bad input never writes.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/projections"
+)
+
+// Commands executes register commands (implemented by *commands.Service).
+type Commands interface {
+	IdentifyParty(ctx context.Context, cmd domain.IdentifyParty) (commands.Result, error)
+	ReviseParty(ctx context.Context, cmd domain.ReviseParty, ifMatch *int64) (commands.Result, error)
+	RetireParty(ctx context.Context, cmd domain.RetireParty, ifMatch *int64) (commands.Result, error)
+	IdentifyRequirement(ctx context.Context, cmd domain.IdentifyRequirement, ifMatch *int64) (commands.Result, error)
+	ReviseRequirement(ctx context.Context, cmd domain.ReviseRequirement, ifMatch *int64) (commands.Result, error)
+	DecideAddressing(ctx context.Context, cmd domain.DecideAddressing, ifMatch *int64) (commands.Result, error)
+	RetireRequirement(ctx context.Context, cmd domain.RetireRequirement, ifMatch *int64) (commands.Result, error)
+	HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (commands.Result, error)
+}
+
+// ReadModel answers queries (implemented by *projections.ReadModel).
+type ReadModel interface {
+	Party(ctx context.Context, id string) (projections.PartyView, error)
+	Parties(ctx context.Context, f projections.PartyFilter) ([]projections.PartyView, error)
+	Register(ctx context.Context, f projections.PartyFilter) ([]projections.PartyView, error)
+	Reviews(ctx context.Context) ([]projections.ReviewView, error)
+	Review(ctx context.Context, id string) (projections.ReviewView, error)
+	LastReview(ctx context.Context) (projections.ReviewView, bool, error)
+	Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error)
+	Checkpoint(ctx context.Context) (int64, error)
+	WaitFor(ctx context.Context, position int64) error
+}
+
+// Tokens authenticates and manages API tokens (implemented by *auth.Tokens).
+type Tokens interface {
+	Authenticate(ctx context.Context, secret string) (auth.Token, error)
+	Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, auth.Token, error)
+	List(ctx context.Context) ([]auth.Token, error)
+	Revoke(ctx context.Context, name string) error
+}
+
+// Head reports the last position of the event log.
+type Head interface {
+	Head(ctx context.Context) (position int64, hash string, err error)
+}
+
+// Server holds the API's dependencies. Create it with its fields set, then
+// serve [Server.Handler].
+type Server struct {
+	Commands Commands
+	Reads    ReadModel
+	Tokens   Tokens
+	Log      Head
+	Logger   *slog.Logger
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// route is one entry of the route table: the single place that says which
+// permission each endpoint needs.
+type route struct {
+	method, path string
+	perm         auth.Permission // "" = no authentication (health checks)
+	handle       func(http.ResponseWriter, *http.Request) error
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", "", s.handleHealth},
+		{"GET", "/readyz", "", s.handleReady},
+
+		{"POST", "/api/v1/parties", auth.PermWrite, s.handlePartyCreate},
+		{"GET", "/api/v1/parties", auth.PermRead, s.handlePartyList},
+		{"GET", "/api/v1/parties/{id}", auth.PermRead, s.handlePartyGet},
+		{"PATCH", "/api/v1/parties/{id}", auth.PermWrite, s.handlePartyRevise},
+		{"POST", "/api/v1/parties/{id}/retire", auth.PermWrite, s.handlePartyRetire},
+		{"GET", "/api/v1/parties/{id}/requirements", auth.PermRead, s.handleRequirementList},
+		{"POST", "/api/v1/parties/{id}/requirements", auth.PermWrite, s.handleRequirementCreate},
+		{"GET", "/api/v1/parties/{id}/requirements/{rid}", auth.PermRead, s.handleRequirementGet},
+		{"PATCH", "/api/v1/parties/{id}/requirements/{rid}", auth.PermWrite, s.handleRequirementRevise},
+		{"POST", "/api/v1/parties/{id}/requirements/{rid}/retire", auth.PermWrite, s.handleRequirementRetire},
+		{"POST", "/api/v1/parties/{id}/requirements/{rid}/addressing", auth.PermWrite, s.handleAddressingDecide},
+		{"GET", "/api/v1/register", auth.PermRead, s.handleRegister},
+		{"POST", "/api/v1/management-reviews", auth.PermWrite, s.handleReviewCreate},
+		{"GET", "/api/v1/management-reviews", auth.PermRead, s.handleReviewList},
+		{"GET", "/api/v1/management-reviews/{id}", auth.PermRead, s.handleReviewGet},
+		{"GET", "/api/v1/changes", auth.PermRead, s.handleChanges},
+
+		{"POST", "/api/v1/tokens", auth.PermAdmin, s.handleTokenCreate},
+		{"GET", "/api/v1/tokens", auth.PermAdmin, s.handleTokenList},
+		{"DELETE", "/api/v1/tokens/{name}", auth.PermAdmin, s.handleTokenRevoke},
+	}
+}
+
+// Handler returns the HTTP handler with every route registered. Unknown
+// paths answer 404 and known paths with another method 405, both as
+// problem details.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		methods[rt.path] = append(methods[rt.path], rt.method)
+	}
+	for path, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		if contains(ms, "GET") {
+			allow += ", HEAD"
+		}
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, problemf(codeMethodNotAllowed, r.Method+" is not allowed here; use "+allow))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, problemf(domain.ENOTFOUND, "no such endpoint: "+r.URL.Path))
+	})
+	return mux
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type ctxKey struct{}
+
+// tokenFrom returns the authenticated token of the request.
+func tokenFrom(ctx context.Context) auth.Token {
+	t, _ := ctx.Value(ctxKey{}).(auth.Token)
+	return t
+}
+
+// wrap authenticates and authorises the request, runs the handler, writes
+// any error as a problem and logs one line (never the token).
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		var err error
+		actor := ""
+		if rt.perm != "" {
+			var tok auth.Token
+			tok, err = s.authenticate(r)
+			if err == nil && !auth.Allowed(tok.Role, rt.perm) {
+				err = problemf(domain.EFORBIDDEN, "role "+tok.Role+" may not do this (needs "+string(rt.perm)+")")
+			}
+			actor = tok.Name
+			if err == nil {
+				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok))
+			}
+		}
+		if err == nil {
+			err = rt.handle(sw, r)
+		}
+		if err != nil {
+			if sw.status == 0 {
+				s.writeError(sw, r, err)
+			} else {
+				s.logger().Error("request failed after the response started", "err", err)
+			}
+		}
+		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.String("actor", actor),
+			slog.Duration("took", time.Since(start)))
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (auth.Token, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return auth.Token{}, problemf(codeUnauthorized, "send Authorization: Bearer <token>")
+	}
+	tok, err := s.Tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			return auth.Token{}, problemf(codeUnauthorized, "the token is invalid, expired or revoked")
+		}
+		return auth.Token{}, err
+	}
+	return tok, nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming handlers flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// handleReady answers 200 when the store answers and the read model has
+// applied everything that was in the log when the request came in.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	head, _, err := s.Log.Head(r.Context())
+	if err != nil {
+		return problemf(codeUnavailable, "the event store is unavailable")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Reads.WaitFor(ctx, head); err != nil {
+		cp, _ := s.Reads.Checkpoint(r.Context())
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "catching_up", "head": head, "applied": cp})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "head": head})
+	return nil
+}
