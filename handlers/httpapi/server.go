@@ -63,6 +63,9 @@ type Server struct {
 	Tokens   Tokens
 	Log      Head
 	Logger   *slog.Logger
+
+	// Feature dependencies: one field per line, each feature declaring its
+	// own narrow interface in its own file. Nil disables the feature's routes.
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -81,6 +84,12 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
+	rts := s.coreRoutes()
+	// Feature route groups, one line each, each defined in its feature's file.
+	return rts
+}
+
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{"GET", "/healthz", "", s.handleHealth},
 		{"GET", "/readyz", "", s.handleReady},
