@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/httpapi"
@@ -39,8 +40,25 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
 	cmd.Flags().StringVar(&cfg.logFormat, "log-format", envOr(envLogFormat, "text"), "log format: text or json (env "+envLogFormat+")")
 	cmd.Flags().StringVar(&cfg.logLevel, "log-level", envOr(envLogLevel, "info"), "log level: debug, info, warn, error (env "+envLogLevel+")")
+	for _, f := range serveFeatures {
+		if f.flags != nil {
+			f.flags(cmd.Flags())
+		}
+	}
 	return cmd
 }
+
+// serveFeature is an optional part of serve (audit checkpoints, event bus,
+// webhooks, ...). Each feature file appends one from an init function: its
+// flags, and a start function that wires it into the API before the
+// listener opens and returns how to stop it. Features stop in reverse order.
+type serveFeature struct {
+	name  string
+	flags func(*pflag.FlagSet)
+	start func(ctx context.Context, a *app, api *httpapi.Server) (stop func() error, err error)
+}
+
+var serveFeatures []serveFeature
 
 // runServe runs the service until ctx is cancelled, then shuts down
 // gracefully: stop accepting, finish requests (10 s at most), stop the
@@ -59,6 +77,22 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
 		Logger: logger.With("component", "http")}
+	for _, f := range serveFeatures {
+		if f.start == nil {
+			continue
+		}
+		stop, err := f.start(ctx, a, api)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", f.name, err)
+		}
+		if stop != nil {
+			defer func() {
+				if err := stop(); err != nil {
+					logger.Warn("stop feature", "feature", f.name, "err", err)
+				}
+			}()
+		}
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
