@@ -19,6 +19,7 @@ import (
 type app struct {
 	store    *sqlite.Store
 	tokens   *auth.Tokens
+	access   *auth.AccessLog
 	reads    *projections.ReadModel
 	commands *commands.Service
 	logger   *slog.Logger
@@ -47,6 +48,19 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	}
 	a.closers = append(a.closers, tdb.Close)
 	if a.tokens, err = auth.NewTokens(ctx, tdb); err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	// The security log shares the event log's file but not its durability
+	// setting: a flood of denied requests must not cost an fsync each.
+	adb, err := sqlite.OpenDB(f.db, sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open security log in %s: %w", f.db, err)
+	}
+	a.closers = append(a.closers, adb.Close)
+	if a.access, err = auth.NewAccessLog(ctx, adb); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/time/rate"
 
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/httpapi"
@@ -22,6 +23,10 @@ type serveConfig struct {
 	addr      string
 	logFormat string
 	logLevel  string
+	tlsCert   string
+	tlsKey    string
+	rateLimit float64
+	rateBurst int
 	// onListen, if set, is called with the bound address (tests use :0).
 	onListen func(addr string)
 }
@@ -40,6 +45,10 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
 	cmd.Flags().StringVar(&cfg.logFormat, "log-format", envOr(envLogFormat, "text"), "log format: text or json (env "+envLogFormat+")")
 	cmd.Flags().StringVar(&cfg.logLevel, "log-level", envOr(envLogLevel, "info"), "log level: debug, info, warn, error (env "+envLogLevel+")")
+	cmd.Flags().StringVar(&cfg.tlsCert, "tls-cert", envOr("PARTYLEDGER_TLS_CERT", ""), "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	cmd.Flags().StringVar(&cfg.tlsKey, "tls-key", envOr("PARTYLEDGER_TLS_KEY", ""), "TLS private key file (PEM)")
+	cmd.Flags().Float64Var(&cfg.rateLimit, "rate-limit", float64(httpapi.DefaultLimits.PerToken), "requests per second allowed per token (0: unlimited)")
+	cmd.Flags().IntVar(&cfg.rateBurst, "rate-burst", httpapi.DefaultLimits.PerTokenBurst, "burst of requests allowed per token")
 	for _, f := range serveFeatures {
 		if f.flags != nil {
 			f.flags(cmd.Flags())
@@ -75,8 +84,13 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		return err
 	}
 
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	limits := httpapi.DefaultLimits
+	limits.PerToken, limits.PerTokenBurst = rate.Limit(cfg.rateLimit), cfg.rateBurst
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
-		Logger: logger.With("component", "http")}
+		Access: a.access, Limits: limits, Logger: logger.With("component", "http")}
 	for _, f := range serveFeatures {
 		if f.start == nil {
 			continue
@@ -106,12 +120,22 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	addr := ln.Addr().String()
-	logger.Info("partyledger serving", "addr", "http://"+addr, "db", cfg.store.db, "read_model", cfg.store.readModelPath())
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	logger.Info("partyledger serving", "addr", scheme+"://"+addr, "db", cfg.store.db, "read_model", cfg.store.readModelPath())
 	if cfg.onListen != nil {
 		cfg.onListen(addr)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-errc:

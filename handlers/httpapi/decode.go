@@ -44,6 +44,9 @@ func readBody(r *http.Request, allowed ...string) (map[string]json.RawMessage, e
 	if !utf8.Valid(body) {
 		return nil, problemf(domain.EINVALID, "the body is not valid UTF-8")
 	}
+	if err := checkShape(body); err != nil {
+		return nil, err
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil || members == nil {
 		return nil, problemf(domain.EINVALID, "the body must be a JSON object: "+jsonErrText(err))
@@ -195,4 +198,60 @@ func (d *fieldDecoder) err() error {
 		return nil
 	}
 	return &domain.Error{Code: domain.EINVALID, Message: "invalid input", Fields: d.fields}
+}
+
+// Shape limits of request bodies: deeper nesting or longer arrays are
+// refused before decoding, so hostile input cannot make the decoder work hard.
+const (
+	MaxJSONDepth       = 16
+	MaxJSONArrayLength = 1000
+)
+
+// checkShape scans body once and refuses nesting deeper than MaxJSONDepth
+// and arrays longer than MaxJSONArrayLength. It does not validate syntax;
+// json.Unmarshal does that afterwards.
+func checkShape(body []byte) error {
+	type level struct {
+		array bool
+		items int
+	}
+	var stack []level
+	inString, escaped := false, false
+	for _, c := range body {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if len(stack) > 0 && stack[len(stack)-1].array && stack[len(stack)-1].items == 0 {
+				stack[len(stack)-1].items = 1
+			}
+			stack = append(stack, level{array: c == '['})
+			if len(stack) > MaxJSONDepth {
+				return problemf(domain.EINVALID, fmt.Sprintf("the body nests deeper than %d levels", MaxJSONDepth))
+			}
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].array {
+				stack[n-1].items++
+				if stack[n-1].items >= MaxJSONArrayLength {
+					return problemf(domain.EINVALID, fmt.Sprintf("the body has an array longer than %d items", MaxJSONArrayLength))
+				}
+			}
+		}
+	}
+	return nil
 }

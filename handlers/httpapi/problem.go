@@ -31,6 +31,7 @@ const (
 	codeUnsupportedMedia = "unsupported_media_type"
 	codeTooLarge         = "too_large"
 	codeUnavailable      = "unavailable"
+	codeRateLimited      = "rate_limited"
 )
 
 // statuses maps every error code to its HTTP status: the one table.
@@ -46,6 +47,7 @@ var statuses = map[string]int{
 	codeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	domain.EINTERNAL:     http.StatusInternalServerError,
 	codeUnavailable:      http.StatusServiceUnavailable,
+	codeRateLimited:      http.StatusTooManyRequests,
 }
 
 // problemf builds a Problem for an edge error.

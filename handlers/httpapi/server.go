@@ -63,6 +63,12 @@ type Server struct {
 	Tokens   Tokens
 	Log      Head
 	Logger   *slog.Logger
+	// Access records denied requests (the security log); nil records nothing.
+	Access AccessLog
+	// Limits are the rate limits; see [DefaultLimits].
+	Limits Limits
+
+	tokenLim, authLim *limiters
 
 	// Feature dependencies: one field per line, each feature declaring its
 	// own narrow interface in its own file. Nil disables the feature's routes.
@@ -86,6 +92,7 @@ type route struct {
 func (s *Server) routes() []route {
 	rts := s.coreRoutes()
 	// Feature route groups, one line each, each defined in its feature's file.
+	rts = append(rts, s.accessRoutes()...)
 	return rts
 }
 
@@ -121,6 +128,8 @@ func (s *Server) coreRoutes() []route {
 // paths answer 404 and known paths with another method 405, both as
 // problem details.
 func (s *Server) Handler() http.Handler {
+	s.tokenLim = newLimiters(s.Limits.PerToken, s.Limits.PerTokenBurst)
+	s.authLim = newLimiters(s.Limits.FailedAuth, s.Limits.FailedAuthBurst)
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	for _, rt := range s.routes() {
@@ -170,10 +179,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		actor := ""
 		if rt.perm != "" {
 			var tok auth.Token
-			tok, err = s.authenticate(r)
-			if err == nil && !auth.Allowed(tok.Role, rt.perm) {
-				err = problemf(domain.EFORBIDDEN, "role "+tok.Role+" may not do this (needs "+string(rt.perm)+")")
-			}
+			tok, err = s.authorize(sw, r, rt.perm)
 			actor = tok.Name
 			if err == nil {
 				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok))
@@ -194,6 +200,53 @@ func (s *Server) wrap(rt route) http.Handler {
 			slog.Int("status", sw.status), slog.String("actor", actor),
 			slog.Duration("took", time.Since(start)))
 	})
+}
+
+// authorize authenticates the request and checks the role, the per-client
+// failed-authentication limit and the per-token rate limit. Every denial is
+// recorded in the security log.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm auth.Permission) (auth.Token, error) {
+	client := clientAddr(r)
+	deny := func(tok auth.Token, outcome string, err *domain.Error) (auth.Token, error) {
+		s.recordDenial(r, client, tok.Name, outcome, statuses[err.Code])
+		return tok, err
+	}
+	if over, wait := s.authLim.exhausted(client); over {
+		setRetryAfter(w, wait)
+		return deny(auth.Token{}, "auth_rate_limited", problemf(codeRateLimited, "too many failed authentications from this address; retry later"))
+	}
+	tok, err := s.authenticate(r)
+	if err != nil {
+		var de *domain.Error
+		if errors.As(err, &de) && de.Code == codeUnauthorized {
+			s.authLim.allow(client)
+			return deny(auth.Token{}, "unauthenticated", de)
+		}
+		return tok, err
+	}
+	if !auth.Allowed(tok.Role, perm) {
+		return deny(tok, "forbidden", problemf(domain.EFORBIDDEN, "role "+tok.Role+" may not do this (needs "+string(perm)+")"))
+	}
+	if ok, wait := s.tokenLim.allow(tok.Name); !ok {
+		setRetryAfter(w, wait)
+		return deny(tok, "rate_limited", problemf(codeRateLimited, "too many requests for this token; retry later"))
+	}
+	return tok, nil
+}
+
+// recordDenial writes the security log entry on a detached context: the
+// record must be kept even if the client has gone.
+func (s *Server) recordDenial(r *http.Request, client, actor, outcome string, status int) {
+	if s.Access == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	err := s.Access.Record(ctx, auth.AccessEntry{Client: client, Actor: actor, Method: r.Method,
+		Path: r.URL.Path, Outcome: outcome, Status: status})
+	if err != nil {
+		s.logger().Error("security log: could not record a denial", "err", err)
+	}
 }
 
 func (s *Server) authenticate(r *http.Request) (auth.Token, error) {
