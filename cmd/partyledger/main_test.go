@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/eventstore/sqlite"
+	"github.com/partyledger/partyledger/handlers/httpapi"
 )
 
 // testServer is the real program serving on a loopback port with a
@@ -21,7 +23,11 @@ type testServer struct {
 	URL   string
 	Token string // the bootstrap admin token
 	DB    string
-	stop  func()
+	// Routes is the route table of the running server.
+	Routes []httpapi.RouteInfo
+	// Logs and Stdout capture what serve wrote.
+	Logs, Stdout *syncBuffer
+	stop         func()
 }
 
 // syncBuffer is a bytes.Buffer safe for the server and the test at once.
@@ -44,18 +50,24 @@ func (s *syncBuffer) String() string {
 
 // MustRunServe starts serve on 127.0.0.1:0 with the database at dbPath (a
 // new one in t.TempDir() when empty) and stops it at the end of the test.
-func MustRunServe(tb testing.TB, dbPath string) *testServer {
+func MustRunServe(tb testing.TB, dbPath string, opts ...func(*serveConfig)) *testServer {
 	tb.Helper()
 	if dbPath == "" {
 		dbPath = filepath.Join(tb.TempDir(), "partyledger.db")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var routes []httpapi.RouteInfo
 	addrc := make(chan string, 1)
 	stdout := &syncBuffer{}
 	cfg := serveConfig{store: storeFlags{db: dbPath}, addr: "127.0.0.1:0", logFormat: "text", logLevel: "warn",
-		onListen: func(a string) { addrc <- a }}
+		rateLimit: 100, rateBurst: 200, authFails: 10,
+		onListen: func(a string) { addrc <- a }, onAPI: func(api *httpapi.Server) { routes = api.Routes() }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, cfg, stdout, io.Discard) }()
+	go func() { done <- runServe(ctx, cfg, stdout, logs) }()
 	var addr string
 	select {
 	case addr = <-addrc:
@@ -66,7 +78,7 @@ func MustRunServe(tb testing.TB, dbPath string) *testServer {
 		cancel()
 		tb.Fatal("serve did not start")
 	}
-	s := &testServer{URL: "http://" + addr, DB: dbPath}
+	s := &testServer{URL: "http://" + addr, DB: dbPath, Routes: routes, Logs: logs, Stdout: stdout}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.HasPrefix(line, "plt_") {
 			s.Token = strings.TrimSpace(line)
@@ -157,4 +169,15 @@ func eventCount(tb testing.TB, dbPath string) int {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// openDBForTest opens the event log file read-only beside a running server.
+func openDBForTest(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := sqlite.OpenDB(path, sqlite.WithQueryOnly())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }

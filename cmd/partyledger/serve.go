@@ -27,8 +27,12 @@ type serveConfig struct {
 	tlsKey    string
 	rateLimit float64
 	rateBurst int
+	authFails float64
 	// onListen, if set, is called with the bound address (tests use :0).
 	onListen func(addr string)
+	// onAPI, if set, is called with the API server once every feature has
+	// been wired (tests read its route table).
+	onAPI func(*httpapi.Server)
 }
 
 func newServeCmd() *cobra.Command {
@@ -49,6 +53,8 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.tlsKey, "tls-key", envOr("PARTYLEDGER_TLS_KEY", ""), "TLS private key file (PEM)")
 	cmd.Flags().Float64Var(&cfg.rateLimit, "rate-limit", float64(httpapi.DefaultLimits.PerToken), "requests per second allowed per token (0: unlimited)")
 	cmd.Flags().IntVar(&cfg.rateBurst, "rate-burst", httpapi.DefaultLimits.PerTokenBurst, "burst of requests allowed per token")
+	cmd.Flags().Float64Var(&cfg.authFails, "auth-failures-per-minute", float64(httpapi.DefaultLimits.FailedAuthBurst),
+		"failed authentications allowed per client address per minute before it gets 429 (0: unlimited)")
 	for _, f := range serveFeatures {
 		if f.flags != nil {
 			f.flags(cmd.Flags())
@@ -89,6 +95,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 	}
 	limits := httpapi.DefaultLimits
 	limits.PerToken, limits.PerTokenBurst = rate.Limit(cfg.rateLimit), cfg.rateBurst
+	limits.FailedAuth, limits.FailedAuthBurst = rate.Limit(cfg.authFails/60), int(max(1, cfg.authFails))
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
 		Access: a.access, Limits: limits, Logger: logger.With("component", "http")}
 	for _, f := range serveFeatures {
@@ -106,6 +113,9 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 				}
 			}()
 		}
+	}
+	if cfg.onAPI != nil {
+		cfg.onAPI(api)
 	}
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -316,3 +316,19 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "head": head})
 	return nil
 }
+
+// RouteInfo describes one route of the table: for documentation and for the
+// role-matrix test.
+type RouteInfo struct {
+	Method, Path string
+	Perm         auth.Permission // "" for unauthenticated routes
+}
+
+// Routes returns the route table as the server registers it.
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range s.routes() {
+		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Perm: rt.perm})
+	}
+	return out
+}
