@@ -92,6 +92,11 @@ type Store struct {
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
 
+	// onBatch, if set before the first Append, is called by the writer with
+	// the number of requests it took into a batch, before it begins the
+	// transaction. Tests use it to know what the writer is doing.
+	onBatch func(requests int)
+
 	appends atomic.Int64
 	events  atomic.Int64
 	commits atomic.Int64

@@ -431,6 +431,25 @@ func lockFile(t *testing.T, path string) (unlock func()) {
 	return unlock
 }
 
+// watchBatches reports the size of each batch the writer takes. Call it
+// before the first Append.
+func watchBatches(s *Store) <-chan int {
+	ch := make(chan int, 100)
+	s.onBatch = func(n int) { ch <- n }
+	return ch
+}
+
+func nextBatch(t *testing.T, batches <-chan int) int {
+	t.Helper()
+	select {
+	case n := <-batches:
+		return n
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer took no batch within 10s")
+		return 0
+	}
+}
+
 // waitQueued waits until the writer's queue holds n requests.
 func waitQueued(t *testing.T, s *Store, n int) {
 	t.Helper()
@@ -464,13 +483,15 @@ func appendAsync(ctx context.Context, s *Store, stream string, expected int64, e
 func TestBatchIsolatesFailingRequests(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := MustOpenStore(t, path, Options{})
+	batches := watchBatches(s)
 	unlock := lockFile(t, path)
 
 	// The writer takes this one and then waits for the lock, so the next
 	// requests queue up and form one batch.
 	blocker := appendAsync(t.Context(), s, "party-blocker", eventstore.NoStream, testEvent("party.identified"))
-	waitQueued(t, s, 0)
-	time.Sleep(20 * time.Millisecond)
+	if n := nextBatch(t, batches); n != 1 {
+		t.Fatalf("first batch has %d requests, want 1", n)
+	}
 
 	a := testEvent("party.identified")
 	dup := testEvent("party.identified")
@@ -490,6 +511,9 @@ func TestBatchIsolatesFailingRequests(t *testing.T) {
 
 	if r := <-blocker; r.err != nil {
 		t.Fatalf("blocker: %v", r.err)
+	}
+	if n := nextBatch(t, batches); n != 4 {
+		t.Errorf("second batch has %d requests, want 4", n)
 	}
 	rA, rDup, rConflict, rC := <-outA, <-outDup, <-outConflict, <-outC
 	if rA.err != nil || rC.err != nil {
@@ -526,12 +550,12 @@ func TestBatchIsolatesFailingRequests(t *testing.T) {
 func TestAppendCancellation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	s := MustOpenStore(t, path, Options{})
+	batches := watchBatches(s)
 	unlock := lockFile(t, path)
 
 	takenCtx, cancelTaken := context.WithCancel(t.Context())
 	taken := appendAsync(takenCtx, s, "party-taken", eventstore.NoStream, testEvent("party.identified"))
-	waitQueued(t, s, 0)
-	time.Sleep(20 * time.Millisecond) // the writer has taken it and waits for the lock
+	nextBatch(t, batches) // the writer has taken it and waits for the lock
 
 	queuedCtx, cancelQueued := context.WithCancel(t.Context())
 	queued := appendAsync(queuedCtx, s, "party-queued", eventstore.NoStream, testEvent("party.identified"))

@@ -145,6 +145,9 @@ func (s *Store) writeBatch(batch []*appendRequest) {
 	if len(taken) == 0 {
 		return
 	}
+	if s.onBatch != nil {
+		s.onBatch(len(taken))
+	}
 	if err := s.commitBatch(taken); err != nil {
 		s.logger.Error("event store commit failed", slog.Int("requests", len(taken)), slog.Any("err", err))
 		err = fmt.Errorf("sqlite: append: commit: %w", unavailable(err))
