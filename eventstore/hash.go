@@ -66,3 +66,16 @@ func (e Event) Validate() error {
 	}
 	return nil
 }
+
+// CanonicalData returns data in the one form that is stored and hashed:
+// compact JSON with <, > and & escaped, exactly as encoding/json emits a
+// json.RawMessage. Stores apply it before hashing, so that an envelope
+// decoded from any JSON rendering of the event re-encodes to the same bytes
+// and the same hash.
+func CanonicalData(data []byte) ([]byte, error) {
+	out, err := json.Marshal(json.RawMessage(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: data is not valid JSON", ErrInvalid)
+	}
+	return out, nil
+}

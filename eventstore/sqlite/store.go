@@ -262,7 +262,11 @@ func prepareEvents(stream string, expectedVersion int64, events []eventstore.Eve
 		ev.Stream = stream
 		ev.Version, ev.Position, ev.PrevHash, ev.Hash = 0, 0, "", ""
 		ev.Time = ev.Time.UTC().Round(0)
-		ev.Data = append([]byte(nil), ev.Data...)
+		data, err := eventstore.CanonicalData(ev.Data)
+		if err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, err)
+		}
+		ev.Data = data
 		out[i] = ev
 	}
 	return out, nil
