@@ -140,7 +140,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		logger:  logger,
 		changed: make(chan struct{}),
 	}
-	m.projs = []projection{newRegister(logger), newReviews(), newFeed()}
+	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex()}
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {
@@ -390,7 +390,7 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 			if ev.Position <= cps[j] {
 				continue
 			}
-			if de != nil {
+			if de != nil || wantsEveryEvent(p) {
 				if err := p.apply(ctx, ev, de); err != nil {
 					return fmt.Errorf("%s: event %d (%s, id %s): %w", p.name(), ev.Position, ev.Type, ev.ID, err)
 				}

@@ -1,0 +1,333 @@
+package projections
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
+)
+
+// AsOf names a past moment of the log: the events up to a position, or the
+// events stamped at or before a time.
+type AsOf struct {
+	// Position: the events with position <= Position (when Time is zero).
+	// 0 is before the first event.
+	Position int64
+	// Time: the events whose time is at or before Time.
+	Time time.Time
+}
+
+// String renders a in the form [ParseAsOf] reads.
+func (a AsOf) String() string {
+	if !a.Time.IsZero() {
+		return a.Time.UTC().Format(time.RFC3339Nano)
+	}
+	return "position:" + strconv.FormatInt(a.Position, 10)
+}
+
+// ParseAsOf reads "position:<n>" or an RFC 3339 time ("time:<RFC3339>" is
+// accepted too). It returns an EINVALID *domain.Error naming field.
+func ParseAsOf(field, s string) (AsOf, error) {
+	bad := func(msg string) (AsOf, error) {
+		return AsOf{}, &domain.Error{Code: domain.EINVALID, Message: "invalid " + field,
+			Fields: []domain.FieldError{{Field: field, Message: msg}}}
+	}
+	if n, ok := strings.CutPrefix(s, "position:"); ok {
+		p, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || p < 0 {
+			return bad("position must be a whole number >= 0")
+		}
+		return AsOf{Position: p}, nil
+	}
+	s = strings.TrimPrefix(s, "time:")
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return bad("must be an RFC 3339 time such as 2026-01-31T09:00:00Z, or position:<n>")
+	}
+	return AsOf{Time: t.UTC()}, nil
+}
+
+// includes reports whether the event belongs to the moment.
+func (a AsOf) includes(ev *eventstore.Event) bool {
+	if !a.Time.IsZero() {
+		return !ev.Time.After(a.Time)
+	}
+	return ev.Position <= a.Position
+}
+
+// EventReader reads the log in position order; [eventstore.Store] has it.
+type EventReader interface {
+	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Event, error)
+}
+
+// Snapshot is the register folded from the log as it stood at one moment.
+// It holds what the live register tables hold, built by the same rules,
+// so its queries answer exactly what [ReadModel.Register] and
+// [ReadModel.Party] answered at that moment.
+type Snapshot struct {
+	parties map[domain.PartyID]*partyState
+	// Position is the last event folded (0 for none).
+	Position int64
+}
+
+// foldBatch is how many events a fold reads at once.
+const foldBatch = 4096
+
+// FoldRegister folds the register from the log r: the events with position
+// <= upTo that at includes. It reads from the start of the log; it does not
+// use the read model, so it also works on a log alone (the CLI, an auditor's
+// copy).
+func FoldRegister(ctx context.Context, r EventReader, at AsOf, upTo int64) (*Snapshot, error) {
+	s := &Snapshot{parties: map[domain.PartyID]*partyState{}}
+	for after := int64(0); after < upTo; {
+		evs, err := r.ReadAll(ctx, after, int(min(foldBatch, upTo-after)))
+		if err != nil {
+			return nil, fmt.Errorf("projections: fold register: %w", err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for i := range evs {
+			ev := &evs[i]
+			if ev.Position > upTo {
+				break
+			}
+			if err := s.apply(ev, at); err != nil {
+				return nil, err
+			}
+		}
+		after = evs[len(evs)-1].Position
+	}
+	return s, nil
+}
+
+// apply folds one event by the rules of the register projection
+// (register.apply): a second party.identified or requirement.identified is
+// ignored, and so is an event for an unknown party.
+func (s *Snapshot) apply(ev *eventstore.Event, at AsOf) error {
+	if !strings.HasPrefix(ev.Stream, domain.PartyStreamPrefix) || !at.includes(ev) {
+		return nil
+	}
+	de, err := decode(ev)
+	if err != nil {
+		return fmt.Errorf("projections: fold register: event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
+	}
+	if de == nil {
+		return nil
+	}
+	pid, rid, ok := target(de)
+	if !ok {
+		return nil
+	}
+	s.Position = ev.Position
+	st := s.parties[pid]
+	stamp := formatTime(ev.Time)
+	switch e := de.(type) {
+	case domain.PartyIdentified:
+		if st != nil {
+			return nil
+		}
+		st = &partyState{created: stamp, reqs: map[domain.RequirementID]*reqState{}}
+		s.parties[pid] = st
+	case domain.RequirementIdentified:
+		if st == nil {
+			break
+		}
+		if _, dup := st.p.Requirements[e.RequirementID]; dup {
+			return nil
+		}
+		st.reqs[rid] = &reqState{seq: ev.Position, created: stamp}
+	}
+	if st == nil {
+		return nil
+	}
+	st.p.Apply(de)
+	st.p.Version = ev.Version
+	st.updated = stamp
+	if rs := st.reqs[rid]; rs != nil {
+		rs.updated = stamp
+	}
+	return nil
+}
+
+// Register returns the register as [ReadModel.Register] does: the parties
+// that match f with their active requirements, internal parties first, then
+// by name. It returns EINVALID for a bad filter.
+func (s *Snapshot) Register(f PartyFilter) ([]PartyView, error) {
+	if _, _, err := f.where(); err != nil {
+		return nil, err
+	}
+	var out []PartyView
+	for _, st := range s.parties {
+		p := &st.p
+		switch f.Status {
+		case "", domain.StatusActive:
+			if p.Status != domain.StatusActive {
+				continue
+			}
+		case domain.StatusRetired:
+			if p.Status != domain.StatusRetired {
+				continue
+			}
+		}
+		if (f.Category != "" && p.Category != f.Category) || (f.Scope != "" && p.Scope != f.Scope) {
+			continue
+		}
+		v, err := st.view(true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b PartyView) int {
+		ai, bi := a.Scope != scopeInternal, b.Scope != scopeInternal
+		if ai != bi {
+			if ai {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(strings.Compare(domain.NormalizeName(a.Name), domain.NormalizeName(b.Name)),
+			strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// Party returns one party with all its requirements, as [ReadModel.Party]
+// does. It returns ENOTFOUND for a party unknown at that moment.
+func (s *Snapshot) Party(id string) (PartyView, error) {
+	st := s.parties[domain.PartyID(id)]
+	if st == nil {
+		return PartyView{}, notFound("no party %s at that moment", id)
+	}
+	return st.view(false)
+}
+
+// view renders the party as the register tables would give it back.
+func (st *partyState) view(activeOnly bool) (PartyView, error) {
+	p := &st.p
+	v := PartyView{ID: string(p.ID), Version: p.Version, Name: p.Name, Category: p.Category,
+		Scope: p.Scope, Description: p.Description, Owner: p.Owner, Influence: p.Influence,
+		Interest: p.Interest, Status: p.Status}
+	if p.ParentID != nil {
+		parent := string(*p.ParentID)
+		v.ParentID = &parent
+	}
+	var err error
+	if v.CreatedAt, err = parseTime(st.created); err != nil {
+		return v, err
+	}
+	if v.UpdatedAt, err = parseTime(st.updated); err != nil {
+		return v, err
+	}
+	type ordered struct {
+		seq int64
+		rv  RequirementView
+	}
+	var reqs []ordered
+	for rid, q := range p.Requirements {
+		rs := st.reqs[rid]
+		if rs == nil || (activeOnly && q.Status != domain.StatusActive) {
+			continue
+		}
+		rv := RequirementView{ID: string(q.ID), PartyID: string(p.ID), Kind: q.Kind, Title: q.Title,
+			Description: q.Description, SourceType: q.SourceType, SourceRef: q.SourceRef,
+			Owner: q.Owner, Priority: q.Priority, ReviewDue: clonePtr(q.ReviewDue),
+			Addressed: clonePtr(q.Addressed), Rationale: q.Rationale, Treatment: q.Treatment,
+			Controls: slices.Clone(q.Controls), Status: q.Status}
+		if rv.CreatedAt, err = parseTime(rs.created); err != nil {
+			return v, err
+		}
+		if rv.UpdatedAt, err = parseTime(rs.updated); err != nil {
+			return v, err
+		}
+		reqs = append(reqs, ordered{rs.seq, rv})
+	}
+	slices.SortFunc(reqs, func(a, b ordered) int {
+		return cmp.Or(cmp.Compare(a.seq, b.seq), strings.Compare(a.rv.ID, b.rv.ID))
+	})
+	for _, r := range reqs {
+		v.Requirements = append(v.Requirements, r.rv)
+	}
+	return v, nil
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+// StoreHead is the event store's head; [eventstore.Store] has it.
+type StoreHead interface {
+	Head(ctx context.Context) (position int64, hash string, err error)
+}
+
+// SnapshotAt folds the register as it stood at the moment at, from the
+// event store the model follows (never from the current rows). For a time,
+// the audit index finds the last position stamped at or before it; events
+// the index has not applied yet are read and filtered by their time.
+func (m *ReadModel) SnapshotAt(ctx context.Context, at AsOf) (*Snapshot, error) {
+	upTo := at.Position
+	if !at.Time.IsZero() {
+		var err error
+		if upTo, err = m.PositionAt(ctx, at.Time); err != nil {
+			return nil, err
+		}
+		indexed, err := m.AuditCheckpoint(ctx)
+		if err != nil {
+			return nil, err
+		}
+		head, _, err := m.store.Head(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("projections: as of %s: head: %w", at, err)
+		}
+		if indexed < head {
+			upTo = head
+		}
+	}
+	return FoldRegister(ctx, m.store, at, upTo)
+}
+
+// RegisterAsOf returns the register as it stood at the moment at, in the
+// shape and order of [ReadModel.Register]: folded from the log, not read
+// from the current rows. It returns EINVALID for a bad filter.
+func (m *ReadModel) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter) ([]PartyView, error) {
+	if _, _, err := f.where(); err != nil {
+		return nil, err
+	}
+	s, err := m.SnapshotAt(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	return s.Register(f)
+}
+
+// PartyAsOf returns one party as it stood at the moment at, folded from its
+// stream alone, in the shape of [ReadModel.Party]. It returns ENOTFOUND for
+// a party that did not exist then.
+func (m *ReadModel) PartyAsOf(ctx context.Context, at AsOf, id string) (PartyView, error) {
+	evs, err := m.store.ReadStream(ctx, domain.PartyID(id).Stream(), 1)
+	if err != nil {
+		return PartyView{}, fmt.Errorf("projections: party %s as of %s: %w", id, at, err)
+	}
+	s := &Snapshot{parties: map[domain.PartyID]*partyState{}}
+	for i := range evs {
+		if err := s.apply(&evs[i], at); err != nil {
+			return PartyView{}, err
+		}
+	}
+	return s.Party(id)
+}
+
+// scopeInternal sorts first in the register (the live query orders by
+// scope <> 'internal').
+const scopeInternal = "internal"
