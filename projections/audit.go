@@ -32,9 +32,9 @@ type auditIndex struct {
 
 func newAuditIndex() *auditIndex { return &auditIndex{} }
 
-func (a *auditIndex) name() string        { return "audit" }
-func (a *auditIndex) tables() []string    { return []string{"audit_index"} }
-func (a *auditIndex) setCacheLimit(int)   {}
+func (a *auditIndex) name() string      { return "audit" }
+func (a *auditIndex) tables() []string  { return []string{"audit_index"} }
+func (a *auditIndex) setCacheLimit(int) {}
 func (a *auditIndex) flush(context.Context) error {
 	return nil // apply writes directly: one row per event
 }
