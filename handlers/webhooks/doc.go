@@ -1,0 +1,40 @@
+// Package webhooks notifies other systems of changes to the register: signed
+// webhooks (Standard Webhooks v1) to subscribed URLs, and a live feed of
+// change items that the HTTP API serves as Server-Sent Events.
+//
+// # Subscriptions
+//
+// A [Subscription] is a URL, a [Filter] and a signing secret, kept by
+// [Subscriptions] in tables of the event log's SQLite file (next to the API
+// tokens), not in the read model: subscriptions are configuration and must
+// survive a read-model rebuild.
+//
+// # Delivery
+//
+// Each subscription stores its own position in the event log: the last event
+// it has handled (delivered, or skipped by its filter). The [Dispatcher] runs
+// one goroutine per active subscription that reads the log itself from that
+// position ([eventstore.Store.Subscribe]) and delivers the matching events one
+// at a time, in log order, moving the stored position only after the receiver
+// answered 2xx. A crash (even kill -9) between the commit of an event and its
+// delivery therefore loses nothing: on restart the subscription resumes from
+// its stored position and delivers the event then. Delivery is at least once;
+// a repeated delivery carries the same webhook-id (the event id).
+//
+// A failing event blocks the later events of its subscription only. It is
+// retried after [DefaultSchedule] (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h,
+// each with ±10 % jitter); 429 and 503 answers may stretch a wait with
+// Retry-After. The attempt count and the time of the next attempt are stored,
+// so a restart does not reset the schedule. After the last retry fails, or
+// when the receiver answers 410 Gone, the subscription is disabled and a row
+// in webhook_subscription_events records why.
+//
+// # SSRF protection
+//
+// A [Guard] refuses URLs that point at loopback, private, link-local,
+// shared (CGNAT), unspecified, multicast, reserved or cloud-metadata
+// addresses, in any spelling (IPv4-mapped IPv6, NAT64, decimal, octal or hex
+// IPv4), both when a subscription is registered and again for the address
+// actually dialled (which defeats DNS rebinding), unless an operator
+// allowlist of CIDR prefixes permits the address.
+package webhooks
