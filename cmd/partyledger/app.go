@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/commands"
@@ -17,12 +19,14 @@ import (
 // the token table, the read model and the command service. Close releases
 // them in the reverse order of opening.
 type app struct {
-	store    *sqlite.Store
+	store    eventstore.Store
 	tokens   *auth.Tokens
 	access   *auth.AccessLog
 	reads    *projections.ReadModel
+	readDB   *sql.DB // the read-model file; features may keep tables of their own in it
 	commands *commands.Service
 	logger   *slog.Logger
+	dbPath   string // the event log's file; features keep configuration tables in it (sqlite.OpenDB)
 
 	closers []func() error
 	runWG   sync.WaitGroup
@@ -33,7 +37,7 @@ type app struct {
 // openApp opens the store and the read model. If follow is true the read
 // model starts following the log in the background.
 func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool) (*app, error) {
-	a := &app{logger: logger}
+	a := &app{logger: logger, dbPath: f.db}
 	store, err := sqlite.Open(ctx, f.db, sqlite.Options{Logger: logger.With("component", "eventstore")})
 	if err != nil {
 		return nil, fmt.Errorf("open event log %s: %w", f.db, err)
@@ -71,6 +75,7 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		return nil, fmt.Errorf("open read model %s: %w", f.readModelPath(), err)
 	}
 	a.closers = append(a.closers, rdb.Close)
+	a.readDB = rdb
 	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections")); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("open read model: %w", err)

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/spf13/pflag"
+
+	"github.com/partyledger/partyledger/handlers/bus"
+	"github.com/partyledger/partyledger/handlers/httpapi"
+)
+
+// Environment variables of the event bus flags.
+const (
+	envBus       = "PARTYLEDGER_EVENT_BUS"
+	envBusSource = "PARTYLEDGER_EVENT_BUS_SOURCE"
+)
+
+// busOptions are the event bus flags of serve. The zero value of the
+// package variable is not used: it starts enabled, as the flag's default.
+type busOptions struct {
+	enabled bool
+	source  string
+}
+
+var busOpts = busOptions{enabled: true, source: bus.DefaultSource}
+
+// busHandlers are the in-process subscribers of the event bus. A feature
+// file appends a constructor from an init function; serve calls it once
+// the app is open. Each handler needs a stable name (see bus.NewHandler).
+var busHandlers []func(a *app) (cqrs.EventHandler, error)
+
+func init() {
+	serveFeatures = append(serveFeatures, serveFeature{name: "event bus", flags: busFlags, start: startBus})
+	busHandlers = append(busHandlers, newBusLogHandler)
+}
+
+func busFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&busOpts.enabled, "event-bus", envOr(envBus, "true") == "true",
+		"publish every stored event on the event bus (env "+envBus+")")
+	fs.StringVar(&busOpts.source, "event-bus-source", envOr(envBusSource, bus.DefaultSource),
+		"CloudEvents source of published changes; the same on every replica (env "+envBusSource+")")
+}
+
+// startBus starts the bus handlers, then the forwarder that publishes every
+// stored event: in-process with the SQLite store, on JetStream with NATS.
+func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, error) {
+	if !busOpts.enabled {
+		return nil, nil
+	}
+	logger := a.logger.With("component", "bus")
+	cp, err := bus.OpenCheckpoints(ctx, a.readDB)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		pub      message.Publisher
+		sub      bus.SubscriberFunc
+		closePub func() error
+	)
+	ip := bus.NewInProcess(logger)
+	pub, sub, closePub = ip, ip.Subscriber, ip.Close
+	b, err := bus.New(bus.Config{Subscriber: sub, Poison: cp.NewPoisonTable(), Logger: logger})
+	if err != nil {
+		closePub()
+		return nil, err
+	}
+	for _, newHandler := range busHandlers {
+		h, err := newHandler(a)
+		if err == nil {
+			err = b.AddHandler(h)
+		}
+		if err != nil {
+			closePub()
+			return nil, fmt.Errorf("event bus handler: %w", err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	routerCtx, stopRouter := context.WithCancel(context.Background())
+	wg.Go(func() {
+		if err := b.Run(routerCtx); err != nil {
+			logger.Error("event bus router stopped", "err", err)
+		}
+	})
+	select {
+	case <-b.Running():
+	case <-time.After(30 * time.Second):
+		stopRouter()
+		wg.Wait()
+		closePub()
+		return nil, errors.New("event bus router did not start within 30 s")
+	}
+
+	fwdCtx, stopForwarder := context.WithCancel(context.Background())
+	f := &bus.Forwarder{Log: a.store, Publisher: pub, Checkpoints: cp, Source: busOpts.source, Logger: logger}
+	var fwg sync.WaitGroup
+	fwg.Go(func() { f.Run(fwdCtx) })
+	logger.Info("event bus started", "source", busOpts.source, "checkpoint", f.Position())
+
+	return func() error {
+		stopForwarder()
+		fwg.Wait()
+		err := b.Close()
+		stopRouter()
+		wg.Wait()
+		return errors.Join(err, closePub())
+	}, nil
+}
+
+// newBusLogHandler logs every change at debug level: the bus's own
+// in-process subscriber, and an example for the ones features add.
+func newBusLogHandler(a *app) (cqrs.EventHandler, error) {
+	logger := a.logger.With("component", "bus", "handler", "partyledger.bus.log")
+	return bus.NewHandler("partyledger.bus.log", func(ctx context.Context, c *bus.Change) error {
+		logger.Debug("change", "id", c.ID, "type", c.Type, "subject", c.Subject, "position", c.Data.Position)
+		return nil
+	}), nil
+}
