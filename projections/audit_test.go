@@ -222,6 +222,13 @@ func TestHistory(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("history of %s (-feed +history):\n%s", pid, diff)
 		}
+		fromLog, err := HistoryFromLog(ctx, store, string(pid), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, fromLog); diff != "" {
+			t.Fatalf("history of %s from the log (-feed +log):\n%s", pid, diff)
+		}
 		if got[0].Type != domain.EventPartyIdentified || len(got[0].Changes) == 0 {
 			t.Fatalf("history does not start with the identification: %+v", got[0])
 		}
@@ -235,6 +242,13 @@ func TestHistory(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("history of requirement %s (-feed +history):\n%s", rid, diff)
+			}
+			fromLog, err := HistoryFromLog(ctx, store, string(pid), rid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, fromLog); diff != "" {
+				t.Fatalf("history of requirement %s from the log (-feed +log):\n%s", rid, diff)
 			}
 			if got[0].Type != domain.EventRequirementIdentified {
 				t.Fatalf("requirement history starts with %s", got[0].Type)
@@ -251,6 +265,9 @@ func TestHistory(t *testing.T) {
 	}
 	if _, err := m.History(ctx, newID(), ""); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("unknown party: %v", err)
+	}
+	if _, err := HistoryFromLog(ctx, store, newID(), ""); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unknown party from the log: %v", err)
 	}
 }
 

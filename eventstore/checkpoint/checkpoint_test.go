@@ -71,7 +71,7 @@ func TestSignOpen(t *testing.T) {
 	}{
 		"tampered position": {tampered, v, checkpoint.ErrBadSignature},
 		"tampered hash":     {strings.Replace(note, lines[2], "q6sxwtPk9aa3yNng8aKzxNXm96i5wNHi86S1xtfo+aA=", 1), v, checkpoint.ErrBadSignature},
-		"another key":       {note, other, checkpoint.ErrBadSignature},
+		"another key":       {note, other, checkpoint.ErrUnknownKey},
 		"no signature":      {strings.Join(lines[:4], "\n") + "\n", v, checkpoint.ErrMalformed},
 		"bad position":      {strings.Replace(note, "\n1042\n", "\n01042\n", 1), v, checkpoint.ErrMalformed},
 		"garbage":           {"hello", v, checkpoint.ErrMalformed},

@@ -51,8 +51,12 @@ const algEd25519 = 1
 var (
 	// ErrMalformed: the text is not a checkpoint note, or a key is not a key.
 	ErrMalformed = errors.New("checkpoint: malformed")
-	// ErrBadSignature: the note carries no valid signature by the key.
-	ErrBadSignature = errors.New("checkpoint: no valid signature by the key")
+	// ErrBadSignature: the note carries a signature line of the key that
+	// does not verify: the note was altered or forged.
+	ErrBadSignature = errors.New("checkpoint: the signature by the key does not verify")
+	// ErrUnknownKey: the note carries no signature line of the key (it was
+	// signed by another key, such as one rotated out).
+	ErrUnknownKey = errors.New("checkpoint: not signed by the key")
 )
 
 // Checkpoint is what a note states about the log.
@@ -186,9 +190,9 @@ func (v *Verifier) Name() string { return v.name }
 
 // Open checks that note carries a valid signature by v's key and returns
 // the checkpoint it states. It returns an error matching [ErrMalformed] for
-// text that is not a checkpoint note and [ErrBadSignature] when no
-// signature line is a valid one by this key (signatures by other keys are
-// ignored).
+// text that is not a checkpoint note, [ErrUnknownKey] when no signature line
+// names this key (signatures by other keys are ignored) and
+// [ErrBadSignature] when one does but does not verify.
 func Open(note []byte, v *Verifier) (Checkpoint, error) {
 	text, sigs, err := split(note)
 	if err != nil {
@@ -198,6 +202,7 @@ func Open(note []byte, v *Verifier) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
+	claimed := false
 	for _, line := range strings.Split(strings.TrimSuffix(sigs, "\n"), "\n") {
 		rest, ok := strings.CutPrefix(line, "— ")
 		if !ok {
@@ -214,9 +219,13 @@ func Open(note []byte, v *Verifier) (Checkpoint, error) {
 		if name != v.name || binary.BigEndian.Uint32(sig) != v.hash {
 			continue // another key's
 		}
+		claimed = true
 		if ed25519.Verify(v.pub, []byte(text), sig[4:]) {
 			return c, nil
 		}
+	}
+	if !claimed {
+		return Checkpoint{}, ErrUnknownKey
 	}
 	return Checkpoint{}, ErrBadSignature
 }

@@ -112,6 +112,9 @@ func (s *Server) handlePartyList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handlePartyGet(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("as_of") {
+		return s.writePartyAsOf(w, r, r.PathValue("id"))
+	}
 	return s.writeParty(w, r, r.PathValue("id"), http.StatusOK)
 }
 

@@ -26,7 +26,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if format != "" && format != "json" && format != "csv" {
 		return badParam("format", "must be json or csv")
 	}
-	ps, err := s.Reads.Register(r.Context(), projections.PartyFilter{
+	ps, err := s.register(r, projections.PartyFilter{
 		Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")})
 	if err != nil {
 		return err

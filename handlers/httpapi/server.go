@@ -72,6 +72,7 @@ type Server struct {
 
 	// Feature dependencies: one field per line, each feature declaring its
 	// own narrow interface in its own file. Nil disables the feature's routes.
+	Audit *Audit // the audit trail, history, as_of, verify, checkpoints (audit.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -92,6 +93,7 @@ type route struct {
 func (s *Server) routes() []route {
 	rts := s.coreRoutes()
 	// Feature route groups, one line each, each defined in its feature's file.
+	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.accessRoutes()...)
 	return rts
 }
