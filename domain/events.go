@@ -16,13 +16,23 @@ const (
 	EventRequirementAddressingDecided     = "requirement.addressing_decided"
 	EventRequirementRetired               = "requirement.retired"
 	EventManagementReviewHeld             = "management_review.held"
+	EventObjectiveSet                     = "objective.set"
+	EventObjectiveRevised                 = "objective.revised"
+	EventKPIDefined                       = "kpi.defined"
+	EventKPIRevised                       = "kpi.revised"
+	EventKPIMeasured                      = "kpi.measured"
+	EventRequirementReviewed              = "requirement.reviewed"
+	EventCommunicationPlanned             = "communication.planned"
+	EventCommunicationSent                = "communication.sent"
 	CurrentSchema                     int = 1
 )
 
 // EventTypes lists every event type this version of the code understands.
 var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRetired,
 	EventRequirementIdentified, EventRequirementRevised, EventRequirementAddressingDecided,
-	EventRequirementRetired, EventManagementReviewHeld}
+	EventRequirementRetired, EventManagementReviewHeld,
+	EventObjectiveSet, EventObjectiveRevised, EventKPIDefined, EventKPIRevised, EventKPIMeasured,
+	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent}
 
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
@@ -181,6 +191,22 @@ func Decode(eventType string, schema int, data []byte) (Event, error) {
 		e = &RequirementRetired{}
 	case EventManagementReviewHeld:
 		e = &ManagementReviewHeld{}
+	case EventObjectiveSet:
+		e = &ObjectiveSet{}
+	case EventObjectiveRevised:
+		e = &ObjectiveRevised{}
+	case EventKPIDefined:
+		e = &KPIDefined{}
+	case EventKPIRevised:
+		e = &KPIRevised{}
+	case EventKPIMeasured:
+		e = &KPIMeasured{}
+	case EventRequirementReviewed:
+		e = &RequirementReviewed{}
+	case EventCommunicationPlanned:
+		e = &CommunicationPlanned{}
+	case EventCommunicationSent:
+		e = &CommunicationSent{}
 	default:
 		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
 	}
@@ -209,6 +235,22 @@ func deref(e Event) Event {
 	case *RequirementRetired:
 		return *v
 	case *ManagementReviewHeld:
+		return *v
+	case *ObjectiveSet:
+		return *v
+	case *ObjectiveRevised:
+		return *v
+	case *KPIDefined:
+		return *v
+	case *KPIRevised:
+		return *v
+	case *KPIMeasured:
+		return *v
+	case *RequirementReviewed:
+		return *v
+	case *CommunicationPlanned:
+		return *v
+	case *CommunicationSent:
 		return *v
 	}
 	return e

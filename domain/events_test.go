@@ -139,7 +139,9 @@ func TestEventTypeNames(t *testing.T) {
 	// The names are stored: this list may grow but never change.
 	want := []string{"party.identified", "party.revised", "party.retired", "requirement.identified",
 		"requirement.revised", "requirement.addressing_decided", "requirement.retired",
-		"management_review.held"}
+		"management_review.held",
+		"objective.set", "objective.revised", "kpi.defined", "kpi.revised", "kpi.measured",
+		"requirement.reviewed", "communication.planned", "communication.sent"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -185,6 +187,30 @@ func canonicalEvents() []domain.Event {
 			Changes: domain.Changes{"status": {From: "active", To: "retired"}}},
 		domain.ManagementReviewHeld{ReviewID: idMR, HeldOn: "2025-05-28", Title: "Q2 management review",
 			Attendees: []string{"CEO", "CISO"}, Notes: "Register reviewed."},
+		domain.ObjectiveSet{ObjectiveID: idObj, Title: "Keep the platform available",
+			Description: "Availability as promised in the SLA.", Owner: "Head of SRE", Due: "2026-12-31",
+			Status: "in_progress", RequirementIDs: []domain.RequirementID{idR1}},
+		domain.ObjectiveRevised{ObjectiveID: idObj, Changes: domain.Changes{
+			"due":             {From: "2026-12-31", To: "2027-03-31"},
+			"status":          {From: "in_progress", To: "at_risk"},
+			"requirement_ids": {From: []any{string(idR1)}, To: []any{string(idR1), string(idR3)}},
+		}},
+		domain.KPIDefined{ObjectiveID: idObj, KPIID: idKPI, Name: "Monthly availability", Unit: "%",
+			Operator: ">=", Target: 99.5, Frequency: "monthly"},
+		domain.KPIRevised{ObjectiveID: idObj, KPIID: idKPI, Changes: domain.Changes{
+			"target":   {From: 99.5, To: 99.9},
+			"operator": {From: ">=", To: ">"},
+		}},
+		domain.KPIMeasured{ObjectiveID: idObj, KPIID: idKPI, MeasurementID: idM2, Value: 99.1,
+			MeasuredAt: "2025-05-31T00:00:00Z", Corrects: ptr(idM1)},
+		domain.RequirementReviewed{PartyID: idA, RequirementID: idR1, Outcome: "unchanged",
+			Notes: "Still applies.", NextReviewDue: ptr("2026-06-30"),
+			Changes: domain.Changes{"review_due": {From: "2025-12-31", To: "2026-06-30"}}},
+		domain.CommunicationPlanned{PartyID: idA, PlanEntryID: idPE, Topic: "Security incidents affecting the customer",
+			When: "within 24 hours of detection", Frequency: "", Channel: "email", Communicator: "CISO", Priority: "high"},
+		domain.CommunicationSent{CommunicationID: idCom, PartyID: idA, PlanEntryID: ptr(idPE), Channel: "email",
+			SentBy: "CISO", Summary: "Incident INC-7 notified.", EvidenceRef: "mail:<abc@example.com>",
+			SentAt: "2025-05-30T14:00:00Z"},
 	}
 }
 

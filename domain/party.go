@@ -22,7 +22,8 @@ type Party struct {
 	Status      string
 
 	Requirements map[RequirementID]*Requirement
-	Order        []RequirementID // requirements in the order they were identified
+	Order        []RequirementID            // requirements in the order they were identified
+	Plan         map[PlanEntryID]*PlanEntry // the party's communication plan (clause 7.4)
 }
 
 // Requirement is the state of one requirement or expectation.
@@ -86,6 +87,8 @@ func (p *Party) Apply(e Event) {
 		if r := p.Requirements[e.RequirementID]; r != nil {
 			r.Status = StatusRetired
 		}
+	case RequirementReviewed, CommunicationPlanned:
+		p.applyReviewAndPlan(e)
 	}
 }
 
