@@ -72,7 +72,9 @@ type Server struct {
 
 	// Feature dependencies: one field per line, each feature declaring its
 	// own narrow interface in its own file. Nil disables the feature's routes.
-	Audit *Audit // the audit trail, history, as_of, verify, checkpoints (audit.go)
+	Audit         *Audit        // the audit trail, history, as_of, verify, checkpoints (audit.go)
+	Subscriptions Subscriptions // webhook subscriptions (subscriptions.go)
+	Stream        ChangeStream  // live change stream, GET /api/v1/stream (stream.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -95,6 +97,8 @@ func (s *Server) routes() []route {
 	// Feature route groups, one line each, each defined in its feature's file.
 	rts = append(rts, s.auditRoutes()...)
 	rts = append(rts, s.accessRoutes()...)
+	rts = append(rts, s.subscriptionRoutes()...)
+	rts = append(rts, s.streamRoutes()...)
 	return rts
 }
 

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/partyledger/partyledger/eventstore/sqlite"
+	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/handlers/webhooks"
+)
+
+// Environment variables of the webhook flags and of the API clients
+// (subscriptions, watch).
+const (
+	envWebhooks     = "PARTYLEDGER_WEBHOOKS"
+	envWebhookAllow = "PARTYLEDGER_WEBHOOK_ALLOW"
+	envURL          = "PARTYLEDGER_URL"
+	envToken        = "PARTYLEDGER_TOKEN"
+)
+
+// webhookOptions are serve's webhook flags. The package variable starts
+// with the flags' defaults, so that tests calling runServe directly get
+// them too.
+type webhookOptions struct {
+	deliver bool   // run the dispatcher
+	allow   string // CIDR allowlist for otherwise refused addresses
+}
+
+var webhookOpts = webhookOptions{deliver: true, allow: os.Getenv(envWebhookAllow)}
+
+func init() {
+	serveFeatures = append(serveFeatures, serveFeature{name: "webhooks", flags: webhookFlags, start: startWebhooks})
+	featureCommands = append(featureCommands, newSubscriptionsCmd, newWatchCmd)
+}
+
+func webhookFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&webhookOpts.deliver, "webhooks", envOr(envWebhooks, "true") == "true",
+		"deliver webhooks to subscriptions; run it on one replica only (env "+envWebhooks+")")
+	fs.StringVar(&webhookOpts.allow, "webhook-allow", envOr(envWebhookAllow, ""),
+		"comma-separated CIDR prefixes webhooks may reach although they are loopback, private or link-local, such as 10.20.0.0/16 for on-premises receivers (env "+envWebhookAllow+")")
+}
+
+// startWebhooks opens the subscriptions (tables in the event log's file),
+// serves the subscription API and the change stream, and runs the
+// dispatcher until serve stops.
+func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() error, error) {
+	allow, err := webhooks.ParseAllowlist(webhookOpts.allow)
+	if err != nil {
+		return nil, fmt.Errorf("--webhook-allow: %w", err)
+	}
+	guard := &webhooks.Guard{Allow: allow}
+	db, err := sqlite.OpenDB(a.dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("open subscriptions in %s: %w", a.dbPath, err)
+	}
+	subs, err := webhooks.NewSubscriptions(ctx, db, guard, a.store)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	feed := &webhooks.Feed{Log: a.store, Reads: a.reads}
+	api.Subscriptions, api.Stream = subs, feed
+	// End the live streams as soon as serve starts shutting down, so that
+	// they do not hold the graceful shutdown up.
+	unhook := context.AfterFunc(ctx, feed.Stop)
+
+	dctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if webhookOpts.deliver {
+		d := &webhooks.Dispatcher{Subs: subs, Feed: feed, Guard: guard, Logger: a.logger.With("component", "webhooks")}
+		wg.Go(func() { _ = d.Run(dctx) })
+	}
+	return func() error {
+		unhook()
+		feed.Stop()
+		cancel()
+		wg.Wait()
+		return db.Close()
+	}, nil
+}
+
+// apiClient calls the HTTP API of a running server for the CLI.
+type apiClient struct {
+	url, token string
+	http       *http.Client
+}
+
+func (c *apiClient) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.url, "url", envOr(envURL, "http://127.0.0.1:8080"), "base URL of the partyledger server (env "+envURL+")")
+	fs.StringVar(&c.token, "token", envOr(envToken, ""), "API token (env "+envToken+")")
+}
+
+// request builds a request to path (under /api/v1) with the token.
+func (c *apiClient) request(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	if c.token == "" {
+		return nil, errors.New("a token is required: --token or " + envToken)
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+"/api/v1"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// do sends a request and decodes a 2xx JSON answer into out (if not nil).
+// A problem answer becomes an error with its detail and field errors.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	req, err := c.request(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	client := c.http
+	if client == nil {
+		client = &http.Client{Timeout: time.Minute}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return problemError(resp.StatusCode, raw)
+	}
+	if out != nil && len(raw) > 0 {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// problemError renders an RFC 9457 answer for a terminal.
+func problemError(status int, raw []byte) error {
+	var p httpapi.Problem
+	if json.Unmarshal(raw, &p) != nil || p.Code == "" {
+		return fmt.Errorf("the server answered %d %s", status, http.StatusText(status))
+	}
+	msg := fmt.Sprintf("%d %s: %s", status, p.Code, p.Detail)
+	for _, f := range p.Errors {
+		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
+	}
+	return errors.New(msg)
+}
+
+// subscriptionJSON is a subscription as the API shows it, with its secret
+// after create and rotate-secret.
+type subscriptionJSON struct {
+	webhooks.Subscription
+	Secret  string            `json:"secret"`
+	History []webhooks.Record `json:"history"`
+}
+
+func newSubscriptionsCmd() *cobra.Command {
+	var c apiClient
+	cmd := &cobra.Command{
+		Use:     "subscriptions",
+		Aliases: []string{"subscription", "subs"},
+		Short:   "Manage webhook subscriptions on a running server (through its API)",
+	}
+	c.register(cmd.PersistentFlags())
+
+	var desc string
+	var f webhooks.Filter
+	create := &cobra.Command{
+		Use:   "create URL",
+		Short: "Subscribe URL; prints the id and the signing secret (shown only once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out subscriptionJSON
+			body := map[string]any{"url": args[0], "description": desc, "filter": f}
+			if err := c.do(cmd.Context(), "POST", "/subscriptions", body, &out); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "id:     %s\nsecret: %s\n", out.ID, out.Secret)
+			fmt.Fprintf(w, "Keep the secret: it verifies the webhook-signature header and is not shown again.\n")
+			return nil
+		},
+	}
+	create.Flags().StringVar(&desc, "description", "", "what the subscription is for")
+	filterFlags(create.Flags(), &f)
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List subscriptions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Subscriptions []webhooks.Subscription `json:"subscriptions"`
+			}
+			if err := c.do(cmd.Context(), "GET", "/subscriptions", nil, &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATUS\tPOSITION\tFAILED\tURL\tDESCRIPTION")
+			for _, s := range out.Subscriptions {
+				status := s.Status
+				if s.DisabledReason != "" {
+					status += " (" + s.DisabledReason + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", s.ID, status, s.Position, s.FailedAttempts, s.URL, s.Description)
+			}
+			return tw.Flush()
+		},
+	}
+
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show a subscription and its history as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out json.RawMessage
+			if err := c.do(cmd.Context(), "GET", "/subscriptions/"+args[0], nil, &out); err != nil {
+				return err
+			}
+			return printIndented(cmd.OutOrStdout(), out)
+		},
+	}
+
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a subscription",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := c.do(cmd.Context(), "DELETE", "/subscriptions/"+args[0], nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "deleted", args[0])
+			return nil
+		},
+	}
+
+	rotate := &cobra.Command{
+		Use:   "rotate-secret ID",
+		Short: "Give a subscription a new secret (the previous one also signs for 24 h)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out subscriptionJSON
+			if err := c.do(cmd.Context(), "POST", "/subscriptions/"+args[0]+"/rotate-secret", nil, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "secret: %s\n", out.Secret)
+			return nil
+		},
+	}
+
+	enable := &cobra.Command{
+		Use:   "enable ID",
+		Short: "Re-enable a disabled subscription; it resumes with the event that failed",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := c.do(cmd.Context(), "POST", "/subscriptions/"+args[0]+"/enable", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "enabled", args[0])
+			return nil
+		},
+	}
+
+	var from int64
+	redeliver := &cobra.Command{
+		Use:   "redeliver ID --from POSITION",
+		Short: "Deliver again from a position (or skip ahead past a failing event)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{"from_position": from}
+			if err := c.do(cmd.Context(), "POST", "/subscriptions/"+args[0]+"/redeliver", body, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s delivers again from position %d\n", args[0], from)
+			return nil
+		},
+	}
+	redeliver.Flags().Int64Var(&from, "from", 0, "position to deliver from (required)")
+	_ = redeliver.MarkFlagRequired("from")
+
+	var limit int
+	deliveries := &cobra.Command{
+		Use:   "deliveries ID",
+		Short: "List the latest delivery attempts, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Deliveries []webhooks.Delivery `json:"deliveries"`
+			}
+			if err := c.do(cmd.Context(), "GET", "/subscriptions/"+args[0]+"/deliveries?limit="+strconv.Itoa(limit), nil, &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tPOSITION\tATTEMPT\tOUTCOME\tSTATUS\tLATENCY\tNEXT RETRY\tERROR")
+			for _, d := range out.Deliveries {
+				next := "-"
+				if d.NextRetryAt != nil {
+					next = d.NextRetryAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%dms\t%s\t%s\n", d.At.Format(time.RFC3339), d.Position,
+					d.Attempt, d.Outcome, d.StatusCode, d.LatencyMS, next, d.Error)
+			}
+			return tw.Flush()
+		},
+	}
+	deliveries.Flags().IntVar(&limit, "limit", 20, "how many attempts (1-1000)")
+
+	cmd.AddCommand(create, list, get, del, rotate, enable, redeliver, deliveries)
+	return cmd
+}
+
+// filterFlags registers the filter flags shared by subscriptions create and
+// watch.
+func filterFlags(fs *pflag.FlagSet, f *webhooks.Filter) {
+	fs.StringSliceVar(&f.Types, "type", nil, "event types, such as requirement.revised (repeatable)")
+	fs.StringSliceVar(&f.PartyIDs, "party", nil, "party ids (repeatable)")
+	fs.StringSliceVar(&f.Categories, "category", nil, "party categories, such as supplier (repeatable)")
+	fs.StringSliceVar(&f.Triggers, "trigger", nil, "triggers, such as incident (repeatable)")
+}
+
+func printIndented(w io.Writer, raw json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := buf.WriteTo(w)
+	return err
+}
