@@ -108,8 +108,9 @@ func AuditKeys(ev *eventstore.Event) (partyID, requirementID string) {
 }
 
 // auditKeys is AuditKeys with the event's data already decoded (de may be
-// nil): decoded events give their requirement directly, others are read
-// for a "requirement_id" member, so that types added later are indexed too.
+// nil): requirement events give their requirement directly, others are
+// read for a "requirement_id" member, so that other types naming a
+// requirement (and types added later) are indexed by it too.
 func auditKeys(ev *eventstore.Event, de domain.Event) (partyID, requirementID string) {
 	partyID, _ = strings.CutPrefix(ev.Stream, domain.PartyStreamPrefix)
 	if partyID == ev.Stream {
@@ -119,7 +120,6 @@ func auditKeys(ev *eventstore.Event, de domain.Event) (partyID, requirementID st
 		if _, rid, ok := target(de); ok {
 			return partyID, string(rid)
 		}
-		return partyID, ""
 	}
 	var keys struct {
 		RequirementID any `json:"requirement_id"`

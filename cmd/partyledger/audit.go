@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/partyledger/partyledger/eventstore/checkpoint"
+	"github.com/partyledger/partyledger/eventstore/sqlite"
+	"github.com/partyledger/partyledger/eventstore/verify"
+	"github.com/partyledger/partyledger/handlers/httpapi"
+)
+
+// Environment variables of the audit flags.
+const (
+	envCheckpoints           = "PARTYLEDGER_CHECKPOINTS"
+	envCheckpointKey         = "PARTYLEDGER_CHECKPOINT_KEY"
+	envCheckpointOrigin      = "PARTYLEDGER_CHECKPOINT_ORIGIN"
+	envCheckpointEveryEvents = "PARTYLEDGER_CHECKPOINT_EVERY_EVENTS"
+	envCheckpointEvery       = "PARTYLEDGER_CHECKPOINT_EVERY"
+)
+
+// auditOptions are serve's checkpoint flags. The package variable starts
+// with the flags' defaults, so that tests calling runServe directly get
+// them too.
+type auditOptions struct {
+	checkpoints bool          // sign checkpoints
+	keyPath     string        // "" = next to the database
+	origin      string        // the notes' first line and the new key's name
+	everyEvents int64         // a checkpoint every this many events
+	every       time.Duration // or this often, when the head moved
+	poll        time.Duration // how often to look whether one is due
+}
+
+var auditOpts = auditOptions{
+	checkpoints: envOr(envCheckpoints, "true") == "true",
+	keyPath:     os.Getenv(envCheckpointKey),
+	origin:      envOr(envCheckpointOrigin, checkpoint.DefaultOrigin),
+	everyEvents: envInt(envCheckpointEveryEvents, checkpoint.DefaultEveryEvents),
+	every:       envDuration(envCheckpointEvery, checkpoint.DefaultEvery),
+	poll:        time.Second,
+}
+
+func envInt(name string, def int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+func init() {
+	serveFeatures = append(serveFeatures, serveFeature{name: "audit trail", flags: auditFlags, start: startAudit})
+	featureCommands = append(featureCommands, newAuditCmd, newVerifyCmd, newRegisterCmd)
+}
+
+func auditFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&auditOpts.checkpoints, "checkpoints", auditOpts.checkpoints,
+		"sign checkpoints of the log with an Ed25519 key (env "+envCheckpoints+")")
+	fs.StringVar(&auditOpts.keyPath, "checkpoint-key", auditOpts.keyPath,
+		"checkpoint signing key, created on first start (env "+envCheckpointKey+"; default: next to --db as *.checkpoint-key, public key *.checkpoint-key.pub)")
+	fs.StringVar(&auditOpts.origin, "checkpoint-origin", auditOpts.origin,
+		"the log's name on its checkpoints, and the new key's name (env "+envCheckpointOrigin+")")
+	fs.Int64Var(&auditOpts.everyEvents, "checkpoint-every-events", auditOpts.everyEvents,
+		"sign a checkpoint every this many events (env "+envCheckpointEveryEvents+")")
+	fs.DurationVar(&auditOpts.every, "checkpoint-every", auditOpts.every,
+		"or this often, when there are new events (env "+envCheckpointEvery+")")
+}
+
+// defaultKeyPath is the checkpoint key beside the event log: the log's path
+// with ".checkpoint-key" in place of ".db".
+func defaultKeyPath(db string) string {
+	return strings.TrimSuffix(db, ".db") + ".checkpoint-key"
+}
+
+// chainRuler is implemented by stores whose hash chain is not the global
+// one (the JetStream store chains each stream): verify follows their rule.
+type chainRuler interface {
+	ChainRule() verify.ChainRule
+}
+
+// chainRuleOf returns the chain rule of store: its own, or the global chain
+// of the SQLite store.
+func chainRuleOf(store any) verify.ChainRule {
+	if c, ok := store.(chainRuler); ok {
+		return c.ChainRule()
+	}
+	return verify.GlobalChain
+}
+
+// startAudit serves the audit trail (events, history, as_of, verify) and,
+// unless --checkpoints=false, signs checkpoints in the background until
+// serve stops, with a last one at shutdown.
+func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error, error) {
+	logger := a.logger.With("component", "audit")
+	audit := &httpapi.Audit{Index: a.reads, Log: a.store}
+	chain := chainRuleOf(a.store)
+	var (
+		table    *checkpoint.Table
+		verifier *checkpoint.Verifier
+		stop     = func() error { return nil }
+	)
+	if auditOpts.checkpoints {
+		keyPath := auditOpts.keyPath
+		if keyPath == "" {
+			keyPath = defaultKeyPath(a.dbPath)
+		}
+		signer, created, err := checkpoint.LoadOrCreateKey(keyPath, auditOpts.origin)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("created the checkpoint signing key; give auditors the public key",
+				"key", keyPath, "public_key", keyPath+checkpoint.PublicKeySuffix, "verifier_key", signer.VerifierKey())
+		}
+		if verifier, err = checkpoint.NewVerifier(signer.VerifierKey()); err != nil {
+			return nil, err
+		}
+		db, err := sqlite.OpenDB(a.dbPath)
+		if err != nil {
+			return nil, fmt.Errorf("open checkpoints in %s: %w", a.dbPath, err)
+		}
+		if table, err = checkpoint.OpenTable(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
+		maker := &checkpoint.Maker{Log: a.store, Signer: signer, Table: table, Origin: auditOpts.origin,
+			EveryEvents: auditOpts.everyEvents, Every: auditOpts.every, Chain: chain, Logger: logger}
+		audit.Checkpoints = &serverCheckpoints{maker: maker, table: table, signer: signer}
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			maker.Run(rctx, auditOpts.poll)
+		}()
+		stop = func() error {
+			cancel()
+			wg.Wait() // Run makes a last checkpoint of the head
+			return db.Close()
+		}
+	}
+	audit.Verify = func(ctx context.Context) (verify.Result, error) {
+		var anchors []verify.Anchor
+		if table != nil {
+			stored, err := table.List(ctx)
+			if err != nil {
+				return verify.Result{}, err
+			}
+			anchors = storedAnchors(stored, verifier, logger)
+		}
+		return verify.Verify(ctx, verify.FromStore(ctx, a.store, 0, 0), verify.Options{Chain: chain, Anchors: anchors})
+	}
+	api.Audit = audit
+	return stop, nil
+}
+
+// storedAnchors turns the checkpoints kept in the database into trusted
+// hashes: those whose signature by v verifies. A checkpoint that claims v's
+// key but does not verify was altered; it becomes an anchor that cannot
+// match, so verification fails at its position. Checkpoints signed by
+// another key (rotated out) are skipped.
+func storedAnchors(stored []checkpoint.Stored, v *checkpoint.Verifier, logger *slog.Logger) []verify.Anchor {
+	var out []verify.Anchor
+	for _, s := range stored {
+		c, err := checkpoint.Open([]byte(s.Note), v)
+		switch {
+		case err == nil:
+			out = append(out, verify.Anchor{Position: c.Position, Hash: c.Hash,
+				Source: "the checkpoint signed at " + c.Time.Format(time.RFC3339)})
+		case errors.Is(err, checkpoint.ErrUnknownKey):
+			if logger != nil {
+				logger.Warn("stored checkpoint signed by another key: not checked", "position", s.Position)
+			}
+		default:
+			out = append(out, verify.Anchor{Position: s.Position, Hash: "(invalid signature)",
+				Source: fmt.Sprintf("the stored checkpoint at position %d, whose signature does not verify (%v)", s.Position, err)})
+		}
+	}
+	return out
+}
+
+// serverCheckpoints serves the checkpoints for the API.
+type serverCheckpoints struct {
+	maker  *checkpoint.Maker
+	table  *checkpoint.Table
+	signer *checkpoint.Signer
+}
+
+func (c *serverCheckpoints) LatestCheckpoint(ctx context.Context) (string, bool, error) {
+	s, ok, err := c.table.Latest(ctx)
+	return s.Note, ok, err
+}
+
+func (c *serverCheckpoints) MakeCheckpoint(ctx context.Context) (string, bool, error) {
+	s, _, err := c.maker.Make(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	return s.Note, s.Note != "", nil
+}
+
+func (c *serverCheckpoints) PublicKey() string { return c.signer.VerifierKey() }
+
+// openLog opens the SQLite event log at path for a command that reads it.
+// The file must exist: a command that examines a log never creates one.
+func openLog(ctx context.Context, path string) (*sqlite.Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("event log %s: %w", path, err)
+	}
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open event log %s: %w", path, err)
+	}
+	return s, nil
+}
