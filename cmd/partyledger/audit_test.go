@@ -280,12 +280,12 @@ func TestAuditTrail(t *testing.T) {
 	var hist struct {
 		PartyID string `json:"party_id"`
 		History []struct {
-			Position    int64         `json:"position"`
-			Type        string        `json:"type"`
-			Actor       string        `json:"actor"`
-			Reason      string        `json:"reason"`
-			Trigger     string        `json:"trigger"`
-			Time        time.Time     `json:"time"`
+			Position    int64     `json:"position"`
+			Type        string    `json:"type"`
+			Actor       string    `json:"actor"`
+			Reason      string    `json:"reason"`
+			Trigger     string    `json:"trigger"`
+			Time        time.Time `json:"time"`
 			Requirement *struct{ ID string }
 			Changes     []fieldChange `json:"changes"`
 		} `json:"history"`
