@@ -26,6 +26,7 @@ type feed struct {
 	dirtyR  []*reqRefState
 
 	ins, selParty, selReq, upParty, upReq *sql.Stmt
+	obj                                   feedObjectives // objectives, reviews, communications (feed_objectives.go)
 }
 
 type partyRefState struct {
@@ -45,7 +46,7 @@ func newFeed() *feed {
 
 func (f *feed) name() string { return "changes" }
 func (f *feed) tables() []string {
-	return []string{"changes", "change_parties", "change_requirements"}
+	return []string{"changes", "change_parties", "change_requirements", "change_objectives", "change_kpis"}
 }
 
 // setCacheLimit bounds the cached parties; requirements may be several times
@@ -64,8 +65,8 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 	}
 	f.ins = prep(`INSERT INTO changes (position, event_id, event_type, event_time, actor, reason,
 			event_trigger, party_id, party_name, party_scope, party_category, requirement_id,
-			requirement_title, requirement_kind, change_kind, changes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			requirement_title, requirement_kind, change_kind, changes, objective)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	f.selParty = prep(`SELECT name, scope, category FROM change_parties WHERE id = ?`)
 	f.selReq = prep(`SELECT party_id, title, kind FROM change_requirements WHERE id = ?`)
 	f.upParty = prep(`INSERT INTO change_parties (id, name, scope, category) VALUES (?, ?, ?, ?)
@@ -74,11 +75,15 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 	f.upReq = prep(`INSERT INTO change_requirements (id, party_id, title, kind) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET party_id = excluded.party_id, title = excluded.title,
 			kind = excluded.kind`)
+	if err == nil {
+		err = f.obj.begin(ctx, tx)
+	}
 	return err
 }
 
 func (f *feed) end(committed bool) {
 	f.ins, f.selParty, f.selReq, f.upParty, f.upReq = nil, nil, nil, nil, nil
+	f.obj.end()
 	f.dirtyP, f.dirtyR = f.dirtyP[:0], f.dirtyR[:0]
 	if !committed || len(f.parties) > f.limit || len(f.reqs) > 8*f.limit {
 		clear(f.parties)
@@ -99,9 +104,13 @@ func (f *feed) apply(ctx context.Context, ev *eventstore.Event, de domain.Event)
 	if r := item.Requirement; r != nil {
 		rid, rtitle, rkind = &r.ID, &r.Title, &r.Kind
 	}
+	obj, err := objectiveJSON(item.Objective)
+	if err != nil {
+		return err
+	}
 	_, err = f.ins.ExecContext(ctx, item.Position, item.EventID, item.Type, formatTime(item.Time),
 		item.Actor, item.Reason, item.Trigger, item.Party.ID, item.Party.Name, item.Party.Scope,
-		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes))
+		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj)
 	return err
 }
 
@@ -172,7 +181,7 @@ func (f *feed) item(ctx context.Context, ev *eventstore.Event, de domain.Event) 
 		item.Change = ChangeRequirementRetired
 		item.Changes = fieldChanges(domain.RequirementFields, e.Changes)
 	default:
-		return item, false, nil // management reviews bound the windows; they are not items
+		return f.moreItem(ctx, ev, de, item)
 	}
 	item.Party = ps.ref
 	if rs != nil {
@@ -381,7 +390,7 @@ type Window struct {
 
 const changeCols = `position, event_id, event_type, event_time, actor, reason, event_trigger,
 	party_id, party_name, party_scope, party_category, requirement_id, requirement_title,
-	requirement_kind, change_kind, changes`
+	requirement_kind, change_kind, changes, objective`
 
 // Changes returns the detailed change feed inside w: one item per party or
 // requirement event, ordered by position. For the changes since a management
@@ -425,15 +434,18 @@ func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error)
 func scanChange(s scanner) (ChangeItem, error) {
 	var it ChangeItem
 	var at, changes string
-	var rid, rtitle, rkind sql.NullString
+	var rid, rtitle, rkind, obj sql.NullString
 	if err := s.Scan(&it.Position, &it.EventID, &it.Type, &at, &it.Actor, &it.Reason, &it.Trigger,
 		&it.Party.ID, &it.Party.Name, &it.Party.Scope, &it.Party.Category, &rid, &rtitle, &rkind,
-		&it.Change, &changes); err != nil {
+		&it.Change, &changes, &obj); err != nil {
 		return it, err
 	}
 	var err error
 	if it.Time, err = parseTime(at); err != nil {
 		return it, err
+	}
+	if it.Objective, err = decodeObjective(obj); err != nil {
+		return it, fmt.Errorf("bad stored objective at position %d: %w", it.Position, err)
 	}
 	if rid.Valid {
 		it.Requirement = &RequirementRef{ID: rid.String, Title: rtitle.String, Kind: rkind.String}

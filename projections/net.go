@@ -25,35 +25,41 @@ var addressingFields = []string{"addressed", "rationale", "treatment", "controls
 //   - an item with no field left is dropped unless it was added or retired;
 //   - Party is the party as last seen anywhere in items (so a rename shows on
 //     its requirements too), Requirement as last seen in its own events;
-//   - Events lists every event behind the item.
+//   - Events lists every event behind the item;
+//   - objective items group by objective and KPI items by KPI (Objective
+//     set, Party empty), reviews of a requirement group apart from its
+//     revisions, and every planned or sent communication stays on its own
+//     (see [netKeyOf], [otherNetKind]).
 //
 // NetChanges is pure; the result shares field values with items.
 func NetChanges(items []ChangeItem) []NetItem {
-	type key struct{ party, req string }
 	type group struct {
 		item           NetItem
 		isReq          bool
 		added, retired bool
-		from, to       domain.Changes // From of from: first value; To of to: last value
+		from, to       domain.Changes  // From of from: first value; To of to: last value
+		kinds          map[string]bool // change kinds seen, for objective, review and communication items
 	}
 	latest := map[string]PartyRef{}
-	groups := map[key]*group{}
-	var order []key
+	groups := map[netKey]*group{}
+	var order []netKey
 	for _, it := range items {
-		k := key{party: it.Party.ID}
-		if it.Requirement != nil {
-			k.req = it.Requirement.ID
-		}
+		k := netKeyOf(it)
 		g := groups[k]
 		if g == nil {
-			g = &group{isReq: it.Requirement != nil, from: domain.Changes{}, to: domain.Changes{}}
+			g = &group{isReq: it.Requirement != nil, from: domain.Changes{}, to: domain.Changes{}, kinds: map[string]bool{}}
 			groups[k] = g
 			order = append(order, k)
 		}
+		g.kinds[it.Change] = true
 		latest[it.Party.ID] = it.Party
 		if it.Requirement != nil {
 			r := *it.Requirement
 			g.item.Requirement = &r
+		}
+		if it.Objective != nil {
+			o := *it.Objective
+			g.item.Objective = &o
 		}
 		switch it.Change {
 		case ChangePartyAdded, ChangeRequirementAdded:
@@ -79,6 +85,9 @@ func NetChanges(items []ChangeItem) []NetItem {
 		if g.isReq {
 			fields = domain.RequirementFields
 		}
+		if k.other != "" {
+			fields = otherNetFields(k)
+		}
 		g.item.Changes = []FieldChange{}
 		onlyAddressing := true
 		for _, f := range g.from.Fields(fields) {
@@ -90,6 +99,14 @@ func NetChanges(items []ChangeItem) []NetItem {
 			if !slices.Contains(addressingFields, f) {
 				onlyAddressing = false
 			}
+		}
+		if k.other != "" {
+			kind, keep := otherNetKind(k, g.kinds, len(g.item.Changes) > 0)
+			if keep {
+				g.item.Party, g.item.Change = latest[k.party], kind
+				out = append(out, g.item)
+			}
+			continue
 		}
 		if len(g.item.Changes) == 0 && !g.added && !g.retired {
 			continue

@@ -140,7 +140,8 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		logger:  logger,
 		changed: make(chan struct{}),
 	}
-	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex()}
+	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
+		newObjectives(), newRequirementReviews(), newCommunications()}
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {

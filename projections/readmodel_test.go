@@ -565,7 +565,7 @@ func TestFailedBatchRollsBack(t *testing.T) {
 
 	// Events of types this code does not project are skipped, not errors.
 	other := eventstore.Event{Position: events[len(events)-1].Position + 1, ID: newID(),
-		Type: "objective.set", Schema: 1, Time: t0, Data: []byte(`{}`)}
+		Type: "x-example.unknown", Schema: 1, Time: t0, Data: []byte(`{}`)}
 	if err := m.apply(ctx, append(append([]eventstore.Event{}, events[8:]...), other)); err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,10 @@ func target(de domain.Event) (pid domain.PartyID, rid domain.RequirementID, ok b
 		return e.PartyID, e.RequirementID, true
 	case domain.RequirementRetired:
 		return e.PartyID, e.RequirementID, true
+	case domain.RequirementReviewed:
+		return e.PartyID, e.RequirementID, true
+	case domain.CommunicationPlanned:
+		return e.PartyID, "", true
 	}
 	return "", "", false
 }

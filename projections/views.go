@@ -102,8 +102,9 @@ type ChangeItem struct {
 	Actor       string          `json:"actor"`
 	Reason      string          `json:"reason"`
 	Trigger     string          `json:"trigger"`
-	Party       PartyRef        `json:"party"`
+	Party       PartyRef        `json:"party,omitzero"` // absent for objective items
 	Requirement *RequirementRef `json:"requirement,omitempty"`
+	Objective   *ObjectiveRef   `json:"objective,omitempty"` // objective and KPI items
 	Change      string          `json:"change"`
 	Changes     []FieldChange   `json:"changes"`
 }
@@ -113,8 +114,9 @@ type ChangeItem struct {
 // to the first `from` and last `to` of each field. Fields that ended where
 // they started are dropped; an item with nothing left is dropped.
 type NetItem struct {
-	Party       PartyRef        `json:"party"`
+	Party       PartyRef        `json:"party,omitzero"` // absent for objective items
 	Requirement *RequirementRef `json:"requirement,omitempty"`
+	Objective   *ObjectiveRef   `json:"objective,omitempty"` // objective and KPI items
 	Change      string          `json:"change"`
 	Changes     []FieldChange   `json:"changes"`
 	Events      []EventRef      `json:"events"` // the events behind this item, in order

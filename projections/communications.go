@@ -1,0 +1,250 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
+)
+
+// communications projects communication.planned events (in party streams)
+// into communication_plan and communication.sent events (one stream each)
+// into communications: the plan and the log of clause 7.4.
+type communications struct {
+	insPlan, insSent *sql.Stmt
+}
+
+func newCommunications() *communications { return &communications{} }
+
+func (c *communications) name() string                { return "communications" }
+func (c *communications) tables() []string            { return []string{"communication_plan", "communications"} }
+func (c *communications) setCacheLimit(int)           {}
+func (c *communications) flush(context.Context) error { return nil }
+func (c *communications) end(bool)                    { c.insPlan, c.insSent = nil, nil }
+
+func (c *communications) begin(ctx context.Context, tx *sql.Tx) error {
+	var err error
+	c.insPlan, err = tx.PrepareContext(ctx, `INSERT INTO communication_plan (id, party_id, position, topic,
+			"when", frequency, channel, communicator, priority, planned_at, planned_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	c.insSent, err = tx.PrepareContext(ctx, `INSERT INTO communications (id, position, party_id,
+			plan_entry_id, channel, sent_by, summary, evidence_ref, sent_at, recorded_at, recorded_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	return err
+}
+
+func (c *communications) apply(ctx context.Context, ev *eventstore.Event, de domain.Event) error {
+	switch e := de.(type) {
+	case domain.CommunicationPlanned:
+		_, err := c.insPlan.ExecContext(ctx, string(e.PlanEntryID), string(e.PartyID), ev.Position, e.Topic,
+			e.When, e.Frequency, e.Channel, e.Communicator, e.Priority, formatTime(ev.Time), ev.Actor)
+		return err
+	case domain.CommunicationSent:
+		var plan *string
+		if e.PlanEntryID != nil {
+			s := string(*e.PlanEntryID)
+			plan = &s
+		}
+		_, err := c.insSent.ExecContext(ctx, string(e.CommunicationID), ev.Position, string(e.PartyID), plan,
+			e.Channel, e.SentBy, e.Summary, e.EvidenceRef, e.SentAt, formatTime(ev.Time), ev.Actor)
+		return err
+	}
+	return nil
+}
+
+const planCols = `e.id, p.id, p.name, p.scope, p.category, e.topic, e."when", e.frequency, e.channel,
+	e.communicator, e.priority, e.planned_at, e.planned_by,
+	(SELECT MAX(s.sent_at) FROM communications s WHERE s.plan_entry_id = e.id)`
+
+// scanPlanEntry reads planCols and works out next_due and overdue against
+// today (YYYY-MM-DD).
+func scanPlanEntry(s scanner, today string) (PlanEntryView, error) {
+	var v PlanEntryView
+	var freq, planned string
+	if err := s.Scan(&v.ID, &v.Party.ID, &v.Party.Name, &v.Party.Scope, &v.Party.Category, &v.Topic,
+		&v.When, &freq, &v.Channel, &v.Communicator, &v.Priority, &planned, &v.PlannedBy, &v.LastSent); err != nil {
+		return v, err
+	}
+	var err error
+	if v.PlannedAt, err = parseTime(planned); err != nil {
+		return v, err
+	}
+	if freq == "" {
+		return v, nil
+	}
+	v.Frequency = &freq
+	from := v.PlannedAt.UTC().Format(domain.DateLayout)
+	if v.LastSent != nil && len(*v.LastSent) >= len(domain.DateLayout) {
+		from = (*v.LastSent)[:len(domain.DateLayout)]
+	}
+	if next, ok := domain.NextDue(from, freq); ok {
+		v.NextDue = &next
+		v.Overdue = next < today
+	}
+	return v, nil
+}
+
+func checkToday(today string) error {
+	if _, err := time.Parse(domain.DateLayout, today); err != nil {
+		return &domain.Error{Code: domain.EINVALID, Message: "invalid query",
+			Fields: []domain.FieldError{{Field: "as_of", Message: "must be a date YYYY-MM-DD"}}}
+	}
+	return nil
+}
+
+// CommunicationPlan returns a party's communication plan in the order the
+// entries were planned, each with its last communication and, for entries
+// with a frequency, the date it is next due and whether that is before
+// today (YYYY-MM-DD). It returns ENOTFOUND for an unknown party and
+// EINVALID for a malformed date.
+func (m *ReadModel) CommunicationPlan(ctx context.Context, partyID, today string) ([]PlanEntryView, error) {
+	if err := checkToday(today); err != nil {
+		return nil, err
+	}
+	var n int
+	if err := m.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM parties WHERE id = ?`, partyID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("projections: communication plan of %s: %w", partyID, err)
+	}
+	if n == 0 {
+		return nil, notFound("no party %s", partyID)
+	}
+	return m.planEntries(ctx, `e.party_id = ?`, []any{partyID}, today)
+}
+
+// OverdueCommunications returns the plan entries, of active parties (of
+// one party when partyID is not empty), whose next communication was due
+// before today (YYYY-MM-DD), most overdue first. Entries triggered by
+// events are never overdue. It returns EINVALID for a malformed date.
+func (m *ReadModel) OverdueCommunications(ctx context.Context, partyID, today string) ([]PlanEntryView, error) {
+	if err := checkToday(today); err != nil {
+		return nil, err
+	}
+	cond, args := `e.frequency != '' AND p.status = 'active'`, []any{}
+	if partyID != "" {
+		cond, args = cond+` AND e.party_id = ?`, append(args, partyID)
+	}
+	all, err := m.planEntries(ctx, cond, args, today)
+	if err != nil {
+		return nil, err
+	}
+	out := []PlanEntryView{}
+	for _, e := range all {
+		if e.Overdue {
+			out = append(out, e)
+		}
+	}
+	// Most overdue first; ties in plan order.
+	slices.SortStableFunc(out, func(a, b PlanEntryView) int { return strings.Compare(*a.NextDue, *b.NextDue) })
+	return out, nil
+}
+
+func (m *ReadModel) planEntries(ctx context.Context, cond string, args []any, today string) ([]PlanEntryView, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT `+planCols+` FROM communication_plan e
+		JOIN parties p ON p.id = e.party_id WHERE `+cond+` ORDER BY e.position`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: communication plan: %w", err)
+	}
+	defer rows.Close()
+	out := []PlanEntryView{}
+	for rows.Next() {
+		v, err := scanPlanEntry(rows, today)
+		if err != nil {
+			return nil, fmt.Errorf("projections: communication plan: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: communication plan: %w", err)
+	}
+	return out, nil
+}
+
+// PlanEntry returns one plan entry of a party as [ReadModel.CommunicationPlan]
+// shows it, or ENOTFOUND.
+func (m *ReadModel) PlanEntry(ctx context.Context, partyID, id, today string) (PlanEntryView, error) {
+	if err := checkToday(today); err != nil {
+		return PlanEntryView{}, err
+	}
+	es, err := m.planEntries(ctx, `e.party_id = ? AND e.id = ?`, []any{partyID, id}, today)
+	if err != nil {
+		return PlanEntryView{}, err
+	}
+	if len(es) == 0 {
+		return PlanEntryView{}, notFound("party %s has no plan entry %s", partyID, id)
+	}
+	return es[0], nil
+}
+
+// CommunicationFilter selects communications of the log.
+type CommunicationFilter struct {
+	PartyID string // empty: every party
+}
+
+const communicationCols = `c.id, c.position, c.party_id, COALESCE(p.name, ''), COALESCE(p.scope, ''),
+	COALESCE(p.category, ''), c.plan_entry_id, e.topic, c.channel, c.sent_by, c.summary, c.evidence_ref,
+	c.sent_at, c.recorded_at, c.recorded_by`
+
+func scanCommunication(s scanner) (CommunicationView, error) {
+	var v CommunicationView
+	var recorded string
+	if err := s.Scan(&v.ID, &v.Position, &v.Party.ID, &v.Party.Name, &v.Party.Scope, &v.Party.Category,
+		&v.PlanEntryID, &v.Topic, &v.Channel, &v.SentBy, &v.Summary, &v.EvidenceRef, &v.SentAt,
+		&recorded, &v.RecordedBy); err != nil {
+		return v, err
+	}
+	var err error
+	v.RecordedAt, err = parseTime(recorded)
+	return v, err
+}
+
+const communicationFrom = ` FROM communications c LEFT JOIN parties p ON p.id = c.party_id
+	LEFT JOIN communication_plan e ON e.id = c.plan_entry_id`
+
+// Communications returns the log of communications that pass f, in the
+// order they were sent (ties in the order they were recorded).
+func (m *ReadModel) Communications(ctx context.Context, f CommunicationFilter) ([]CommunicationView, error) {
+	conds, args := []string{"1"}, []any{}
+	if f.PartyID != "" {
+		conds, args = append(conds, "c.party_id = ?"), append(args, f.PartyID)
+	}
+	rows, err := m.db.QueryContext(ctx, `SELECT `+communicationCols+communicationFrom+` WHERE `+
+		strings.Join(conds, " AND ")+` ORDER BY c.sent_at, c.position`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: communications: %w", err)
+	}
+	defer rows.Close()
+	out := []CommunicationView{}
+	for rows.Next() {
+		v, err := scanCommunication(rows)
+		if err != nil {
+			return nil, fmt.Errorf("projections: communications: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: communications: %w", err)
+	}
+	return out, nil
+}
+
+// Communication returns one communication of the log, or ENOTFOUND.
+func (m *ReadModel) Communication(ctx context.Context, id string) (CommunicationView, error) {
+	v, err := scanCommunication(m.db.QueryRowContext(ctx, `SELECT `+communicationCols+communicationFrom+
+		` WHERE c.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return CommunicationView{}, notFound("no communication %s", id)
+	}
+	if err != nil {
+		return CommunicationView{}, fmt.Errorf("projections: communication %s: %w", id, err)
+	}
+	return v, nil
+}
