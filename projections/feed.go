@@ -382,7 +382,7 @@ func plainValue(v any) any {
 // Window selects feed items. Zero fields do not bound.
 type Window struct {
 	After     int64     // items with position > After
-	Until     int64     // and position <= Until (0: no upper bound)
+	Until     int64     // and position <= Until (0: no upper bound; negative: nothing)
 	FromTime  time.Time // and time >= FromTime (zero: unbounded)
 	UntilTime time.Time // and time <= UntilTime (zero: unbounded)
 	Limit     int       // at most this many items, the first ones (0: no limit)
@@ -396,18 +396,35 @@ const changeCols = `position, event_id, event_type, event_time, actor, reason, e
 // requirement event, ordered by position. For the changes since a management
 // review, pass After: review.Position.
 func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error) {
+	if w.Until < 0 {
+		return nil, nil
+	}
+	from := "changes"
 	conds := []string{"position > ?"}
 	args := []any{w.After}
 	if w.Until > 0 {
 		conds, args = append(conds, "position <= ?"), append(args, w.Until)
 	}
-	if !w.FromTime.IsZero() {
-		conds, args = append(conds, "event_time >= ?"), append(args, formatTime(w.FromTime))
+	if timed := !w.FromTime.IsZero() || !w.UntilTime.IsZero(); timed {
+		byTime, empty, err := m.timeIndexNarrower(ctx, w)
+		if err != nil {
+			return nil, fmt.Errorf("projections: changes: %w", err)
+		}
+		if empty {
+			return nil, nil
+		}
+		col := "+event_time" // the unary + keeps SQLite off changes_time
+		if byTime {
+			col, from = "event_time", `changes INDEXED BY changes_time`
+		}
+		if !w.FromTime.IsZero() {
+			conds, args = append(conds, col+" >= ?"), append(args, formatTime(w.FromTime))
+		}
+		if !w.UntilTime.IsZero() {
+			conds, args = append(conds, col+" <= ?"), append(args, formatTime(w.UntilTime))
+		}
 	}
-	if !w.UntilTime.IsZero() {
-		conds, args = append(conds, "event_time <= ?"), append(args, formatTime(w.UntilTime))
-	}
-	q := `SELECT ` + changeCols + ` FROM changes WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
+	q := `SELECT ` + changeCols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
 	if w.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, w.Limit)
@@ -429,6 +446,43 @@ func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error)
 		return nil, fmt.Errorf("projections: changes: %w", err)
 	}
 	return out, nil
+}
+
+// timeIndexNarrower decides how to read a window with a time bound: through
+// changes_time (then sort by position) or along positions (filtering on
+// time). Without statistics SQLite tends to walk positions from After, which
+// reads the whole feed for "since <time>". Event times follow positions
+// closely, so the first and last positions in time order inside the time
+// bounds measure the time window's span of positions well enough to pick the
+// narrower path; the result does not depend on the choice. empty reports
+// that no item lies inside the time bounds.
+func (m *ReadModel) timeIndexNarrower(ctx context.Context, w Window) (byTime, empty bool, err error) {
+	from, until := "", "~" // below and above every formatted time
+	if !w.FromTime.IsZero() {
+		from = formatTime(w.FromTime)
+	}
+	if !w.UntilTime.IsZero() {
+		until = formatTime(w.UntilTime)
+	}
+	var first, last, maxPos sql.NullInt64
+	err = m.db.QueryRowContext(ctx, `SELECT
+		(SELECT position FROM changes INDEXED BY changes_time
+			WHERE event_time >= ?1 AND event_time <= ?2 ORDER BY event_time LIMIT 1),
+		(SELECT position FROM changes INDEXED BY changes_time
+			WHERE event_time >= ?1 AND event_time <= ?2 ORDER BY event_time DESC LIMIT 1),
+		(SELECT MAX(position) FROM changes)`, from, until).Scan(&first, &last, &maxPos)
+	if err != nil {
+		return false, false, err
+	}
+	if !first.Valid {
+		return false, true, nil
+	}
+	timeSpan := max(first.Int64, last.Int64) - min(first.Int64, last.Int64) + 1
+	hi := maxPos.Int64
+	if w.Until > 0 {
+		hi = min(hi, w.Until)
+	}
+	return 2*timeSpan < hi-w.After, false, nil
 }
 
 func scanChange(s scanner) (ChangeItem, error) {

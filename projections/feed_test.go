@@ -87,6 +87,8 @@ func TestChangeFeed(t *testing.T) {
 		{"limit", Window{After: 1, Limit: 2}, []int64{2, 4}},
 		{"empty", Window{After: 6}, nil},
 		{"until before after", Window{After: 4, Until: 2}, nil},
+		{"negative until selects nothing", Window{Until: -1}, nil},
+		{"no item in the time range", Window{FromTime: at(7)}, nil},
 	}
 	for _, tc := range windows {
 		items, err := m.Changes(ctx, tc.w)

@@ -53,12 +53,13 @@ import (
 
 // Log attribute keys.
 const (
-	logPosition = "position"
-	logEventID  = "event_id"
-	logType     = "type"
-	logEvents   = "events"
-	logDuration = "duration"
-	logError    = "error"
+	logComponent = "component"
+	logPosition  = "position"
+	logEventID   = "event_id"
+	logType      = "type"
+	logEvents    = "events"
+	logDuration  = "duration"
+	logError     = "error"
 )
 
 // RebuildBatch is how many events [ReadModel.Rebuild] reads and applies per
@@ -130,7 +131,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("component", "projections")
+	logger = logger.With(logComponent, "projections")
 	if err := migrate(ctx, db); err != nil {
 		return nil, fmt.Errorf("projections: open: %w", err)
 	}
@@ -174,6 +175,9 @@ func (m *ReadModel) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if err == nil {
+		err = errors.New("subscription ended")
+	}
 	err = fmt.Errorf("projections: run: %w", err)
 	m.logger.Error("stopped following the event log", logError, err)
 	m.setRunErr(err)
@@ -183,14 +187,30 @@ func (m *ReadModel) Run(ctx context.Context) error {
 // Checkpoint returns the position up to which every projection has applied
 // the log: the lowest of their checkpoints.
 func (m *ReadModel) Checkpoint(ctx context.Context) (int64, error) {
-	var pos int64
-	err := m.db.QueryRowContext(ctx,
-		`SELECT COALESCE(MIN(position), 0) FROM checkpoints WHERE name IN (?, ?, ?)`,
-		m.projs[0].name(), m.projs[1].name(), m.projs[2].name()).Scan(&pos)
+	rows, err := m.db.QueryContext(ctx, `SELECT name, position FROM checkpoints`)
 	if err != nil {
-		return 0, fmt.Errorf("read checkpoint: %w", err)
+		return 0, fmt.Errorf("read checkpoints: %w", err)
 	}
-	return pos, nil
+	defer rows.Close()
+	stored := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var pos int64
+		if err := rows.Scan(&name, &pos); err != nil {
+			return 0, fmt.Errorf("read checkpoints: %w", err)
+		}
+		stored[name] = pos
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read checkpoints: %w", err)
+	}
+	low := int64(-1)
+	for _, p := range m.projs {
+		if pos := stored[p.name()]; low < 0 || pos < low { // a missing row reads as 0
+			low = pos
+		}
+	}
+	return low, nil
 }
 
 // WaitFor blocks until every projection has applied the log up to position,

@@ -607,3 +607,42 @@ func TestReopen(t *testing.T) {
 		t.Errorf("party after reopen: version %d, %d requirements", p.Version, len(p.Requirements))
 	}
 }
+
+// TestRebuildOverlappingRun checks the documented safety net: a Rebuild that
+// overlaps Run and concurrent appends cannot corrupt the tables.
+func TestRebuildOverlappingRun(t *testing.T) {
+	ctx := context.Background()
+	store := MustOpenStore(t)
+	m := MustOpenReadModel(t, store)
+	MustRun(t, m)
+	l := newLedger(t, store)
+	scenario(l, func() {})
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l2 := newLedger(t, store)
+		for i := range 20 {
+			l2.identify("Concurrent "+string(rune('A'+i)), "partner", "external", "")
+		}
+	}()
+	for range 3 {
+		if err := m.Rebuild(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	head, _, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	MustWait(t, m, head)
+
+	fresh := MustOpenReadModel(t, store)
+	if err := fresh.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(dumpTables(t, fresh.db), dumpTables(t, m.db)); diff != "" {
+		t.Errorf("(-clean rebuild +overlapped):\n%s", diff)
+	}
+}
