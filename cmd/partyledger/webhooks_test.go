@@ -151,6 +151,16 @@ func TestWebhooksOverHTTP(t *testing.T) {
 		t.Fatalf("redelivery: id %s body %s", hits[1].header.Get("webhook-id"), hits[1].body)
 	}
 	mustStatus(t, s.do(t, "POST", "/api/v1/subscriptions/"+sub.ID+"/redeliver", map[string]any{"from_position": 0}, &p), http.StatusBadRequest)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mustStatus(t, s.do(t, "GET", "/api/v1/subscriptions/"+sub.ID+"/deliveries", nil, &ds), http.StatusOK)
+		if len(ds.Deliveries) == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(ds.Deliveries) != 2 || ds.Deliveries[0].Outcome != "delivered" || ds.Deliveries[0].Position != pl.Position {
+		t.Fatalf("deliveries after the redelivery: %+v", ds.Deliveries)
+	}
 
 	// After rotation both secrets verify during the grace period.
 	var rot subscriptionResp

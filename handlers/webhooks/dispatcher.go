@@ -261,7 +261,12 @@ func (w *worker) deliver(ctx context.Context, n Notification) error {
 			case <-t.C:
 			}
 		}
-		res := w.send(ctx, n.Event.ID, body)
+		// The secrets are read for each attempt: a rotation applies at once.
+		secrets, err := w.subs.secrets(ctx, w.sub.ID, time.Now())
+		if err != nil {
+			return err
+		}
+		res := w.send(ctx, n.Event.ID, body, secrets)
 		if ctx.Err() != nil {
 			return ctx.Err() // cut short by a stop: not an attempt
 		}
@@ -329,12 +334,12 @@ type result struct {
 
 func (r result) ok() bool { return r.status >= 200 && r.status <= 299 }
 
-// send makes one attempt: a POST of body signed with every current secret.
-func (w *worker) send(ctx context.Context, id string, body []byte) result {
+// send makes one attempt: a POST of body signed with each of secrets.
+func (w *worker) send(ctx context.Context, id string, body []byte, secrets []string) result {
 	start := time.Now()
 	res := result{at: start.UTC()}
 	var sigs []string
-	for _, s := range w.sub.signingSecrets(start) {
+	for _, s := range secrets {
 		sig, err := Sign(s, id, start, body)
 		if err != nil {
 			res.err = "cannot sign: " + err.Error()

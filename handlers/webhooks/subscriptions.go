@@ -55,9 +55,9 @@ type Subscription struct {
 	CreatedBy      string     `json:"created_by"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 
-	// Generation changes on every change of configuration or position made
-	// from outside the dispatcher (rotate, enable, disable, redeliver); a
-	// worker that sees another generation stops and is restarted.
+	// Generation changes on every change of state or position made from
+	// outside the dispatcher (enable, disable, redeliver); a worker that
+	// sees another generation stops and is restarted.
 	Generation int64 `json:"-"`
 	// secret signs deliveries; previous also does until previousUntil.
 	secret, previous string
@@ -402,8 +402,10 @@ func (s *Subscriptions) RotateSecret(ctx context.Context, id, actor string) (Sub
 		return Subscription{}, "", err
 	}
 	now := s.now()
+	// The generation stays: the dispatcher reads the secrets before each
+	// attempt, so a rotation does not interrupt a delivery.
 	err = s.update(ctx, id, RecordRotated, actor, fmt.Sprintf("the previous secret also signs until %s", fmtTime(now.Add(SecretGrace))),
-		`previous_secret = secret, previous_until = ?, secret = ?`, fmtTime(now.Add(SecretGrace)), secret)
+		false, `previous_secret = secret, previous_until = ?, secret = ?`, fmtTime(now.Add(SecretGrace)), secret)
 	if err != nil {
 		return Subscription{}, "", err
 	}
@@ -415,7 +417,7 @@ func (s *Subscriptions) RotateSecret(ctx context.Context, id, actor string) (Sub
 // retrying the event that failed first, with a fresh retry schedule.
 // ENOTFOUND for an unknown id.
 func (s *Subscriptions) Enable(ctx context.Context, id, actor string) (Subscription, error) {
-	err := s.update(ctx, id, RecordEnabled, actor, "",
+	err := s.update(ctx, id, RecordEnabled, actor, "", true,
 		`status = ?, disabled_reason = '', disabled_at = NULL, attempts = 0, next_attempt_at = NULL`, StatusActive)
 	if err != nil {
 		return Subscription{}, err
@@ -427,7 +429,7 @@ func (s *Subscriptions) Enable(ctx context.Context, id, actor string) (Subscript
 // ENOTFOUND for an unknown id.
 func (s *Subscriptions) Disable(ctx context.Context, id, actor, reason string) error {
 	now := s.now()
-	return s.update(ctx, id, RecordDisabled, actor, reason,
+	return s.update(ctx, id, RecordDisabled, actor, reason, true,
 		`status = ?, disabled_reason = ?, disabled_at = ?`, StatusDisabled, reason, fmtTime(now))
 }
 
@@ -440,7 +442,7 @@ func (s *Subscriptions) Redeliver(ctx context.Context, id, actor string, fromPos
 		return Subscription{}, &domain.Error{Code: domain.EINVALID, Message: "invalid redelivery",
 			Fields: []domain.FieldError{{Field: "from_position", Message: "must be a position >= 1"}}}
 	}
-	err := s.update(ctx, id, RecordRedelivery, actor, fmt.Sprintf("from position %d", fromPosition),
+	err := s.update(ctx, id, RecordRedelivery, actor, fmt.Sprintf("from position %d", fromPosition), true,
 		`position = ?, attempts = 0, next_attempt_at = NULL`, fromPosition-1)
 	if err != nil {
 		return Subscription{}, err
@@ -449,13 +451,16 @@ func (s *Subscriptions) Redeliver(ctx context.Context, id, actor string, fromPos
 }
 
 // update changes a subscription's row (set is the SET clause, args its
-// arguments), bumps its generation and records the change, in one
-// transaction.
-func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail, set string, args ...any) error {
+// arguments), bumps its generation if bump (which restarts its worker) and
+// records the change, in one transaction.
+func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail string, bump bool, set string, args ...any) error {
 	now := s.now()
+	if bump {
+		set += `, generation = generation + 1`
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET `+set+`,
-			generation = generation + 1, updated_at = ? WHERE id = ?`, append(args, fmtTime(now), id)...)
+			updated_at = ? WHERE id = ?`, append(args, fmtTime(now), id)...)
 		if err != nil {
 			return err
 		}
@@ -469,6 +474,25 @@ func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail, set
 	}
 	s.broadcast()
 	return nil
+}
+
+// secrets returns the secrets that sign a delivery of subscription id made
+// at now (see [Subscription.signingSecrets]); ErrStale if it was deleted.
+func (s *Subscriptions) secrets(ctx context.Context, id string, now time.Time) ([]string, error) {
+	var sub Subscription
+	var prev, prevUntil sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT secret, previous_secret, previous_until FROM webhook_subscriptions
+		WHERE id = ?`, id).Scan(&sub.secret, &prev, &prevUntil)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrStale
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: read the secrets of %s: %w", id, err)
+	}
+	if until := parseTimePtr(prevUntil); prev.Valid && until != nil {
+		sub.previous, sub.previousUntil = prev.String, *until
+	}
+	return sub.signingSecrets(now), nil
 }
 
 // ErrStale is returned by the dispatcher's writes when the subscription was
