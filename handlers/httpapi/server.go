@@ -75,6 +75,7 @@ type Server struct {
 	Audit         *Audit        // the audit trail, history, as_of, verify, checkpoints (audit.go)
 	Subscriptions Subscriptions // webhook subscriptions (subscriptions.go)
 	Stream        ChangeStream  // live change stream, GET /api/v1/stream (stream.go)
+	Objectives    Objectives    // objectives, KPIs, requirement reviews, communications (objectives.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -99,6 +100,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.accessRoutes()...)
 	rts = append(rts, s.subscriptionRoutes()...)
 	rts = append(rts, s.streamRoutes()...)
+	rts = append(rts, s.objectiveRoutes()...)
 	return rts
 }
 

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/projections"
+)
+
+func init() {
+	featureCommands = append(featureCommands, newObjectivesCmd, newReviewsCmd, newCommunicationsCmd)
+	serveFeatures = append(serveFeatures, serveFeature{name: "objectives", start: startObjectives})
+}
+
+// objectivesAPI serves the routes of objectives, KPIs, requirement reviews
+// and communications: commands from the service, queries from the read
+// model.
+type objectivesAPI struct {
+	*commands.Service
+	*projections.ReadModel
+}
+
+var _ httpapi.Objectives = objectivesAPI{}
+
+// startObjectives wires the objective routes into the API.
+func startObjectives(_ context.Context, a *app, api *httpapi.Server) (func() error, error) {
+	api.Objectives = objectivesAPI{Service: a.commands, ReadModel: a.reads}
+	return nil, nil
+}
+
+// readFlags are the flags of the read-only commands below.
+type readFlags struct {
+	store   storeFlags
+	format  string
+	date    string
+	catchUp time.Duration
+}
+
+func (f *readFlags) register(cmd *cobra.Command, withDate bool) {
+	f.store.register(cmd)
+	cmd.Flags().StringVar(&f.format, "format", "table", "table or json")
+	cmd.Flags().DurationVar(&f.catchUp, "catch-up", 10*time.Minute, "how long to wait for the read model to apply the log")
+	if withDate {
+		cmd.Flags().StringVar(&f.date, "date", "", "the day due dates are compared with, YYYY-MM-DD (default: today, UTC)")
+	}
+}
+
+// today returns --date, or today's UTC date.
+func (f *readFlags) today() (string, error) {
+	if f.date == "" {
+		return time.Now().UTC().Format(domain.DateLayout), nil
+	}
+	if _, err := time.Parse(domain.DateLayout, f.date); err != nil {
+		return "", fmt.Errorf("--date %q: want YYYY-MM-DD", f.date)
+	}
+	return f.date, nil
+}
+
+// withReads opens the database, lets the read model apply the log up to its
+// head and calls read. Like report, it follows the log itself, so serve
+// need not run (and may).
+func withReads(ctx context.Context, f readFlags, stderr io.Writer, read func(*projections.ReadModel) error) error {
+	switch f.format {
+	case "table", "json":
+	default:
+		return fmt.Errorf("--format %q: want table or json", f.format)
+	}
+	if _, err := os.Stat(f.store.db); err != nil {
+		return fmt.Errorf("no event log at %s: %w", f.store.db, err)
+	}
+	a, err := openApp(ctx, f.store, newLogger(stderr, "text", "warn"), true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	head, _, err := a.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, f.catchUp)
+	defer cancel()
+	if err := a.reads.WaitFor(wctx, head); err != nil {
+		return fmt.Errorf("read model catching up: %w", err)
+	}
+	return read(a.reads)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func newObjectivesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "objectives",
+		Short: "List information security objectives and their KPIs (clause 6.2), and open gaps",
+	}
+	var lf readFlags
+	var status, owner string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List objectives with each KPI's latest value and whether it meets its target",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withReads(c.Context(), lf, c.ErrOrStderr(), func(m *projections.ReadModel) error {
+				objs, err := m.Objectives(c.Context(), projections.ObjectiveFilter{Status: status, Owner: owner})
+				if err != nil {
+					return err
+				}
+				return printObjectives(c.OutOrStdout(), lf.format, objs)
+			})
+		},
+	}
+	lf.register(list, false)
+	list.Flags().StringVar(&status, "status", "", "only objectives with this status ("+strings.Join(domain.ObjectiveStatuses, ", ")+")")
+	list.Flags().StringVar(&owner, "owner", "", "only objectives of this owner")
+
+	var gf readFlags
+	gaps := &cobra.Command{
+		Use:   "gaps",
+		Short: "List active requirements with neither a control nor an objective addressing them",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withReads(c.Context(), gf, c.ErrOrStderr(), func(m *projections.ReadModel) error {
+				gaps, err := m.OpenGaps(c.Context())
+				if err != nil {
+					return err
+				}
+				if gf.format == "json" {
+					return printJSON(c.OutOrStdout(), map[string]any{"gaps": gaps})
+				}
+				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PARTY\tREQUIREMENT\tKIND\tOWNER\tPRIORITY\tADDRESSED")
+				for _, g := range gaps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Party.Name, g.Requirement.Title, g.Requirement.Kind,
+						g.Owner, g.Priority, decided(g.Addressed))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	gf.register(gaps, false)
+	cmd.AddCommand(list, gaps)
+	return cmd
+}
+
+func decided(b *bool) string {
+	switch {
+	case b == nil:
+		return "not yet decided"
+	case *b:
+		return "yes"
+	}
+	return "no"
+}
+
+func printObjectives(w io.Writer, format string, objs []projections.ObjectiveView) error {
+	if format == "json" {
+		if objs == nil {
+			objs = []projections.ObjectiveView{}
+		}
+		return printJSON(w, map[string]any{"objectives": objs})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OBJECTIVE\tOWNER\tDUE\tSTATUS\tKPI\tTARGET\tLATEST\tMEETS")
+	for _, o := range objs {
+		if len(o.KPIs) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t\t\t\n", o.Title, o.Owner, o.Due, o.Status)
+		}
+		for i, k := range o.KPIs {
+			title, owner, due, status := o.Title, o.Owner, o.Due, o.Status
+			if i > 0 {
+				title, owner, due, status = "", "", "", ""
+			}
+			latest, meets := "-", "-"
+			if k.Latest != nil {
+				latest = strings.TrimSpace(domain.FormatNumber(k.Latest.Value)+" "+k.Unit) + " (" + k.Latest.MeasuredAt[:10] + ")"
+			}
+			if k.MeetsTarget != nil {
+				meets = map[bool]string{true: "yes", false: "NO"}[*k.MeetsTarget]
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", title, owner, due, status, k.Name,
+				strings.TrimSpace(k.Operator+" "+domain.FormatNumber(k.Target)+" "+k.Unit), latest, meets)
+		}
+	}
+	return tw.Flush()
+}
+
+var withinRE = regexp.MustCompile(`^([0-9]{1,5})([dw]?)$`)
+
+// parseWithin reads "30d", "4w" or "30" as a number of days.
+func parseWithin(s string) (int, error) {
+	m := withinRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("--within %q: want days such as 30d or weeks such as 4w", s)
+	}
+	n, _ := strconv.Atoi(m[1])
+	if m[2] == "w" {
+		n *= 7
+	}
+	if n > httpapi.MaxWithinDays {
+		return 0, fmt.Errorf("--within: at most %d days", httpapi.MaxWithinDays)
+	}
+	return n, nil
+}
+
+func newReviewsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reviews",
+		Short: "Periodic reviews of requirements: which are due",
+	}
+	var f readFlags
+	var within string
+	due := &cobra.Command{
+		Use:   "due",
+		Short: "List requirements whose review is overdue or due soon, per owner",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			today, err := f.today()
+			if err != nil {
+				return err
+			}
+			days, err := parseWithin(within)
+			if err != nil {
+				return err
+			}
+			t, _ := time.Parse(domain.DateLayout, today)
+			until := t.AddDate(0, 0, days).Format(domain.DateLayout)
+			return withReads(c.Context(), f, c.ErrOrStderr(), func(m *projections.ReadModel) error {
+				owners, err := m.ReviewsDue(c.Context(), today, until)
+				if err != nil {
+					return err
+				}
+				if f.format == "json" {
+					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "until": until, "owners": owners})
+				}
+				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "OWNER\tREVIEW DUE\tSTATE\tPARTY\tREQUIREMENT\tLAST REVIEWED")
+				for _, o := range owners {
+					owner := o.Owner
+					if owner == "" {
+						owner = "(no owner)"
+					}
+					for _, r := range o.Reviews {
+						state, last := "due soon", "never"
+						if r.Overdue {
+							state = "OVERDUE"
+						}
+						if r.LastReviewed != nil {
+							last = r.LastReviewed.ReviewedAt.Format(domain.DateLayout) + " (" + r.LastReviewed.Outcome + ")"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", owner, r.ReviewDue, state, r.Party.Name, r.Requirement.Title, last)
+					}
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	f.register(due, true)
+	due.Flags().StringVar(&within, "within", "30d", "also list reviews due within this many days (30d) or weeks (4w)")
+	cmd.AddCommand(due)
+	return cmd
+}
+
+func newCommunicationsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "communications",
+		Short: "The communication plan and log (clause 7.4): overdue communications, what was sent",
+	}
+	var of readFlags
+	var oparty string
+	overdue := &cobra.Command{
+		Use:   "overdue",
+		Short: "List plan entries whose periodic communication is overdue",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			today, err := of.today()
+			if err != nil {
+				return err
+			}
+			return withReads(c.Context(), of, c.ErrOrStderr(), func(m *projections.ReadModel) error {
+				entries, err := m.OverdueCommunications(c.Context(), oparty, today)
+				if err != nil {
+					return err
+				}
+				if of.format == "json" {
+					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "overdue": entries})
+				}
+				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "DUE\tPARTY\tTOPIC\tWHEN\tCHANNEL\tCOMMUNICATOR\tLAST SENT")
+				for _, e := range entries {
+					last := "never"
+					if e.LastSent != nil {
+						last = (*e.LastSent)[:10]
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", *e.NextDue, e.Party.Name, e.Topic, e.When,
+						e.Channel, e.Communicator, last)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	of.register(overdue, true)
+	overdue.Flags().StringVar(&oparty, "party", "", "only this party's plan (id)")
+
+	var lf readFlags
+	var lparty string
+	log := &cobra.Command{
+		Use:   "log",
+		Short: "List the communications sent, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withReads(c.Context(), lf, c.ErrOrStderr(), func(m *projections.ReadModel) error {
+				cs, err := m.Communications(c.Context(), projections.CommunicationFilter{PartyID: lparty})
+				if err != nil {
+					return err
+				}
+				if lf.format == "json" {
+					return printJSON(c.OutOrStdout(), map[string]any{"communications": cs})
+				}
+				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SENT\tPARTY\tTOPIC\tCHANNEL\tSENT BY\tEVIDENCE")
+				for _, x := range cs {
+					topic := "(ad hoc)"
+					if x.Topic != nil {
+						topic = *x.Topic
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.SentAt, x.Party.Name, topic, x.Channel, x.SentBy, x.EvidenceRef)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	lf.register(log, false)
+	log.Flags().StringVar(&lparty, "party", "", "only communications with this party (id)")
+	cmd.AddCommand(overdue, log)
+	return cmd
+}
