@@ -40,7 +40,9 @@ func (RequirementReviewed) EventType() string { return EventRequirementReviewed 
 
 // ReviewRequirement reviews a requirement (ISO 27001 practice: requirements
 // of interested parties are reviewed periodically). NextReviewDue is
-// required unless the outcome is retired, and must be after now's date.
+// required unless the outcome is retired. Like review_due it may be any
+// date: a review recorded late may set a date already past, and the
+// requirement then shows as overdue.
 // With outcome changed, Revision holds the revised fields (its Meta,
 // PartyID and RequirementID are ignored; the review date is set through
 // NextReviewDue, not Revision.ReviewDue). Reason is required when the
@@ -69,12 +71,8 @@ func (p *Party) ReviewRequirement(cmd ReviewRequirement, now time.Time) ([]Event
 		if cmd.NextReviewDue != "" {
 			v.add("next_review_due", "must be empty when the requirement is retired")
 		}
-	} else if cmd.NextReviewDue == "" {
-		v.add("next_review_due", "is required (YYYY-MM-DD)")
-	} else if d, err := time.Parse(DateLayout, cmd.NextReviewDue); err != nil {
-		v.add("next_review_due", "must be a date YYYY-MM-DD")
-	} else if !d.After(utcDate(now)) {
-		v.add("next_review_due", "must be after today (%s)", utcDate(now).Format(DateLayout))
+	} else {
+		checkRequiredDate(&v, "next_review_due", cmd.NextReviewDue)
 	}
 	switch {
 	case cmd.Outcome == OutcomeChanged && cmd.Revision == nil:

@@ -181,7 +181,7 @@ func TestObjectivesFlow(t *testing.T) {
 	before = eventCount(t, s.DB)
 	mustStatus(t, s.do(t, "POST", reviewPath, map[string]any{"outcome": "changed", "next_review_due": day(180),
 		"reason": "new guidance"}, &pr), http.StatusBadRequest)
-	mustStatus(t, s.do(t, "POST", reviewPath, map[string]any{"outcome": "unchanged", "next_review_due": day(0)}, &pr), http.StatusBadRequest)
+	mustStatus(t, s.do(t, "POST", reviewPath, map[string]any{"outcome": "unchanged", "next_review_due": "2026-02-30"}, &pr), http.StatusBadRequest)
 	if n := eventCount(t, s.DB); n != before {
 		t.Fatalf("refused reviews wrote %d events", n-before)
 	}
