@@ -74,6 +74,10 @@ type Snapshot struct {
 	parties map[domain.PartyID]*partyState
 	// Position is the last event folded (0 for none).
 	Position int64
+	// through is the last position read (folded or skipped); tmax the
+	// latest time of the events read.
+	through int64
+	tmax    time.Time
 }
 
 // foldBatch is how many events a fold reads at once.
@@ -85,10 +89,18 @@ const foldBatch = 4096
 // copy).
 func FoldRegister(ctx context.Context, r EventReader, at AsOf, upTo int64) (*Snapshot, error) {
 	s := &Snapshot{parties: map[domain.PartyID]*partyState{}}
-	for after := int64(0); after < upTo; {
-		evs, err := r.ReadAll(ctx, after, int(min(foldBatch, upTo-after)))
+	return s, s.foldTo(ctx, r, at, upTo, nil)
+}
+
+// foldTo reads the events after s.through up to upTo and folds those that
+// at includes. While none has been left out, prefix is called with s after
+// each event (the caller may keep a copy).
+func (s *Snapshot) foldTo(ctx context.Context, r EventReader, at AsOf, upTo int64, prefix func(*Snapshot)) error {
+	pure := true
+	for s.through < upTo {
+		evs, err := r.ReadAll(ctx, s.through, int(min(foldBatch, upTo-s.through)))
 		if err != nil {
-			return nil, fmt.Errorf("projections: fold register: %w", err)
+			return fmt.Errorf("projections: fold register: %w", err)
 		}
 		if len(evs) == 0 {
 			break
@@ -96,15 +108,51 @@ func FoldRegister(ctx context.Context, r EventReader, at AsOf, upTo int64) (*Sna
 		for i := range evs {
 			ev := &evs[i]
 			if ev.Position > upTo {
-				break
+				return nil
+			}
+			if !at.includes(ev) {
+				pure = false
 			}
 			if err := s.apply(ev, at); err != nil {
-				return nil, err
+				return err
+			}
+			s.through = ev.Position
+			if ev.Time.After(s.tmax) {
+				s.tmax = ev.Time
+			}
+			if pure && prefix != nil {
+				prefix(s)
 			}
 		}
-		after = evs[len(evs)-1].Position
 	}
-	return s, nil
+	return nil
+}
+
+// clone returns a deep copy of s, which folding into does not change.
+func (s *Snapshot) clone() *Snapshot {
+	c := *s
+	c.parties = make(map[domain.PartyID]*partyState, len(s.parties))
+	for id, st := range s.parties {
+		cs := &partyState{p: st.p, created: st.created, updated: st.updated,
+			reqs: make(map[domain.RequirementID]*reqState, len(st.reqs))}
+		cs.p.ParentID = clonePtr(st.p.ParentID)
+		cs.p.Order = slices.Clone(st.p.Order)
+		if st.p.Requirements != nil {
+			cs.p.Requirements = make(map[domain.RequirementID]*domain.Requirement, len(st.p.Requirements))
+			for rid, q := range st.p.Requirements {
+				cq := *q
+				cq.ReviewDue, cq.Addressed = clonePtr(q.ReviewDue), clonePtr(q.Addressed)
+				cq.Controls = slices.Clone(q.Controls)
+				cs.p.Requirements[rid] = &cq
+			}
+		}
+		for rid, rs := range st.reqs {
+			crs := *rs
+			cs.reqs[rid] = &crs
+		}
+		c.parties[id] = cs
+	}
+	return &c
 }
 
 // apply folds one event by the rules of the register projection

@@ -131,6 +131,29 @@ func TestAsOfEqualsLive(t *testing.T) {
 	}
 	randomLife(l, rng, 80, capture)
 
+	// The cache keeps a snapshot every 7 positions, at most 5: moments in
+	// random order, twice, hit, miss and evict.
+	cache := &SnapshotCache{ReadModel: live, Every: 7, Max: 5}
+	order := rng.Perm(len(moments))
+	order = append(order, rng.Perm(len(moments))...)
+	for _, i := range order {
+		mo := moments[i]
+		for _, at := range []AsOf{{Position: mo.position}, {Time: mo.last}, {Time: mo.last.Add(30 * time.Second)}} {
+			for name, f := range filters {
+				got, err := cache.RegisterAsOf(ctx, at, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(mo.register[name], got); diff != "" {
+					t.Fatalf("cached register %s as of %s differs from the live one (-live +as_of):\n%s", name, at, diff)
+				}
+			}
+		}
+	}
+	if n := len(cache.snaps); n == 0 || n > 5 {
+		t.Fatalf("the cache holds %d snapshots", n)
+	}
+
 	for _, mo := range moments {
 		for _, at := range []AsOf{{Position: mo.position}, {Time: mo.last}, {Time: mo.last.Add(30 * time.Second)}} {
 			for name, f := range filters {

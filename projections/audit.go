@@ -192,11 +192,29 @@ func (f EventFilter) Matches(ev *eventstore.Event) bool {
 	return true
 }
 
+// auditKeyIndexes are the equality filters of the audit index, most
+// selective first: the first one a filter uses leads the query (its index
+// is read in position order), the others are checked on its rows.
+var auditKeyIndexes = []struct{ col, index string }{
+	{"requirement_id", "audit_requirement"},
+	{"party_id", "audit_party"},
+	{"stream", "audit_stream"},
+	{"actor", "audit_actor"},
+	{`"trigger"`, "audit_trigger"},
+	{"type", "audit_type"},
+}
+
 // EventPositions returns the positions of the events that match f, after
 // f.After, in position order, at most f.Limit of them (0: the default);
 // more reports whether further events match. It returns EINVALID for a bad
 // filter. It reads the audit index only: pass the positions to the event
 // store for the envelopes.
+//
+// Plans are chosen here, not left to SQLite (the read model keeps no
+// statistics): the most selective equality filter leads through its
+// (column, position) index, from the cursor on; a time range becomes a
+// position range through tmax, and events stamped out of order are found
+// through the small late index.
 func (m *ReadModel) EventPositions(ctx context.Context, f EventFilter) (positions []int64, more bool, err error) {
 	if err := f.Validate(); err != nil {
 		return nil, false, err
@@ -205,19 +223,22 @@ func (m *ReadModel) EventPositions(ctx context.Context, f EventFilter) (position
 	if limit == 0 {
 		limit = DefaultEventLimit
 	}
-	conds := []string{"position > ?"}
-	args := []any{f.After}
-	eq := func(col, v string) {
-		if v != "" {
-			conds, args = append(conds, col+" = ?"), append(args, v)
+	vals := map[string]string{"requirement_id": f.Requirement, "party_id": f.Party, "stream": f.Stream,
+		"actor": f.Actor, `"trigger"`: f.Trigger, "type": f.Type}
+	lead := ""
+	var eqs []string
+	var eqArgs []any
+	for _, k := range auditKeyIndexes {
+		if v := vals[k.col]; v != "" {
+			if lead == "" {
+				lead = k.index
+			}
+			eqs, eqArgs = append(eqs, k.col+" = ?"), append(eqArgs, v)
 		}
 	}
-	eq("party_id", f.Party)
-	eq("requirement_id", f.Requirement)
-	eq("stream", f.Stream)
-	eq("type", f.Type)
-	eq("actor", f.Actor)
-	eq(`"trigger"`, f.Trigger)
+	lower := f.After // position > lower
+	var timeConds []string
+	var timeArgs []any
 	if !f.From.IsZero() {
 		from := formatTime(f.From)
 		// Every event before the first position whose tmax reaches from
@@ -231,13 +252,28 @@ func (m *ReadModel) EventPositions(ctx context.Context, f EventFilter) (position
 		if err != nil {
 			return nil, false, fmt.Errorf("projections: events: %w", err)
 		}
-		conds, args = append(conds, "position >= ?", "time >= ?"), append(args, lo, from)
+		lower = max(lower, lo-1)
+		timeConds, timeArgs = append(timeConds, "time >= ?"), append(timeArgs, from)
 	}
-	where := strings.Join(conds, " AND ")
+	// part renders one SELECT of positions over an index with conditions.
+	part := func(index string, lower int64, conds []string, args []any) (string, []any) {
+		from := "audit_index"
+		if index != "" {
+			from += " INDEXED BY " + index
+		}
+		all := append([]string{"position > ?"}, conds...)
+		all = append(all, eqs...)
+		all = append(all, timeConds...)
+		a := append([]any{lower}, args...)
+		a = append(a, eqArgs...)
+		a = append(a, timeArgs...)
+		return `SELECT position FROM ` + from + ` WHERE ` + strings.Join(all, " AND ") +
+			` ORDER BY position LIMIT ?`, append(a, limit+1)
+	}
 	var q string
+	var args []any
 	if f.To.IsZero() {
-		q = `SELECT position FROM audit_index WHERE ` + where + ` ORDER BY position LIMIT ?`
-		args = append(args, limit+1)
+		q, args = part(lead, lower, nil, nil)
 	} else {
 		to := formatTime(f.To)
 		// Up to hi, tmax <= to: time bounds position. After hi only late
@@ -248,15 +284,10 @@ func (m *ReadModel) EventPositions(ctx context.Context, f EventFilter) (position
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, false, fmt.Errorf("projections: events: %w", err)
 		}
-		q = `SELECT position FROM (SELECT position FROM audit_index
-				WHERE ` + where + ` AND position <= ? AND time <= ? ORDER BY position LIMIT ?)
-			UNION ALL
-			SELECT position FROM (SELECT position FROM audit_index
-				WHERE ` + where + ` AND late = 1 AND position > ? AND time <= ? ORDER BY position LIMIT ?)
-			ORDER BY position LIMIT ?`
-		base := args
-		args = append(append([]any{}, base...), hi, to, limit+1)
-		args = append(append(args, base...), hi, to, limit+1, limit+1)
+		main, mainArgs := part(lead, lower, []string{"position <= ?", "time <= ?"}, []any{hi, to})
+		late, lateArgs := part("audit_late", max(lower, hi), []string{"late = 1", "time <= ?"}, []any{to})
+		q = `SELECT position FROM (` + main + `) UNION ALL SELECT position FROM (` + late + `) ORDER BY position LIMIT ?`
+		args = append(append(mainArgs, lateArgs...), limit+1)
 	}
 	rows, err := m.db.QueryContext(ctx, q, args...)
 	if err != nil {

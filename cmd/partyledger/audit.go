@@ -17,6 +17,7 @@ import (
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/eventstore/verify"
 	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/projections"
 )
 
 // Environment variables of the audit flags.
@@ -107,7 +108,10 @@ func chainRuleOf(store any) verify.ChainRule {
 // serve stops, with a last one at shutdown.
 func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error, error) {
 	logger := a.logger.With("component", "audit")
-	audit := &httpapi.Audit{Index: a.reads, Log: a.store}
+	// The register as_of folds from snapshots kept in memory (a fold of
+	// the log like any other), so that an auditor stepping through past
+	// moments does not refold the whole log each time.
+	audit := &httpapi.Audit{Index: projections.NewSnapshotCache(a.reads), Log: a.store}
 	chain := chainRuleOf(a.store)
 	var (
 		table    *checkpoint.Table

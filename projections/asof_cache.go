@@ -1,0 +1,143 @@
+package projections
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/partyledger/partyledger/domain"
+)
+
+// Defaults of [SnapshotCache].
+const (
+	DefaultSnapshotEvery = 10_000
+	DefaultSnapshots     = 16
+)
+
+// SnapshotCache is a [ReadModel] whose RegisterAsOf keeps folded snapshots
+// of the register in memory: a snapshot every Every positions of the log,
+// made on the way by the folds that queries run, at most Max of them (the
+// least recently used go first). A query then folds only the events after
+// the closest snapshot at or before its moment instead of the whole log.
+// Snapshots are folds of the log like any other, never read from the
+// current rows. It is safe for concurrent use.
+type SnapshotCache struct {
+	*ReadModel
+	// Every and Max: zero means DefaultSnapshotEvery and DefaultSnapshots.
+	Every int64
+	Max   int
+
+	mu    sync.Mutex
+	snaps []*cachedSnapshot // by position
+	clock uint64
+}
+
+type cachedSnapshot struct {
+	s    *Snapshot // never folded into: clone before use
+	used uint64
+}
+
+// NewSnapshotCache wraps m.
+func NewSnapshotCache(m *ReadModel) *SnapshotCache { return &SnapshotCache{ReadModel: m} }
+
+func (c *SnapshotCache) every() int64 {
+	if c.Every > 0 {
+		return c.Every
+	}
+	return DefaultSnapshotEvery
+}
+
+func (c *SnapshotCache) max() int {
+	if c.Max > 0 {
+		return c.Max
+	}
+	return DefaultSnapshots
+}
+
+// RegisterAsOf is [ReadModel.RegisterAsOf], from the closest snapshot.
+func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter) ([]PartyView, error) {
+	if _, _, err := f.where(); err != nil {
+		return nil, err
+	}
+	upTo, err := c.upTo(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	s := c.closest(at, upTo)
+	every := c.every()
+	err = s.foldTo(ctx, c.store, at, upTo, func(s *Snapshot) {
+		if s.through%every == 0 {
+			c.keep(s.clone())
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Register(f)
+}
+
+// upTo is the last position a fold for at must read.
+func (c *SnapshotCache) upTo(ctx context.Context, at AsOf) (int64, error) {
+	if at.Time.IsZero() {
+		return at.Position, nil
+	}
+	upTo, err := c.PositionAt(ctx, at.Time)
+	if err != nil {
+		return 0, err
+	}
+	indexed, err := c.AuditCheckpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	head, _, err := c.store.Head(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("projections: as of %s: head: %w", at, err)
+	}
+	if indexed < head {
+		upTo = head // events the index has not applied yet are read and filtered
+	}
+	return upTo, nil
+}
+
+// closest returns a copy of the latest snapshot usable for at and upTo (one
+// that holds no event at leaves out), or an empty one.
+func (c *SnapshotCache) closest(at AsOf, upTo int64) *Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.snaps) - 1; i >= 0; i-- {
+		cs := c.snaps[i]
+		if cs.s.through > upTo || (!at.Time.IsZero() && cs.s.tmax.After(at.Time)) {
+			continue
+		}
+		c.clock++
+		cs.used = c.clock
+		return cs.s.clone()
+	}
+	return &Snapshot{parties: map[domain.PartyID]*partyState{}}
+}
+
+// keep adds s to the cache, evicting the least recently used beyond Max.
+func (c *SnapshotCache) keep(s *Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, found := slices.BinarySearchFunc(c.snaps, s.through, func(cs *cachedSnapshot, pos int64) int {
+		return cmp.Compare(cs.s.through, pos)
+	})
+	c.clock++
+	if found {
+		c.snaps[i].used = c.clock
+		return
+	}
+	c.snaps = slices.Insert(c.snaps, i, &cachedSnapshot{s: s, used: c.clock})
+	for len(c.snaps) > c.max() {
+		lru := 0
+		for j, cs := range c.snaps {
+			if cs.used < c.snaps[lru].used {
+				lru = j
+			}
+		}
+		c.snaps = slices.Delete(c.snaps, lru, lru+1)
+	}
+}
