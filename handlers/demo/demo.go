@@ -15,6 +15,12 @@
 //     (regulatory change, contract change, incident, customer feedback,
 //     periodic review, risk assessment, audit finding, management review).
 //
+// With [WithObjectives] it also sets, before the review, objectives with
+// KPIs and measurements (clause 6.2), the communication plan and the
+// communications sent (clause 7.4); after it, a KPI falls below target, an
+// objective is re-targeted, requirements are reviewed and communications
+// are sent (objectives.go).
+//
 // Every party, requirement and review id is derived from a fixed namespace
 // with [uuid.NewSHA1], so the ids are the same on every run; event ids and
 // times come from the service (a test can fix its clock).
@@ -43,6 +49,16 @@ type Commands interface {
 	DecideAddressing(ctx context.Context, cmd domain.DecideAddressing, ifMatch *int64) (commands.Result, error)
 	RetireRequirement(ctx context.Context, cmd domain.RetireRequirement, ifMatch *int64) (commands.Result, error)
 	HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (commands.Result, error)
+
+	// Objectives and KPIs (clause 6.2), requirement reviews, the
+	// communication plan and log (clause 7.4).
+	SetObjective(ctx context.Context, cmd domain.SetObjective) (commands.Result, error)
+	ReviseObjective(ctx context.Context, cmd domain.ReviseObjective, ifMatch *int64) (commands.Result, error)
+	DefineKPI(ctx context.Context, cmd domain.DefineKPI, ifMatch *int64) (commands.Result, error)
+	MeasureKPI(ctx context.Context, cmd domain.MeasureKPI, ifMatch *int64) (commands.Result, error)
+	ReviewRequirement(ctx context.Context, cmd domain.ReviewRequirement, ifMatch *int64) (commands.Result, error)
+	PlanCommunication(ctx context.Context, cmd domain.PlanCommunication, ifMatch *int64) (commands.Result, error)
+	SendCommunication(ctx context.Context, cmd domain.SendCommunication) (commands.Result, error)
 }
 
 var _ Commands = (*commands.Service)(nil)
@@ -94,6 +110,12 @@ type Summary struct {
 	RequirementsRetired int    `json:"requirements_retired"` // of which retired again
 	Decisions           int    `json:"decisions"`            // addressing decisions recorded (clause 4.2 c)
 	Reviews             int    `json:"reviews"`              // management reviews held
+	Objectives          int    `json:"objectives"`           // objectives set (clause 6.2)
+	KPIs                int    `json:"kpis"`                 // KPIs defined
+	Measurements        int    `json:"measurements"`         // KPI measurements recorded
+	RequirementReviews  int    `json:"requirement_reviews"`  // periodic reviews of requirements
+	PlanEntries         int    `json:"plan_entries"`         // communication plan entries (clause 7.4)
+	Communications      int    `json:"communications"`       // communications recorded as sent
 	Commands            int    `json:"commands"`             // commands issued
 	Events              int    `json:"events"`               // events appended
 	ChangesAfterReview  int    `json:"changes_after_review"` // events appended after the last review
@@ -106,8 +128,11 @@ type Summary struct {
 // short line after each command. Load is meant for an empty store: if the
 // demo has been loaded before it fails with [ErrAlreadyLoaded] before
 // writing anything.
-func Load(ctx context.Context, c Commands, actor string, progress func(msg string)) (Summary, error) {
+func Load(ctx context.Context, c Commands, actor string, progress func(msg string), opts ...Option) (Summary, error) {
 	l := &loader{ctx: ctx, c: c, actor: actor, progress: progress, reqParty: map[string]string{}}
+	for _, o := range opts {
+		o(l)
+	}
 	if err := l.run(); err != nil {
 		return l.sum, err
 	}
@@ -122,6 +147,8 @@ type loader struct {
 	sum      Summary
 	reqParty map[string]string // requirement key -> party key
 	reviewed bool              // the review has been held: count later events
+	// objectives: load objectives, reviews and communications too.
+	objectives bool
 }
 
 func (l *loader) run() error {
@@ -144,11 +171,22 @@ func (l *loader) run() error {
 			return err
 		}
 	}
+	if l.objectives {
+		if err := l.baselineObjectives(); err != nil {
+			return err
+		}
+	}
 	if err := l.holdReview(); err != nil {
 		return err
 	}
 	l.reviewed = true
-	return l.changesAfterReview()
+	if err := l.changesAfterReview(); err != nil {
+		return err
+	}
+	if l.objectives {
+		return l.objectivesAfterReview()
+	}
+	return nil
 }
 
 // loadedBefore reports whether err, from identifying the demo's first party
