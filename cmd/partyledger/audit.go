@@ -88,19 +88,22 @@ func defaultKeyPath(db string) string {
 	return strings.TrimSuffix(db, ".db") + ".checkpoint-key"
 }
 
-// chainRuler is implemented by stores whose hash chain is not the global
-// one (the JetStream store chains each stream): verify follows their rule.
-type chainRuler interface {
-	ChainRule() verify.ChainRule
+// verifyRuler is implemented by stores that hash and link their events
+// otherwise than the SQLite store (the JetStream store chains each stream,
+// hashes with its own encoding and may skip positions): verify and the
+// checkpoint maker follow the rules it returns (Chain, Hash, AllowGaps).
+type verifyRuler interface {
+	VerifyRules() verify.Options
 }
 
-// chainRuleOf returns the chain rule of store: its own, or the global chain
-// of the SQLite store.
-func chainRuleOf(store any) verify.ChainRule {
-	if c, ok := store.(chainRuler); ok {
-		return c.ChainRule()
+// rulesOf returns the verification rules of store: its own, or the zero
+// value, the SQLite store's (one global chain, gap-free positions).
+func rulesOf(store any) verify.Options {
+	if r, ok := store.(verifyRuler); ok {
+		o := r.VerifyRules()
+		return verify.Options{Chain: o.Chain, Hash: o.Hash, AllowGaps: o.AllowGaps}
 	}
-	return verify.GlobalChain
+	return verify.Options{}
 }
 
 // startAudit serves the audit trail (events, history, as_of, verify) and,
@@ -112,7 +115,7 @@ func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error,
 	// the log like any other), so that an auditor stepping through past
 	// moments does not refold the whole log each time.
 	audit := &httpapi.Audit{Index: projections.NewSnapshotCache(a.reads), Log: a.store}
-	chain := chainRuleOf(a.store)
+	rules := rulesOf(a.store)
 	var (
 		table    *checkpoint.Table
 		verifier *checkpoint.Verifier
@@ -143,7 +146,7 @@ func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error,
 			return nil, err
 		}
 		maker := &checkpoint.Maker{Log: a.store, Signer: signer, Table: table, Origin: auditOpts.origin,
-			EveryEvents: auditOpts.everyEvents, Every: auditOpts.every, Chain: chain, Logger: logger}
+			EveryEvents: auditOpts.everyEvents, Every: auditOpts.every, Rules: rules, Logger: logger}
 		audit.Checkpoints = &serverCheckpoints{maker: maker, table: table, signer: signer}
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		var wg sync.WaitGroup
@@ -167,7 +170,9 @@ func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error,
 			}
 			anchors = storedAnchors(stored, verifier, logger)
 		}
-		return verify.Verify(ctx, verify.FromStore(ctx, a.store, 0, 0), verify.Options{Chain: chain, Anchors: anchors})
+		opts := rules
+		opts.Anchors = anchors
+		return verify.Verify(ctx, verify.FromStore(ctx, a.store, 0, 0), opts)
 	}
 	api.Audit = audit
 	return stop, nil

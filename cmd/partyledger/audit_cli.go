@@ -306,7 +306,7 @@ func runAuditExport(ctx context.Context, db, out, keyPath, origin string, stdout
 	if err != nil {
 		return err
 	}
-	maker := &checkpoint.Maker{Log: store, Signer: signer, Table: table, Origin: origin, Chain: chainRuleOf(store)}
+	maker := &checkpoint.Maker{Log: store, Signer: signer, Table: table, Origin: origin, Rules: rulesOf(store)}
 	latest, _, err := maker.Make(ctx)
 	if err != nil {
 		return err

@@ -144,7 +144,8 @@ func runVerify(ctx context.Context, cfg verifyConfig) (verify.Result, error) {
 			return verify.Result{}, err
 		}
 		defer store.Close()
-		opts.Chain = chainRuleOf(store)
+		rules := rulesOf(store)
+		opts.Chain, opts.Hash, opts.AllowGaps = rules.Chain, rules.Hash, rules.AllowGaps
 		if cfg.stored && v != nil {
 			db, err := sqlite.OpenDB(cfg.db, sqlite.WithQueryOnly())
 			if err != nil {

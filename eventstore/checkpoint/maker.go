@@ -45,8 +45,9 @@ type Maker struct {
 	// defaults. A checkpoint is only made when the head has moved.
 	EveryEvents int64
 	Every       time.Duration
-	// Chain is the log's linking rule; nil means [verify.GlobalChain].
-	Chain verify.ChainRule
+	// Rules are how the log hashes and links its events (Chain, Hash,
+	// AllowGaps); the zero value is the SQLite store's.
+	Rules verify.Options
 	// Now returns the signing time; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -120,7 +121,8 @@ func (m *Maker) makeLocked(ctx context.Context, onlyIfDue bool) (Stored, bool, e
 			return last, false, nil
 		}
 	}
-	opts := verify.Options{Chain: m.Chain, Anchors: []verify.Anchor{{Position: head, Hash: hash, Source: "the head being signed"}}}
+	opts := verify.Options{Chain: m.Rules.Chain, Hash: m.Rules.Hash, AllowGaps: m.Rules.AllowGaps,
+		Anchors: []verify.Anchor{{Position: head, Hash: hash, Source: "the head being signed"}}}
 	if ok {
 		opts.After, opts.AfterHash = last.Position, last.Hash
 	}

@@ -20,9 +20,11 @@
 //
 // # Chains
 //
-// The SQLite store chains events in global position order ([GlobalChain]).
-// A store that cannot keep a global order cheaply may chain each stream on
-// its own ([StreamChain]) or supply its own [ChainRule].
+// The SQLite store chains events in global position order ([GlobalChain])
+// and hashes them with [eventstore.Event.ComputeHash]. A store that cannot
+// keep a global order cheaply may chain each stream on its own
+// ([StreamChain]) or supply its own [ChainRule], hash with its own
+// function ([Options].Hash) and skip positions ([Options].AllowGaps).
 //
 // The package is store-agnostic: it reads events through [FromStore] (any
 // [Reader], such as an [eventstore.Store]) or [FromJSONL] (an exported
@@ -80,6 +82,9 @@ type Anchor struct {
 type Options struct {
 	// Chain is the linking rule. Nil means [GlobalChain].
 	Chain ChainRule
+	// Hash recomputes an event's hash. Nil means
+	// [eventstore.Event.ComputeHash], the SQLite store's encoding.
+	Hash func(eventstore.Event) string
 	// AllowGaps accepts positions that skip numbers (still strictly
 	// increasing), for stores whose global sequence may have holes.
 	AllowGaps bool
@@ -254,7 +259,11 @@ func (v *verifier) check(ev *eventstore.Event) {
 	default:
 		v.fail(ev.Position, fmt.Sprintf("position %d comes after position %d: the log is out of order", ev.Position, v.last))
 	}
-	if got := ev.ComputeHash(); got != ev.Hash {
+	hash := v.opts.Hash
+	if hash == nil {
+		hash = eventstore.Event.ComputeHash
+	}
+	if got := hash(*ev); got != ev.Hash {
 		v.fail(ev.Position, fmt.Sprintf("the event's hash does not match its content (stored %s, computed %s): the event was altered", short(ev.Hash), short(got)))
 	}
 	if prev, known := v.chain.Prev(ev); known && ev.PrevHash != prev {

@@ -512,6 +512,26 @@ func TestStreamChain(t *testing.T) {
 	bad[9].Hash = bad[9].ComputeHash()
 	res, _ = verify.Verify(ctx, src(bad), verify.Options{Chain: verify.StreamChain})
 	mustFailAt(t, "relinked", res, 10)
+	// A store that hashes otherwise (here: without the position, and with
+	// gaps in its positions) supplies its hash function.
+	noPos := func(ev eventstore.Event) string { ev.Position = 0; return ev.ComputeHash() }
+	var gappy []eventstore.Event
+	last = map[string]string{}
+	for _, ev := range evs {
+		ev.Position *= 2
+		ev.PrevHash = last[ev.Stream]
+		ev.Hash = noPos(ev)
+		last[ev.Stream] = ev.Hash
+		gappy = append(gappy, ev)
+	}
+	res, _ = verify.Verify(ctx, src(gappy), verify.Options{Chain: verify.StreamChain, Hash: noPos, AllowGaps: true})
+	if !res.OK || res.Events != 30 {
+		t.Fatalf("custom hash and gaps: %+v %+v", res, res.FirstFailure)
+	}
+	res, _ = verify.Verify(ctx, src(gappy), verify.Options{Chain: verify.StreamChain, Hash: noPos})
+	mustFailAt(t, "gaps not allowed", res, 1)
+	res, _ = verify.Verify(ctx, src(gappy), verify.Options{Chain: verify.StreamChain, AllowGaps: true})
+	mustFailAt(t, "default hash", res, 2)
 	// Verifying from a trusted position on: only what follows is read.
 	res, _ = verify.Verify(ctx, src(evs), verify.Options{Chain: verify.StreamChain, After: 20, AfterHash: evs[19].Hash})
 	if !res.OK || res.Events != 10 {
