@@ -592,4 +592,28 @@ func TestObjectiveFeed(t *testing.T) {
 	if diff := cmp.Diff(wantNet, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("net changes since the review (-want +got):\n%s", diff)
 	}
+
+	// A party's history, from the read model and from its stream alone,
+	// shows its reviews and plan entries.
+	ctx := context.Background()
+	for _, pid := range []domain.PartyID{s.customers, s.acme, s.staff} {
+		hist, err := m.History(ctx, string(pid), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromLog, err := HistoryFromLog(ctx, store, string(pid), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(hist, fromLog); diff != "" {
+			t.Errorf("history of %s (-read model +log):\n%s", pid, diff)
+		}
+	}
+	hist, err := m.History(ctx, string(s.customers), string(s.gdpr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := hist[len(hist)-1]; last.Change != ChangeRequirementReviewed {
+		t.Errorf("GDPR's history ends with %s", last.Change)
+	}
 }
