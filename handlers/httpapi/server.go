@@ -76,6 +76,7 @@ type Server struct {
 	Subscriptions Subscriptions // webhook subscriptions (subscriptions.go)
 	Stream        ChangeStream  // live change stream, GET /api/v1/stream (stream.go)
 	Objectives    Objectives    // objectives, KPIs, requirement reviews, communications (objectives.go)
+	Reports       Reports       // change report, GET /api/v1/reports/changes (reports.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -101,6 +102,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.subscriptionRoutes()...)
 	rts = append(rts, s.streamRoutes()...)
 	rts = append(rts, s.objectiveRoutes()...)
+	rts = append(rts, s.reportRoutes()...)
 	return rts
 }
 
