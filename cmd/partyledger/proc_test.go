@@ -41,7 +41,7 @@ func MustBuildBinary(tb testing.TB) string {
 type serveProc struct {
 	cmd   *exec.Cmd
 	URL   string
-	Token string // printed on the first start only
+	Token string // printed on the first start of a database only
 	logs  *syncBuffer
 	done  chan struct{} // closed when the process has exited and been reaped
 	state *os.ProcessState
@@ -57,6 +57,8 @@ func MustStartServe(tb testing.TB, bin, db string, extra ...string) *serveProc {
 	tb.Helper()
 	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--log-format", "text",
 		"--log-level", "info", "--rate-limit", "0", "--auth-failures-per-minute", "0"}, extra...)
+	_, statErr := os.Stat(db)
+	fresh := statErr != nil // serve prints an admin token on a new database only
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -114,9 +116,13 @@ func MustStartServe(tb testing.TB, bin, db string, extra ...string) *serveProc {
 		p.Kill()
 		tb.Fatalf("serve did not listen within 60 s\n%s", p.logs)
 	}
-	select {
-	case p.Token = <-tokenc:
-	case <-time.After(200 * time.Millisecond): // printed before listening, if at all
+	if fresh {
+		// Printed before listening, but read by another goroutine.
+		select {
+		case p.Token = <-tokenc:
+		case <-time.After(30 * time.Second):
+			tb.Fatalf("serve printed no admin token on a new database\n%s", p.logs)
+		}
 	}
 	return p
 }

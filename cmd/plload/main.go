@@ -6,8 +6,8 @@
 //	partyledger serve --db /tmp/load.db --rate-limit 0 &
 //	plload -url http://127.0.0.1:8080 -token plt_... -clients 64 -duration 10s
 //
-// It first creates -parties parties (one requirement each) and a management
-// review, then runs each phase of -phases in turn: "read" (reads only),
+// It first creates -parties parties (one requirement each), then runs each
+// phase of -phases in turn, each after recording a management review: "read" (reads only),
 // "write" (durable writes only) or "mixed" (-write-ratio of writes). See
 // package cmd/internal/load for the request mix. Start serve with
 // --rate-limit 0, or the per-token rate limit answers most requests with 429.

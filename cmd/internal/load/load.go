@@ -6,15 +6,18 @@
 // # Workload
 //
 // [Setup] identifies Parties parties, each with one requirement, through the
-// API, then records a management review. A read is, in turn: one party with its requirements (GET
-// /parties/{id}, 6 of 10 reads), the register filtered by category (GET
-// /register?category=...), the change feed since the last management review
-// (GET /changes) and the party list (GET /parties), 1 of 10 reads each. A
-// write is a party revision (PATCH /parties/{id}, 2 of 3 writes) or a new
-// requirement (POST /parties/{id}/requirements); each client writes only to
-// its own parties, so writes do not conflict. A write is answered only once
-// its event is committed with synchronous=FULL and applied to the read
-// model, so every write measured is durable.
+// API. [Run] first records a management review, so the change feed since the
+// last review holds only what the run writes, then sends requests. A read
+// is, in turn: one party with its requirements (GET /parties/{id}, 6 of 10
+// reads), the register filtered by category (GET /register?category=...),
+// the change feed since the last management review (GET /changes) and the
+// party list (GET /parties), 1 of 10 reads each. A write is a revision of a
+// party (PATCH /parties/{id}, 2 of 3 writes) or of its requirement (PATCH
+// /parties/{id}/requirements/{rid}); writes change descriptions only, so
+// what reads return does not grow from one run to the next. Each client
+// writes only to its own parties, so writes do not conflict. A write is
+// answered only once its event is committed with synchronous=FULL and
+// applied to the read model, so every write measured is durable.
 package load
 
 import (
@@ -74,9 +77,11 @@ func (c *Config) defaults() {
 	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 }
 
-// Fixture is what Setup created: the parties the run reads and writes.
+// Fixture is what Setup created: the parties the run reads and writes, and
+// the requirement of each (Requirements[i] belongs to Parties[i]).
 type Fixture struct {
-	Parties []string
+	Parties      []string
+	Requirements []string
 }
 
 // Stats summarises one kind of request.
@@ -132,7 +137,7 @@ func round(d time.Duration) time.Duration {
 func Setup(ctx context.Context, cfg Config) (*Fixture, error) {
 	cfg.defaults()
 	run := fmt.Sprintf("%06x", rand.Uint32()&0xffffff)
-	fx := &Fixture{Parties: make([]string, cfg.Parties)}
+	fx := &Fixture{Parties: make([]string, cfg.Parties), Requirements: make([]string, cfg.Parties)}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, cfg.Clients)
@@ -155,10 +160,14 @@ func Setup(ctx context.Context, cfg Config) (*Fixture, error) {
 				fx.Parties[i] = p.ID
 				req := map[string]any{"kind": "requirement", "title": "Baseline requirement", "source_type": "contract",
 					"source_ref": "MSA §7.2", "priority": "medium"}
-				if err := cfg.send(ctx, "POST", "/api/v1/parties/"+p.ID+"/requirements", req, http.StatusCreated, nil); err != nil {
+				var r struct {
+					ID string `json:"id"`
+				}
+				if err := cfg.send(ctx, "POST", "/api/v1/parties/"+p.ID+"/requirements", req, http.StatusCreated, &r); err != nil {
 					errc <- fmt.Errorf("setup: %w", err)
 					return
 				}
+				fx.Requirements[i] = r.ID
 			}
 		})
 	}
@@ -167,25 +176,29 @@ func Setup(ctx context.Context, cfg Config) (*Fixture, error) {
 	if err := <-errc; err != nil {
 		return nil, err
 	}
-	// A review closes the setup, so the feed since the last review holds
-	// only what the run writes.
-	review := map[string]any{"held_on": time.Now().UTC().Format(time.DateOnly), "title": "Load test " + run,
-		"attendees": []string{"CISO"}}
-	if err := cfg.send(ctx, "POST", "/api/v1/management-reviews", review, http.StatusCreated, nil); err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
-	}
 	return fx, nil
+}
+
+// holdReview records a management review.
+func (cfg *Config) holdReview(ctx context.Context) error {
+	review := map[string]any{"held_on": time.Now().UTC().Format(time.DateOnly), "title": "Load test review",
+		"attendees": []string{"CISO"}}
+	return cfg.send(ctx, "POST", "/api/v1/management-reviews", review, http.StatusCreated, nil)
 }
 
 var categories = []string{"customer", "supplier", "partner", "regulator", "employee"}
 
-// Run drives the load until cfg.Duration has passed, cfg.Requests have been
-// sent, or ctx is done, and returns the statistics. It fails only if the
-// configuration is unusable; request errors are counted in the result.
+// Run records a management review, then drives the load until
+// cfg.Duration has passed, cfg.Requests have been sent, or ctx is done, and
+// returns the statistics. It fails only if the configuration is unusable or
+// the review cannot be recorded; request errors are counted in the result.
 func Run(ctx context.Context, cfg Config, fx *Fixture) (Result, error) {
 	cfg.defaults()
-	if fx == nil || len(fx.Parties) < cfg.Clients {
+	if fx == nil || len(fx.Parties) < cfg.Clients || len(fx.Requirements) != len(fx.Parties) {
 		return Result{}, errors.New("load: run Setup first (one party per client at least)")
+	}
+	if err := cfg.holdReview(ctx); err != nil {
+		return Result{}, fmt.Errorf("load: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -202,9 +215,9 @@ func Run(ctx context.Context, cfg Config, fx *Fixture) (Result, error) {
 		wg.Go(func() {
 			st := &all[c]
 			rng := rand.New(rand.NewPCG(uint64(c), uint64(start.UnixNano())))
-			var own []string
+			var own []int
 			for i := c; i < len(fx.Parties); i += cfg.Clients {
-				own = append(own, fx.Parties[i])
+				own = append(own, i)
 			}
 			for n := 0; ctx.Err() == nil; n++ {
 				if cfg.Requests > 0 && sent.Add(1) > int64(cfg.Requests) {
@@ -214,7 +227,7 @@ func Run(ctx context.Context, cfg Config, fx *Fixture) (Result, error) {
 				t0 := time.Now()
 				var err error
 				if write {
-					err = cfg.write(ctx, rng, own, c, n)
+					err = cfg.write(ctx, rng, fx, own, c, n)
 				} else {
 					err = cfg.read(ctx, rng, fx.Parties)
 				}
@@ -292,16 +305,14 @@ func (cfg *Config) read(ctx context.Context, rng *rand.Rand, parties []string) e
 }
 
 // write sends one durable write of the mix to one of the client's parties.
-func (cfg *Config) write(ctx context.Context, rng *rand.Rand, own []string, c, n int) error {
-	id := own[rng.IntN(len(own))]
+func (cfg *Config) write(ctx context.Context, rng *rand.Rand, fx *Fixture, own []int, c, n int) error {
+	i := own[rng.IntN(len(own))]
+	body := map[string]any{"description": fmt.Sprintf("revision %d of client %d", n, c),
+		"reason": "load test", "trigger": "periodic_review"}
 	if rng.IntN(3) < 2 {
-		body := map[string]any{"description": fmt.Sprintf("revision %d of client %d", n, c),
-			"reason": "load test", "trigger": "periodic_review"}
-		return cfg.send(ctx, "PATCH", "/api/v1/parties/"+id, body, http.StatusOK, nil)
+		return cfg.send(ctx, "PATCH", "/api/v1/parties/"+fx.Parties[i], body, http.StatusOK, nil)
 	}
-	body := map[string]any{"kind": "expectation", "title": fmt.Sprintf("Expectation %d of client %d", n, c),
-		"source_type": "survey", "source_ref": "load test", "priority": "low", "reason": "load test"}
-	return cfg.send(ctx, "POST", "/api/v1/parties/"+id+"/requirements", body, http.StatusCreated, nil)
+	return cfg.send(ctx, "PATCH", "/api/v1/parties/"+fx.Parties[i]+"/requirements/"+fx.Requirements[i], body, http.StatusOK, nil)
 }
 
 // send makes one request and checks its status; out, if not nil, receives
