@@ -149,17 +149,35 @@ func runReport(ctx context.Context, cfg reportConfig, stdout, stderr io.Writer) 
 		return fmt.Errorf("no event log at %s: %w", cfg.store.db, err)
 	}
 	logger := newLogger(stderr, "text", "warn")
-	a, err := openApp(ctx, cfg.store, logger, true)
+	a, err := openApp(ctx, cfg.store, logger, false)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	// A read model that has applied the log (serve keeps it so) is read as
+	// it is, up to the head read now: this process then never applies events
+	// beside a running serve, whose projections cache what they wrote. A read
+	// model behind the log (no serve running) catches up first.
+	var log report.Log = a.store
+	head, hash, err := a.store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	cp, err := a.reads.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if cp >= head {
+		log = pinnedHead{head, hash}
+	} else {
+		a.follow()
+	}
 	notes, err := openCheckpointNotes(a.dbPath)
 	if err != nil {
 		return err
 	}
 	defer notes.db.Close()
-	b := &report.Builder{Reads: a.reads, Log: a.store, Checkpoints: notes, Organisation: cfg.org, CatchUp: cfg.catchUp}
+	b := &report.Builder{Reads: a.reads, Log: log, Checkpoints: notes, Organisation: cfg.org, CatchUp: cfg.catchUp}
 	rep, err := b.Build(ctx, report.Request{Since: cfg.since, Until: cfg.until, GeneratedBy: cfg.by})
 	if err != nil {
 		return fmt.Errorf("build the report: %w", err)
@@ -173,6 +191,14 @@ func runReport(ctx context.Context, cfg reportConfig, stdout, stderr io.Writer) 
 	fmt.Fprintf(stderr, "wrote %s (%s, %d changes, %s)\n", cfg.output, f, rep.Events, rep.WindowText())
 	return nil
 }
+
+// pinnedHead is a log head read once: the report covers the log up to it.
+type pinnedHead struct {
+	position int64
+	hash     string
+}
+
+func (h pinnedHead) Head(context.Context) (int64, string, error) { return h.position, h.hash, nil }
 
 // writeFileAtomic writes a file through a temporary file in the same
 // directory, renamed into place once complete: a failed report leaves no

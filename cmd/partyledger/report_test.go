@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,6 +153,33 @@ func TestReportCLI(t *testing.T) {
 	stdout, _ := mustRun(t, "report", "--db", db, "--since", "position:3", "--until", "position:5", "--by", "ciso")
 	if !strings.Contains(stdout, "| Events in the window | 2 |") || !strings.Contains(stdout, "by ciso") {
 		t.Errorf("stdout report:\n%s", stdout)
+	}
+
+	// A read model behind the log catches up first; one that is current is
+	// read as it stands, even beside a running serve.
+	for _, ext := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(strings.TrimSuffix(db, ".db") + ".readmodel.db" + ext); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	var footer string
+	report := func() string { // the report without its generation time and integrity footer
+		out, _ := mustRun(t, "report", "--db", db, "--by", "ciso")
+		out, footer, _ = strings.Cut(out, "## Integrity")
+		lines := strings.Split(out, "\n")
+		return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, "| Generated") }), "\n")
+	}
+	fresh := report()
+	s := MustRunServe(t, db, noLimits)
+	beside := report()
+	s.stop()
+	want := report()
+	if fresh != want || beside != want || !strings.Contains(want, "Cloud hosting provider") {
+		t.Errorf("reports differ: rebuilt read model %d bytes, beside serve %d, after %d", len(fresh), len(beside), len(want))
+	}
+	// serve signed a checkpoint of the log when it stopped: the footer shows it.
+	if !strings.Contains(footer, "Latest signed checkpoint:") {
+		t.Errorf("no signed checkpoint in the footer after serve ran:\n%s", footer)
 	}
 
 	// Errors: a bad window or format, a missing database.
