@@ -223,7 +223,12 @@ func (m *ReadModel) Objectives(ctx context.Context, f ObjectiveFilter) ([]Object
 	if f.Owner != "" {
 		conds, args = append(conds, "owner = ?"), append(args, f.Owner)
 	}
-	rows, err := m.db.QueryContext(ctx, `SELECT `+objectiveCols+` FROM objectives WHERE `+
+	tx, err := m.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("projections: objectives: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT `+objectiveCols+` FROM objectives WHERE `+
 		strings.Join(conds, " AND ")+` ORDER BY position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: objectives: %w", err)
@@ -243,11 +248,24 @@ func (m *ReadModel) Objectives(ctx context.Context, f ObjectiveFilter) ([]Object
 		return nil, fmt.Errorf("projections: objectives: %w", err)
 	}
 	for i := range out {
-		if err := m.fillObjective(ctx, &out[i], 0); err != nil {
+		if err := fillObjective(ctx, tx, &out[i], 0); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// snapshot begins a transaction for reading: the queries of an objective,
+// its KPIs and their measurements then see one state of the read model,
+// never half a batch. Roll it back when done.
+func (m *ReadModel) snapshot(ctx context.Context) (*sql.Tx, error) {
+	return m.db.BeginTx(ctx, nil)
 }
 
 func containsString(list []string, s string) bool {
@@ -263,22 +281,27 @@ func containsString(list []string, s string) bool {
 // and the trend of its last trend effective values (0: no trend). It
 // returns ENOTFOUND for an unknown objective.
 func (m *ReadModel) Objective(ctx context.Context, id string, trend int) (ObjectiveView, error) {
-	v, err := scanObjective(m.db.QueryRowContext(ctx, `SELECT `+objectiveCols+` FROM objectives WHERE id = ?`, id))
+	tx, err := m.snapshot(ctx)
+	if err != nil {
+		return ObjectiveView{}, fmt.Errorf("projections: objective %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	v, err := scanObjective(tx.QueryRowContext(ctx, `SELECT `+objectiveCols+` FROM objectives WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ObjectiveView{}, notFound("no objective %s", id)
 	}
 	if err != nil {
 		return ObjectiveView{}, fmt.Errorf("projections: objective %s: %w", id, err)
 	}
-	if err := m.fillObjective(ctx, &v, trend); err != nil {
+	if err := fillObjective(ctx, tx, &v, trend); err != nil {
 		return ObjectiveView{}, err
 	}
 	return v, nil
 }
 
 // fillObjective reads the objective's requirements and KPIs.
-func (m *ReadModel) fillObjective(ctx context.Context, v *ObjectiveView, trend int) error {
-	rows, err := m.db.QueryContext(ctx, `SELECT requirement_id FROM objective_requirements
+func fillObjective(ctx context.Context, q querier, v *ObjectiveView, trend int) error {
+	rows, err := q.QueryContext(ctx, `SELECT requirement_id FROM objective_requirements
 		WHERE objective_id = ? ORDER BY seq`, v.ID)
 	if err != nil {
 		return fmt.Errorf("projections: objective %s: %w", v.ID, err)
@@ -297,7 +320,7 @@ func (m *ReadModel) fillObjective(ctx context.Context, v *ObjectiveView, trend i
 	if err != nil {
 		return fmt.Errorf("projections: objective %s: %w", v.ID, err)
 	}
-	if v.KPIs, err = m.kpis(ctx, v.ID, "", trend); err != nil {
+	if v.KPIs, err = kpis(ctx, q, v.ID, "", trend); err != nil {
 		return err
 	}
 	v.KPIsBelowTarget = 0
@@ -313,12 +336,12 @@ const kpiCols = `id, objective_id, name, unit, operator, target, frequency, crea
 
 // kpis reads the KPIs of an objective (or the one KPI kpiID), in the order
 // they were defined, with latest values and trends.
-func (m *ReadModel) kpis(ctx context.Context, objectiveID, kpiID string, trend int) ([]KPIView, error) {
-	q, args := `SELECT `+kpiCols+` FROM kpis WHERE objective_id = ?`, []any{objectiveID}
+func kpis(ctx context.Context, q querier, objectiveID, kpiID string, trend int) ([]KPIView, error) {
+	sel, args := `SELECT `+kpiCols+` FROM kpis WHERE objective_id = ?`, []any{objectiveID}
 	if kpiID != "" {
-		q, args = q+` AND id = ?`, append(args, kpiID)
+		sel, args = sel+` AND id = ?`, append(args, kpiID)
 	}
-	rows, err := m.db.QueryContext(ctx, q+` ORDER BY position`, args...)
+	rows, err := q.QueryContext(ctx, sel+` ORDER BY position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: KPIs of %s: %w", objectiveID, err)
 	}
@@ -348,7 +371,7 @@ func (m *ReadModel) kpis(ctx context.Context, objectiveID, kpiID string, trend i
 	for i := range out {
 		k := &out[i]
 		n := max(trend, 1)
-		ms, err := m.effective(ctx, k, n)
+		ms, err := effective(ctx, q, k, n)
 		if err != nil {
 			return nil, err
 		}
@@ -382,8 +405,8 @@ func scanMeasurement(s scanner, k *KPIView) (MeasurementView, error) {
 // effective returns the last n effective measurements of k (the latest
 // correction of each original), oldest first by measured_at; ties go by
 // the order they were recorded.
-func (m *ReadModel) effective(ctx context.Context, k *KPIView, n int) ([]MeasurementView, error) {
-	rows, err := m.db.QueryContext(ctx, `SELECT `+measurementCols+` FROM kpi_measurements
+func effective(ctx context.Context, q querier, k *KPIView, n int) ([]MeasurementView, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+measurementCols+` FROM kpi_measurements
 		WHERE kpi_id = ? AND superseded = 0 ORDER BY measured_at DESC, position DESC LIMIT ?`, k.ID, n)
 	if err != nil {
 		return nil, fmt.Errorf("projections: measurements of %s: %w", k.ID, err)
@@ -410,7 +433,12 @@ func (m *ReadModel) effective(ctx context.Context, k *KPIView, n int) ([]Measure
 // of its last trend effective values. It returns ENOTFOUND for an unknown
 // objective or KPI.
 func (m *ReadModel) KPI(ctx context.Context, objectiveID, kpiID string, trend int) (KPIView, error) {
-	ks, err := m.kpis(ctx, objectiveID, kpiID, trend)
+	tx, err := m.snapshot(ctx)
+	if err != nil {
+		return KPIView{}, fmt.Errorf("projections: KPI %s: %w", kpiID, err)
+	}
+	defer tx.Rollback()
+	ks, err := kpis(ctx, tx, objectiveID, kpiID, trend)
 	if err != nil {
 		return KPIView{}, err
 	}
