@@ -96,7 +96,7 @@ func scanPlanEntry(s scanner, today string) (PlanEntryView, error) {
 func checkToday(today string) error {
 	if _, err := time.Parse(domain.DateLayout, today); err != nil {
 		return &domain.Error{Code: domain.EINVALID, Message: "invalid query",
-			Fields: []domain.FieldError{{Field: "as_of", Message: "must be a date YYYY-MM-DD"}}}
+			Fields: []domain.FieldError{{Field: "date", Message: "must be a date YYYY-MM-DD"}}}
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func (m *ReadModel) RequirementReviews(ctx context.Context, partyID, requirement
 func (m *ReadModel) ReviewsDue(ctx context.Context, today, until string) ([]OwnerReviews, error) {
 	var bad []domain.FieldError
 	if _, err := time.Parse(domain.DateLayout, today); err != nil {
-		bad = append(bad, domain.FieldError{Field: "as_of", Message: "must be a date YYYY-MM-DD"})
+		bad = append(bad, domain.FieldError{Field: "date", Message: "must be a date YYYY-MM-DD"})
 	}
 	if _, err := time.Parse(domain.DateLayout, until); err != nil {
 		bad = append(bad, domain.FieldError{Field: "within", Message: "must end on a date YYYY-MM-DD"})
