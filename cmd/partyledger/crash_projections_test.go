@@ -36,7 +36,7 @@ func TestCrashProjections(t *testing.T) {
 	db := filepath.Join(dir, "partyledger.db")
 	rm := filepath.Join(dir, "partyledger.readmodel.db")
 	cleanRM := filepath.Join(t.TempDir(), "clean.readmodel.db")
-	o := synth.Options{Events: 12_000, Parties: 150, Reviews: 4}
+	o := synth.Options{Events: 8_000, Parties: 100, Reviews: 4}
 	logPath, err := synth.File(ctx, dir, o, func(ctx context.Context, path string) (eventstore.Store, error) {
 		return sqlite.Open(ctx, path, sqlite.Options{Synchronous: sqlite.SynchronousNormal})
 	})
@@ -74,15 +74,34 @@ func TestCrashProjections(t *testing.T) {
 	for it := range *crashIterations {
 		// Even iterations kill a rebuild (which starts from zero), odd ones
 		// a serve that resumes from the checkpoint the rebuild's kill left.
+		// The kill comes a few milliseconds after the read model has passed
+		// a random position, so it lands inside the next batch.
 		args := []string{"rebuild", "--db", db}
 		if it%2 == 1 {
 			args = []string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--log-level", "warn"}
+		}
+		before := readCheckpoint(rm)
+		target := 1 + rng.Int64N(int64(len(evs))*9/10)
+		if it%2 == 1 {
+			target = before + 1 + rng.Int64N(max(1, int64(len(evs))-before-1))
 		}
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(float64(full) * (0.3 + 0.7*rng.Float64())))
+		wiped := it%2 == 1 // a rebuild first wipes the read model
+		reached := false
+		for deadline := time.Now().Add(full + 30*time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+			cp := readCheckpoint(rm)
+			if cp < target {
+				wiped = true
+			}
+			if wiped && cp >= target {
+				reached = true
+				break
+			}
+		}
+		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		if _, err := os.Stat(rm); err != nil {
@@ -91,7 +110,7 @@ func TestCrashProjections(t *testing.T) {
 		}
 		mustIntegrityOK(t, rm)
 		cps := mustConsistentPrefix(t, rm, cleanFeed, cleanReviews)
-		t.Logf("iteration %d: killed %s at checkpoints %v", it, args[0], cps)
+		t.Logf("iteration %d: killed %s (from %d, aimed after %d, reached: %v) at checkpoints %v", it, args[0], before, target, reached, cps)
 	}
 
 	// serve resumes from where the last kill left the read model.
@@ -159,6 +178,25 @@ func mustConsistentPrefix(t *testing.T, path string, cleanFeed []int64, cleanRev
 		t.Fatalf("register at checkpoint 0 holds parties")
 	}
 	return cps
+}
+
+// readCheckpoint returns the lowest projection checkpoint of the read model
+// in the file at path, or -1 while it cannot be read (no file yet, no table
+// yet, a lock).
+func readCheckpoint(path string) int64 {
+	if _, err := os.Stat(path); err != nil {
+		return -1
+	}
+	db, err := sqlite.OpenDB(path, sqlite.WithQueryOnly(), sqlite.WithBusyTimeout(0))
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	var cp int64
+	if err := db.QueryRow(`SELECT MIN(position) FROM checkpoints`).Scan(&cp); err != nil {
+		return -1
+	}
+	return cp
 }
 
 func queryInts(t *testing.T, db *sql.DB, q string) []int64 {
