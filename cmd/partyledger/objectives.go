@@ -69,9 +69,10 @@ func (f *readFlags) today() (string, error) {
 	return f.date, nil
 }
 
-// withReads opens the database, lets the read model apply the log up to its
-// head and calls read. Like report, it follows the log itself, so serve
-// need not run (and may).
+// withReads opens the database and calls read with the read model. Like
+// report, a read model that has applied the log (serve keeps it so) is read
+// as it stands, so this process never applies events beside a running
+// serve; one behind the log (no serve running) catches up first.
 func withReads(ctx context.Context, f readFlags, stderr io.Writer, read func(*projections.ReadModel) error) error {
 	switch f.format {
 	case "table", "json":
@@ -81,7 +82,7 @@ func withReads(ctx context.Context, f readFlags, stderr io.Writer, read func(*pr
 	if _, err := os.Stat(f.store.db); err != nil {
 		return fmt.Errorf("no event log at %s: %w", f.store.db, err)
 	}
-	a, err := openApp(ctx, f.store, newLogger(stderr, "text", "warn"), true)
+	a, err := openApp(ctx, f.store, newLogger(stderr, "text", "warn"), false)
 	if err != nil {
 		return err
 	}
@@ -90,10 +91,17 @@ func withReads(ctx context.Context, f readFlags, stderr io.Writer, read func(*pr
 	if err != nil {
 		return err
 	}
-	wctx, cancel := context.WithTimeout(ctx, f.catchUp)
-	defer cancel()
-	if err := a.reads.WaitFor(wctx, head); err != nil {
-		return fmt.Errorf("read model catching up: %w", err)
+	cp, err := a.reads.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if cp < head {
+		a.follow()
+		wctx, cancel := context.WithTimeout(ctx, f.catchUp)
+		defer cancel()
+		if err := a.reads.WaitFor(wctx, head); err != nil {
+			return fmt.Errorf("read model catching up: %w", err)
+		}
 	}
 	return read(a.reads)
 }

@@ -327,6 +327,12 @@ func TestObjectivesFlow(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "GDPR") {
 		t.Errorf("gaps: exit %d\n%s", code, out)
 	}
+	// With serve's own read model, caught up, read as it stands.
+	s.stop()
+	out, code = runCLI(t, "communications", "log", "--db", s.DB, "--format", "json")
+	if code != 0 || !strings.Contains(out, sent.ID) {
+		t.Errorf("communications log: exit %d\n%s", code, out)
+	}
 }
 
 // fieldsOf lists a problem's fields, sorted, comma-separated.
