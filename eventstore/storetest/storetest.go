@@ -51,11 +51,21 @@ type Option func(*config)
 
 type config struct {
 	allowGaps bool
+	chain     func(all []eventstore.Event) error
 }
 
 // AllowPositionGaps relaxes "positions are gap-free from 1" to "positions
 // are strictly increasing", for backends whose global sequence may skip.
 func AllowPositionGaps() Option { return func(c *config) { c.allowGaps = true } }
+
+// ChainCheck replaces the suite's hash-chain check (Hash equals
+// [eventstore.Event.ComputeHash], PrevHash is the Hash of the event before
+// in position order) with check, for backends that hash or link events by
+// another documented rule, such as a chain per stream. check gets the whole
+// log in position order and returns what is wrong with it.
+func ChainCheck(check func(all []eventstore.Event) error) Option {
+	return func(c *config) { c.chain = check }
+}
 
 // RunStoreTests runs the contract suite as subtests of t. newStore must
 // return a new, empty store each time it is called.
@@ -210,6 +220,10 @@ func (s suite) checkLog(t testing.TB, all []eventstore.Event) {
 		} else if want := int64(i + 1); ev.Position != want {
 			t.Errorf("event %d: position %d, want %d (gap-free from 1)", i, ev.Position, want)
 		}
+		if s.cfg.chain != nil {
+			prevPos = ev.Position
+			continue
+		}
 		if got, want := ev.Hash, ev.ComputeHash(); got != want {
 			t.Errorf("event %d (position %d): hash %s, want ComputeHash %s", i, ev.Position, got, want)
 		}
@@ -217,6 +231,11 @@ func (s suite) checkLog(t testing.TB, all []eventstore.Event) {
 			t.Errorf("event %d (position %d): prev_hash %q, want hash of previous event %q", i, ev.Position, ev.PrevHash, prevHash)
 		}
 		prevHash, prevPos = ev.Hash, ev.Position
+	}
+	if s.cfg.chain != nil {
+		if err := s.cfg.chain(all); err != nil {
+			t.Errorf("hash chain: %v", err)
+		}
 	}
 }
 
