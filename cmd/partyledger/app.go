@@ -23,7 +23,8 @@ type app struct {
 	tokens   *auth.Tokens
 	access   *auth.AccessLog
 	reads    *projections.ReadModel
-	readDB   *sql.DB // the read-model file; features may keep tables of their own in it
+	readDB   *sql.DB   // the read-model file; features may keep tables of their own in it
+	nats     *natsConn // set when the event log is on NATS JetStream
 	commands *commands.Service
 	logger   *slog.Logger
 	dbPath   string // the event log's file; features keep configuration tables in it (sqlite.OpenDB)
@@ -38,12 +39,29 @@ type app struct {
 // model starts following the log in the background.
 func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool) (*app, error) {
 	a := &app{logger: logger, dbPath: f.db}
-	store, err := sqlite.Open(ctx, f.db, sqlite.Options{Logger: logger.With("component", "eventstore")})
+	onNATS, err := f.nats.nats()
 	if err != nil {
-		return nil, fmt.Errorf("open event log %s: %w", f.db, err)
+		return nil, err
+	}
+	var store eventstore.Store
+	if onNATS {
+		// The event log on JetStream; tokens, security log and read model
+		// stay in local SQLite files (see natsstore.go).
+		var closers []func() error
+		store, a.nats, closers, err = openNATSStore(ctx, f, logger)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, closers...)
+	} else {
+		s, err := sqlite.Open(ctx, f.db, sqlite.Options{Logger: logger.With("component", "eventstore")})
+		if err != nil {
+			return nil, fmt.Errorf("open event log %s: %w", f.db, err)
+		}
+		store = s
+		a.closers = append(a.closers, s.Close)
 	}
 	a.store = store
-	a.closers = append(a.closers, store.Close)
 
 	tdb, err := sqlite.OpenDB(f.db)
 	if err != nil {

@@ -63,8 +63,16 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 		sub      bus.SubscriberFunc
 		closePub func() error
 	)
-	ip := bus.NewInProcess(logger)
-	pub, sub, closePub = ip, ip.Subscriber, ip.Close
+	if a.nats != nil {
+		nb, err := bus.NewNATS(ctx, a.nats.conn, bus.NATSOptions{Replicas: a.nats.replicas, Dial: a.nats.dial, Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		pub, sub, closePub = nb, nb.Subscriber, nb.Close
+	} else {
+		ip := bus.NewInProcess(logger)
+		pub, sub, closePub = ip, ip.Subscriber, ip.Close
+	}
 	b, err := bus.New(bus.Config{Subscriber: sub, Poison: cp.NewPoisonTable(), Logger: logger})
 	if err != nil {
 		closePub()

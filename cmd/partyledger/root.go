@@ -29,6 +29,7 @@ func envOr(name, def string) string {
 type storeFlags struct {
 	db        string
 	readModel string
+	nats      natsFlags // --store and the NATS flags (natsstore.go); registered by serve
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {

@@ -46,6 +46,7 @@ func newServeCmd() *cobra.Command {
 		},
 	}
 	cfg.store.register(cmd)
+	cfg.store.nats.register(cmd.Flags())
 	cmd.Flags().StringVar(&cfg.addr, "addr", envOr(envAddr, "127.0.0.1:8080"), "listen address (env "+envAddr+")")
 	cmd.Flags().StringVar(&cfg.logFormat, "log-format", envOr(envLogFormat, "text"), "log format: text or json (env "+envLogFormat+")")
 	cmd.Flags().StringVar(&cfg.logLevel, "log-level", envOr(envLogLevel, "info"), "log level: debug, info, warn, error (env "+envLogLevel+")")

@@ -41,10 +41,12 @@
 // This store chains each aggregate stream instead: PrevHash is the Hash of
 // the previous event of the same stream ("" for its first), and Hash is
 // [ComputeHash], the canonical hash of the event with Position 0 (the
-// position is assigned by the server after the hash is made). [Chain] and
-// [Verify] check a log under these rules; the order of events across
-// streams is covered by [Chain.Digest], a running hash over (position,
-// hash) that a periodic checkpoint can record and sign.
+// position is assigned by the server after the hash is made). [Rules] are
+// these rules for package verify, which serve's verify and signed
+// checkpoints follow ([Store.VerifyRules]). The order of events across
+// streams is not covered by the chain; a signed checkpoint (position and
+// hash of the head) pins the log's length, and the stream denies deletes
+// and purges.
 //
 // # Durability
 //
