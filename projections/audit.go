@@ -214,7 +214,7 @@ var auditKeyIndexes = []struct{ col, index string }{
 // statistics): the most selective equality filter leads through its
 // (column, position) index, from the cursor on; a time range becomes a
 // position range through tmax, and events stamped out of order are found
-// through the small late index.
+// through the small late index, which carries their times.
 func (m *ReadModel) EventPositions(ctx context.Context, f EventFilter) (positions []int64, more bool, err error) {
 	if err := f.Validate(); err != nil {
 		return nil, false, err
