@@ -50,10 +50,13 @@ func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (storedMsg, na
 	if err != nil {
 		return storedMsg{}, nil, err
 	}
-	ctx, cancel := s.requestContext(ctx)
+	rctx, cancel := s.requestContext(ctx)
 	defer cancel()
-	reply, err := s.nc.RequestWithContext(ctx, apiPrefix+"STREAM.MSG.GET."+s.name, body)
+	reply, err := s.nc.RequestWithContext(rctx, apiPrefix+"STREAM.MSG.GET."+s.name, body)
 	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = nats.ErrTimeout // this request timed out, the caller has not
+		}
 		return storedMsg{}, nil, unavailable(err)
 	}
 	var resp struct {
@@ -81,12 +84,10 @@ func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (storedMsg, na
 	return *resp.Message, hdr, nil
 }
 
-// requestContext bounds one request by the publish timeout unless ctx is
-// bounded already.
+// requestContext bounds one request by the publish timeout (or ctx's
+// deadline if that comes first), so that a request nobody answers (no
+// stream leader for a while) is retried rather than waited for.
 func (s *Store) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
-	}
 	return context.WithTimeout(ctx, s.opts.PublishTimeout)
 }
 

@@ -142,7 +142,9 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventsto
 		return nil, eventstore.ErrClosed
 	}
 	defer s.end()
-	info, err := s.stream.Info(ctx)
+	ictx, cancel := s.requestContext(ctx)
+	info, err := s.stream.Info(ictx)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: read all: %w", unavailable(err))
 	}
