@@ -137,7 +137,20 @@ func TestTwoReplicasOnOneJetStream(t *testing.T) {
 	}
 	t.Logf("concurrent writes: %d conflicts (409) answered, party at version %d", conflicts, version)
 
-	// A 409 carries the versions.
+	// Each replica verifies the shared log under the JetStream store's
+	// rules (a chain per stream).
+	for _, s := range []*testServer{a, b} {
+		var res struct {
+			OK     bool  `json:"ok"`
+			Events int64 `json:"events"`
+		}
+		mustStatus(t, s.do(t, "GET", "/api/v1/audit/verify", nil, &res), http.StatusOK)
+		if !res.OK || res.Events < int64(len(ids)) {
+			t.Errorf("%s: verify %+v, want ok over every event", s.URL, res)
+		}
+	}
+
+	// A stale If-Match is refused as on SQLite.
 	var pr problem
 	resp := a.do(t, "PATCH", "/api/v1/parties/"+id, map[string]any{"influence": 3, "reason": "stale", "trigger": "other"}, &pr,
 		"If-Match", `"1"`)

@@ -26,9 +26,10 @@
 // With the SQLite store the bus is in-process ([InProcess], a watermill
 // GoChannel): a publish returns once every in-process handler has
 // acknowledged the message. With the NATS store the forwarder publishes to
-// JetStream; JetStream drops a duplicate with the same id inside
-// the stream's duplicate window, which also collapses the copies that
-// several replicas publish.
+// JetStream with watermill-nats ([NATS]), into a stream of its own
+// (PARTYLEDGER_CHANGES); JetStream drops a duplicate with the same id
+// inside the stream's duplicate window, which also collapses the copies
+// that several replicas publish.
 //
 // # Handlers
 //
@@ -36,5 +37,7 @@
 // stable name) on a watermill Router with poison-queue, retry and
 // recoverer middleware: a failing handler is retried with backoff, and a
 // message it still fails on is stored in the poison queue ([PoisonTable])
-// and acknowledged.
+// and acknowledged. On NATS each handler reads a durable consumer named
+// after it ([ConsumerName]), shared by the replicas: each change is handled
+// by one of them.
 package bus
