@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,12 +73,24 @@ type EventReader interface {
 // [ReadModel.Party] answered at that moment.
 type Snapshot struct {
 	parties map[domain.PartyID]*partyState
+	// owned and ownedReq are the party and requirement states this
+	// snapshot may change in place. The others may be shared with
+	// snapshots cloned from it, and are copied before a change (copy on
+	// write), so that kept snapshots cost little more than what changed
+	// between them.
+	owned    map[domain.PartyID]bool
+	ownedReq map[domain.RequirementID]bool
 	// Position is the last event folded (0 for none).
 	Position int64
 	// through is the last position read (folded or skipped); tmax the
 	// latest time of the events read.
 	through int64
 	tmax    time.Time
+}
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{parties: map[domain.PartyID]*partyState{}, owned: map[domain.PartyID]bool{},
+		ownedReq: map[domain.RequirementID]bool{}}
 }
 
 // foldBatch is how many events a fold reads at once.
@@ -88,7 +101,7 @@ const foldBatch = 4096
 // use the read model, so it also works on a log alone (the CLI, an auditor's
 // copy).
 func FoldRegister(ctx context.Context, r EventReader, at AsOf, upTo int64) (*Snapshot, error) {
-	s := &Snapshot{parties: map[domain.PartyID]*partyState{}}
+	s := newSnapshot()
 	return s, s.foldTo(ctx, r, at, upTo, nil)
 }
 
@@ -128,31 +141,50 @@ func (s *Snapshot) foldTo(ctx context.Context, r EventReader, at AsOf, upTo int6
 	return nil
 }
 
-// clone returns a deep copy of s, which folding into does not change.
+// clone returns a snapshot equal to s that folding into s does not change,
+// nor folding into it changes s: from now on both copy a party or
+// requirement state before changing it.
 func (s *Snapshot) clone() *Snapshot {
-	c := *s
-	c.parties = make(map[domain.PartyID]*partyState, len(s.parties))
-	for id, st := range s.parties {
-		cs := &partyState{p: st.p, created: st.created, updated: st.updated,
-			reqs: make(map[domain.RequirementID]*reqState, len(st.reqs))}
-		cs.p.ParentID = clonePtr(st.p.ParentID)
-		cs.p.Order = slices.Clone(st.p.Order)
-		if st.p.Requirements != nil {
-			cs.p.Requirements = make(map[domain.RequirementID]*domain.Requirement, len(st.p.Requirements))
-			for rid, q := range st.p.Requirements {
-				cq := *q
-				cq.ReviewDue, cq.Addressed = clonePtr(q.ReviewDue), clonePtr(q.Addressed)
-				cq.Controls = slices.Clone(q.Controls)
-				cs.p.Requirements[rid] = &cq
-			}
-		}
-		for rid, rs := range st.reqs {
-			crs := *rs
-			cs.reqs[rid] = &crs
-		}
-		c.parties[id] = cs
+	c := newSnapshot()
+	c.parties = maps.Clone(s.parties)
+	c.Position, c.through, c.tmax = s.Position, s.through, s.tmax
+	clear(s.owned)
+	clear(s.ownedReq)
+	return c
+}
+
+// writable returns the party's state, copied first unless s owns it.
+func (s *Snapshot) writable(pid domain.PartyID) *partyState {
+	st := s.parties[pid]
+	if st == nil || s.owned[pid] {
+		return st
 	}
-	return &c
+	cp := *st
+	cp.p.Requirements = maps.Clone(st.p.Requirements)
+	cp.p.Order = slices.Clone(st.p.Order)
+	cp.p.Plan = maps.Clone(st.p.Plan)
+	cp.reqs = maps.Clone(st.reqs)
+	s.parties[pid] = &cp
+	s.owned[pid] = true
+	return &cp
+}
+
+// writableReq copies the requirement's states in st (which s owns) unless
+// s owns them. The domain replaces a requirement's pointer and slice
+// fields rather than writing through them, so a shallow copy is enough.
+func (s *Snapshot) writableReq(st *partyState, rid domain.RequirementID) {
+	if rid == "" || s.ownedReq[rid] {
+		return
+	}
+	if q := st.p.Requirements[rid]; q != nil {
+		cq := *q
+		st.p.Requirements[rid] = &cq
+	}
+	if rs := st.reqs[rid]; rs != nil {
+		crs := *rs
+		st.reqs[rid] = &crs
+	}
+	s.ownedReq[rid] = true
 }
 
 // apply folds one event by the rules of the register projection
@@ -183,6 +215,7 @@ func (s *Snapshot) apply(ev *eventstore.Event, at AsOf) error {
 		}
 		st = &partyState{created: stamp, reqs: map[domain.RequirementID]*reqState{}}
 		s.parties[pid] = st
+		s.owned[pid] = true
 	case domain.RequirementIdentified:
 		if st == nil {
 			break
@@ -190,11 +223,15 @@ func (s *Snapshot) apply(ev *eventstore.Event, at AsOf) error {
 		if _, dup := st.p.Requirements[e.RequirementID]; dup {
 			return nil
 		}
+		st = s.writable(pid)
 		st.reqs[rid] = &reqState{seq: ev.Position, created: stamp}
+		s.ownedReq[rid] = true
 	}
 	if st == nil {
 		return nil
 	}
+	st = s.writable(pid)
+	s.writableReq(st, rid)
 	st.p.Apply(de)
 	st.p.Version = ev.Version
 	st.updated = stamp
@@ -367,7 +404,7 @@ func (m *ReadModel) PartyAsOf(ctx context.Context, at AsOf, id string) (PartyVie
 	if err != nil {
 		return PartyView{}, fmt.Errorf("projections: party %s as of %s: %w", id, at, err)
 	}
-	s := &Snapshot{parties: map[domain.PartyID]*partyState{}}
+	s := newSnapshot()
 	for i := range evs {
 		if err := s.apply(&evs[i], at); err != nil {
 			return PartyView{}, err

@@ -6,21 +6,22 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-
-	"github.com/partyledger/partyledger/domain"
 )
 
 // Defaults of [SnapshotCache].
 const (
 	DefaultSnapshotEvery = 10_000
-	DefaultSnapshots     = 16
+	DefaultSnapshots     = 32
 )
 
 // SnapshotCache is a [ReadModel] whose RegisterAsOf keeps folded snapshots
-// of the register in memory: a snapshot every Every positions of the log,
-// made on the way by the folds that queries run, at most Max of them (the
-// least recently used go first). A query then folds only the events after
-// the closest snapshot at or before its moment instead of the whole log.
+// of the register in memory: a snapshot every Every positions of the log
+// (or every 1/Max of the log, when that is more), made on the way by the
+// folds that queries run, at most Max of them (the least recently used go
+// first). A query then folds only the events after the closest snapshot
+// at or before its moment instead of the whole log. Snapshots share the
+// states of parties that did not change between them (copy on write), so
+// each costs the party index plus what changed since the one before.
 // Snapshots are folds of the log like any other, never read from the
 // current rows. It is safe for concurrent use.
 type SnapshotCache struct {
@@ -66,7 +67,7 @@ func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter
 		return nil, err
 	}
 	s := c.closest(at, upTo)
-	every := c.every()
+	every := max(c.every(), upTo/int64(c.max()))
 	err = s.foldTo(ctx, c.store, at, upTo, func(s *Snapshot) {
 		if s.through%every == 0 {
 			c.keep(s.clone())
@@ -115,7 +116,7 @@ func (c *SnapshotCache) closest(at AsOf, upTo int64) *Snapshot {
 		cs.used = c.clock
 		return cs.s.clone()
 	}
-	return &Snapshot{parties: map[domain.PartyID]*partyState{}}
+	return newSnapshot()
 }
 
 // keep adds s to the cache, evicting the least recently used beyond Max.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,6 +153,35 @@ func TestAsOfEqualsLive(t *testing.T) {
 	}
 	if n := len(cache.snaps); n == 0 || n > 5 {
 		t.Fatalf("the cache holds %d snapshots", n)
+	}
+	// Concurrent queries share snapshots (copy on write): none sees
+	// another's changes.
+	shared := &SnapshotCache{ReadModel: live, Every: 5, Max: 4}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(seed uint64) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, 1))
+			for k := 0; k < 40; k++ {
+				mo := moments[r.IntN(len(moments))]
+				got, err := shared.RegisterAsOf(ctx, AsOf{Position: mo.position}, PartyFilter{Status: StatusAll})
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if diff := cmp.Diff(mo.register["all"], got); diff != "" {
+					errs <- fmt.Sprintf("concurrent as of %d (-live +as_of):\n%s", mo.position, diff)
+					return
+				}
+			}
+		}(uint64(g))
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 
 	for _, mo := range moments {
