@@ -109,7 +109,7 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 	f := &bus.Forwarder{Log: a.store, Publisher: pub, Checkpoints: cp, Source: busOpts.source, Logger: logger}
 	var fwg sync.WaitGroup
 	fwg.Go(func() { f.Run(fwdCtx) })
-	logger.Info("event bus started", "source", busOpts.source, "checkpoint", f.Position())
+	logger.Info("event bus started", "source", busOpts.source, "nats", a.nats != nil)
 
 	return func() error {
 		stopForwarder()

@@ -39,7 +39,7 @@ func newServeCmd() *cobra.Command {
 	var cfg serveConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the HTTP API on the embedded SQLite store",
+		Short: "Serve the HTTP API (event log on SQLite, or on NATS JetStream with --store)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runServe(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
