@@ -7,7 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -202,3 +204,36 @@ func (windowReads) Review(_ context.Context, id string) (projections.ReviewView,
 }
 
 func (windowReads) Checkpoint(context.Context) (int64, error) { return 42, nil }
+
+// FuzzAuditQuery: the audit trail's filters and as_of never panic, fail
+// only with EINVALID, and an accepted page size is within bounds.
+func FuzzAuditQuery(f *testing.F) {
+	for _, s := range []string{"party=x&limit=10", "limit=501", "after=-1", "from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z",
+		"type=a&type=b", "colour=red", "%zz", "limit=1e3", "trigger=incident&actor=alice"} {
+		f.Add(s, "position:3")
+	}
+	f.Add("", "2026-01-01T00:00:00Z")
+	f.Add("", "time:bad")
+	f.Fuzz(func(t *testing.T, rawQuery, asOf string) {
+		if q, err := url.ParseQuery(rawQuery); err == nil {
+			filter, err := EventFilterFromQuery(q)
+			if err != nil {
+				if domain.ErrorCode(err) != domain.EINVALID {
+					t.Fatalf("filter error %v", err)
+				}
+			} else if filter.Limit < 1 || filter.Limit > MaxPageSize {
+				t.Fatalf("accepted limit %d", filter.Limit)
+			}
+		}
+		at, err := projections.ParseAsOf("as_of", asOf)
+		if err != nil {
+			if domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("as_of error %v", err)
+			}
+			return
+		}
+		if at.Position < 0 || (at.Time.IsZero() && at.Position == 0 && asOf != "position:0" && !strings.HasPrefix(asOf, "position:")) {
+			t.Fatalf("as_of %q parsed to %+v", asOf, at)
+		}
+	})
+}
