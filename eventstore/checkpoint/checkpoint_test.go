@@ -205,9 +205,14 @@ func TestMaker(t *testing.T) {
 	if _, made, err := m.Make(ctx); err != nil || made {
 		t.Fatalf("empty log: made=%v %v", made, err)
 	}
-	appendN(t, store, 4)
+	appendN(t, store, 1)
+	// A log never signed is signed at once.
+	if s, made, err := m.MakeIfDue(ctx); err != nil || !made || s.Position != 1 {
+		t.Fatalf("first checkpoint: %+v made=%v %v", s, made, err)
+	}
+	appendN(t, store, 3)
 	if _, made, err := m.MakeIfDue(ctx); err != nil || made {
-		t.Fatalf("4 events, not due: made=%v %v", made, err)
+		t.Fatalf("3 more events, not due: made=%v %v", made, err)
 	}
 	now = now.Add(2 * time.Hour) // due by time
 	s, made, err := m.MakeIfDue(ctx)
@@ -234,11 +239,11 @@ func TestMaker(t *testing.T) {
 		t.Fatalf("on demand: %+v made=%v %v", s, made, err)
 	}
 	all, err := table.List(ctx)
-	if err != nil || len(all) != 3 || all[0].Position != 4 || all[2].Position != 15 {
+	if err != nil || len(all) != 4 || all[0].Position != 1 || all[1].Position != 4 || all[3].Position != 15 {
 		t.Fatalf("stored %+v %v", all, err)
 	}
 	latest, ok, err := table.Latest(ctx)
-	if err != nil || !ok || latest.Note != all[2].Note || latest.Origin != "test-log" {
+	if err != nil || !ok || latest.Note != all[3].Note || latest.Origin != "test-log" {
 		t.Fatalf("latest %+v %v %v", latest, ok, err)
 	}
 
@@ -283,17 +288,22 @@ func TestMakerRunMakesAFinalCheckpoint(t *testing.T) {
 	signer, _ := mustKeys(t, "test")
 	m := &checkpoint.Maker{Log: store, Signer: signer, Table: table}
 	appendN(t, store, 3)
+	// A log never signed before is signed at once.
+	if s, made, err := m.MakeIfDue(ctx); err != nil || !made || s.Position != 3 {
+		t.Fatalf("first checkpoint %+v made=%v err=%v", s, made, err)
+	}
+	appendN(t, store, 2)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { m.Run(rctx, 10*time.Millisecond); close(done) }()
 	time.Sleep(50 * time.Millisecond)
-	if _, ok, _ := table.Latest(ctx); ok {
-		t.Fatal("a checkpoint before it was due")
+	if s, _, _ := table.Latest(ctx); s.Position != 3 {
+		t.Fatalf("a checkpoint before it was due: %+v", s)
 	}
 	cancel()
 	<-done
 	s, ok, err := table.Latest(ctx)
-	if err != nil || !ok || s.Position != 3 || s.Origin != checkpoint.DefaultOrigin {
+	if err != nil || !ok || s.Position != 5 || s.Origin != checkpoint.DefaultOrigin {
 		t.Fatalf("final checkpoint %+v %v %v", s, ok, err)
 	}
 }
