@@ -297,30 +297,7 @@ func prepare(stream string, expected int64, events []eventstore.Event) ([]events
 	case expected < eventstore.AnyVersion:
 		return nil, fmt.Errorf("%w: expected version %d", eventstore.ErrInvalid, expected)
 	}
-	out := make([]eventstore.Event, len(events))
-	seen := make(map[string]struct{}, len(events))
-	for i, ev := range events {
-		if err := ev.Validate(); err != nil {
-			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, err)
-		}
-		if _, dup := seen[ev.ID]; dup {
-			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, eventstore.ErrDuplicateID)
-		}
-		if y := ev.Time.UTC().Year(); y < 1 || y > 9999 {
-			return nil, fmt.Errorf("event %d (%s): %w: time %s outside years 0001-9999", i, ev.ID, eventstore.ErrInvalid, ev.Time)
-		}
-		seen[ev.ID] = struct{}{}
-		ev.Stream = stream
-		ev.Version, ev.Position, ev.PrevHash, ev.Hash = 0, 0, "", ""
-		ev.Time = ev.Time.UTC().Round(0)
-		data, err := eventstore.CanonicalData(ev.Data)
-		if err != nil {
-			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, err)
-		}
-		ev.Data = data
-		out[i] = ev
-	}
-	return out, nil
+	return eventstore.Prepare(stream, events)
 }
 
 // build places evs after h: versions, chain and hashes, and their messages.
