@@ -4,13 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
-	"io/fs"
-	"sort"
+
+	schema "github.com/partyledger/partyledger/eventstore/sqlite/migrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
+
+// migrations is where the read model records its applied migrations.
+var migrations = schema.Table{
+	Name:   "projection_migrations",
+	Create: `CREATE TABLE IF NOT EXISTS projection_migrations (name TEXT PRIMARY KEY) STRICT`,
+}
 
 // migrate applies the embedded migrations that db has not seen yet, in name
 // order, each in its own transaction together with its row in
@@ -20,47 +25,5 @@ var migrationFS embed.FS
 // projection's rows and set its checkpoint to 0: the projection then rebuilds
 // itself from the log on the next Run while the others resume where they were.
 func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS projection_migrations (name TEXT PRIMARY KEY) STRICT`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := migrateFile(ctx, db, name); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func migrateFile(ctx context.Context, db *sql.DB, name string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
-	var n int
-	if err := tx.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM projection_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	script, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO projection_migrations (name) VALUES (?)`, name); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return schema.Run(ctx, db, migrationFS, "migrations", migrations)
 }
