@@ -246,15 +246,10 @@ func (s *Server) handleObjectiveGet(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) handleObjectiveRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, objectiveFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, objectiveFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.ReviseObjective{
 		Meta:        meta(r, d),
 		ObjectiveID: domain.ObjectiveID(r.PathValue("id")),
@@ -280,15 +275,10 @@ func (s *Server) handleObjectiveRevise(w http.ResponseWriter, r *http.Request) e
 var kpiFields = []string{"name", "unit", "operator", "target", "frequency", "reason", "trigger"}
 
 func (s *Server) handleKPICreate(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, kpiFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, kpiFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.DefineKPI{
 		Meta:        meta(r, d),
 		ObjectiveID: domain.ObjectiveID(r.PathValue("id")),
@@ -334,15 +324,10 @@ func (s *Server) handleKPIGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleKPIRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, kpiFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, kpiFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.ReviseKPI{
 		Meta:        meta(r, d),
 		ObjectiveID: domain.ObjectiveID(r.PathValue("id")),
@@ -364,15 +349,10 @@ func (s *Server) handleKPIRevise(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleMeasurementCreate(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "value", "measured_at", "corrects", "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "value", "measured_at", "corrects", "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.MeasureKPI{
 		Meta:        meta(r, d),
 		ObjectiveID: domain.ObjectiveID(r.PathValue("id")),
@@ -417,15 +397,10 @@ type ReviewResponse struct {
 }
 
 func (s *Server) handleRequirementReviewCreate(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, append([]string{"outcome", "notes", "next_review_due"}, requirementFields...)...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, append([]string{"outcome", "notes", "next_review_due"}, requirementFields...)...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	pid, rid := r.PathValue("id"), r.PathValue("rid")
 	cmd := domain.ReviewRequirement{
 		Meta:          meta(r, d),
@@ -435,16 +410,7 @@ func (s *Server) handleRequirementReviewCreate(w http.ResponseWriter, r *http.Re
 		Notes:         d.str("notes"),
 		NextReviewDue: d.str("next_review_due"),
 	}
-	rev := domain.ReviseRequirement{
-		Kind:        d.strPtr("kind"),
-		Title:       d.strPtr("title"),
-		Description: d.strPtr("description"),
-		SourceType:  d.strPtr("source_type"),
-		SourceRef:   d.strPtr("source_ref"),
-		Owner:       d.strPtr("owner"),
-		Priority:    d.strPtr("priority"),
-		ReviewDue:   d.nullableStr("review_due"),
-	}
+	rev := requirementRevision(d)
 	if rev != (domain.ReviseRequirement{}) {
 		cmd.Revision = &rev
 	}
@@ -521,15 +487,10 @@ func (s *Server) handleReviewsDue(w http.ResponseWriter, r *http.Request) error 
 var planFields = []string{"topic", "when", "channel", "communicator", "priority", "reason", "trigger"}
 
 func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, planFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, planFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.PlanCommunication{
 		Meta:         meta(r, d),
 		PartyID:      domain.PartyID(r.PathValue("id")),

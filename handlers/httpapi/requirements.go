@@ -13,15 +13,10 @@ var requirementFields = []string{"kind", "title", "description", "source_type", 
 var addressingFields = []string{"addressed", "rationale", "treatment", "controls"}
 
 func (s *Server) handleRequirementCreate(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, append(requirementFields, addressingFields...)...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, append(requirementFields, addressingFields...)...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.IdentifyRequirement{
 		Meta:        meta(r, d),
 		PartyID:     domain.PartyID(r.PathValue("id")),
@@ -89,33 +84,20 @@ func (s *Server) handleRequirementGet(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleRequirementRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, append(requirementFields, addressingFields...)...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, append(requirementFields, addressingFields...)...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	for _, f := range addressingFields {
 		if d.has(f) {
 			d.fail(f, "is part of the addressing decision: POST it to .../addressing")
 		}
 	}
-	cmd := domain.ReviseRequirement{
-		Meta:          meta(r, d),
-		PartyID:       domain.PartyID(r.PathValue("id")),
-		RequirementID: domain.RequirementID(r.PathValue("rid")),
-		Kind:          d.strPtr("kind"),
-		Title:         d.strPtr("title"),
-		Description:   d.strPtr("description"),
-		SourceType:    d.strPtr("source_type"),
-		SourceRef:     d.strPtr("source_ref"),
-		Owner:         d.strPtr("owner"),
-		Priority:      d.strPtr("priority"),
-		ReviewDue:     d.nullableStr("review_due"),
-	}
+	md := meta(r, d)
+	cmd := requirementRevision(d)
+	cmd.Meta = md
+	cmd.PartyID = domain.PartyID(r.PathValue("id"))
+	cmd.RequirementID = domain.RequirementID(r.PathValue("rid"))
 	if err := d.err(); err != nil {
 		return err
 	}
@@ -126,15 +108,10 @@ func (s *Server) handleRequirementRevise(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.RetireRequirement{Meta: meta(r, d), PartyID: domain.PartyID(r.PathValue("id")),
 		RequirementID: domain.RequirementID(r.PathValue("rid"))}
 	if err := d.err(); err != nil {
@@ -147,15 +124,10 @@ func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleAddressingDecide(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, append(addressingFields, "reason", "trigger")...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, append(addressingFields, "reason", "trigger")...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	if !d.has("addressed") {
 		d.fail("addressed", "is required: true, false or null (not yet decided)")
 	}
