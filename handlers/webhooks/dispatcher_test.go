@@ -85,11 +85,13 @@ func TestRetryScheduleFakeClock(t *testing.T) {
 			t.Fatalf("last history record %+v", last)
 		}
 
-		// Enabling starts a fresh schedule with the same event.
+		// Enabling starts a fresh schedule with the same event. The
+		// receiver recovers first: the worker may deliver as soon as
+		// Enable returns.
+		rc.setRespond(nil)
 		if _, err := e.subs.Enable(ctx, sub.ID, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		rc.setRespond(nil)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		hits = rc.got()
