@@ -44,9 +44,9 @@ type serveProc struct {
 	Token string // printed on the first start of a database only
 	// Listening is how long the process took to listen.
 	Listening time.Duration
-	logs  *syncBuffer
-	done  chan struct{} // closed when the process has exited and been reaped
-	state *os.ProcessState
+	logs      *syncBuffer
+	done      chan struct{} // closed when the process has exited and been reaped
+	state     *os.ProcessState
 }
 
 var servingRe = regexp.MustCompile(`msg="partyledger serving" addr=(\S+)`)
