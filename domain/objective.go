@@ -292,6 +292,14 @@ func asStrings(v any) []string {
 	return nil
 }
 
+// FloatValue reads a JSON number value (float64 after decoding, int when
+// built in memory) as stored in a change's from/to; other values read as 0.
+func FloatValue(v any) float64 { return asFloat(v) }
+
+// StringsValue reads a JSON list of strings as stored in a change's
+// from/to ([]any after decoding, []string when built in memory).
+func StringsValue(v any) []string { return asStrings(v) }
+
 // asFloat reads a JSON number value.
 func asFloat(v any) float64 {
 	switch n := v.(type) {

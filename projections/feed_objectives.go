@@ -168,7 +168,7 @@ func (f *feed) moreItem(ctx context.Context, ev *eventstore.Event, de domain.Eve
 			case "operator":
 				k.Operator, _ = c.To.(string)
 			case "target":
-				k.Target = toFloat(c.To)
+				k.Target = domain.FloatValue(c.To)
 			}
 		}
 		if err := o.writeKPI(ctx, ref.ID, k); err != nil {

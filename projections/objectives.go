@@ -66,7 +66,7 @@ func (o *objectives) apply(ctx context.Context, ev *eventstore.Event, de domain.
 				if _, err := o.tx.ExecContext(ctx, `DELETE FROM objective_requirements WHERE objective_id = ?`, string(oid)); err != nil {
 					return err
 				}
-				if err := o.link(ctx, string(oid), anyStrings(to)); err != nil {
+				if err := o.link(ctx, string(oid), domain.StringsValue(to)); err != nil {
 					return err
 				}
 			}
@@ -90,7 +90,7 @@ func (o *objectives) apply(ctx context.Context, ev *eventstore.Event, de domain.
 			}
 			var v any = e.Changes[f].To
 			if f == "target" {
-				v = toFloat(v)
+				v = domain.FloatValue(v)
 			} else {
 				v, _ = v.(string)
 			}
@@ -147,36 +147,6 @@ func idStrings(ids []domain.RequirementID) []string {
 		out[i] = string(id)
 	}
 	return out
-}
-
-// anyStrings reads a list of strings decoded from JSON ([]any) or built in
-// memory ([]string).
-func anyStrings(v any) []string {
-	switch l := v.(type) {
-	case []string:
-		return l
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case int:
-		return float64(n)
-	case int64:
-		return float64(n)
-	}
-	return 0
 }
 
 // Trend lengths of [ReadModel.Objective].
