@@ -103,6 +103,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.streamRoutes()...)
 	rts = append(rts, s.objectiveRoutes()...)
 	rts = append(rts, s.reportRoutes()...)
+	rts = append(rts, s.apiDocRoutes()...)
 	return rts
 }
 
