@@ -15,6 +15,7 @@ import (
 
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
 )
 
 // testServer is the real program serving on a loopback port with a
@@ -27,7 +28,9 @@ type testServer struct {
 	Routes []httpapi.RouteInfo
 	// Logs and Stdout capture what serve wrote.
 	Logs, Stdout *syncBuffer
-	stop         func()
+	// Client validates every exchange against the OpenAPI document.
+	Client *http.Client
+	stop   func()
 }
 
 // syncBuffer is a bytes.Buffer safe for the server and the test at once.
@@ -78,7 +81,8 @@ func MustRunServe(tb testing.TB, dbPath string, opts ...func(*serveConfig)) *tes
 		cancel()
 		tb.Fatal("serve did not start")
 	}
-	s := &testServer{URL: "http://" + addr, DB: dbPath, Routes: routes, Logs: logs, Stdout: stdout}
+	s := &testServer{URL: "http://" + addr, DB: dbPath, Routes: routes, Logs: logs, Stdout: stdout,
+		Client: openapitest.MustLoad(tb).Client(tb)}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.HasPrefix(line, "plt_") {
 			s.Token = strings.TrimSpace(line)
@@ -128,7 +132,7 @@ func (s *testServer) do(tb testing.TB, method, path string, body any, out any, h
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
+)
+
+// TestServedRoutesDocumented checks the route table as serve wires it, with
+// every feature it starts, against the OpenAPI document: each route served
+// is documented and each documented route is served.
+func TestServedRoutesDocumented(t *testing.T) {
+	s := MustRunServe(t, "")
+	for _, msg := range openapitest.MustLoad(t).DriftErrors(s.Routes) {
+		t.Error(msg)
+	}
+}
