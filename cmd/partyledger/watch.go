@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/partyledger/partyledger/handlers/httpapi/client"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -99,75 +99,26 @@ func watch(ctx context.Context, c *apiClient, f webhooks.Filter, after int64, ra
 
 // watchOnce reads one connection of the stream, updating lastID.
 func watchOnce(ctx context.Context, c *apiClient, q url.Values, lastID *string, fn func(projections.ChangeItem) error) error {
-	req, err := c.request(ctx, "GET", "/stream?"+q.Encode(), nil)
+	cl, err := c.client()
 	if err != nil {
 		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	if *lastID != "" {
-		req.Header.Set("Last-Event-ID", *lastID)
-	}
-	resp, err := http.DefaultClient.Do(req) // no timeout: the stream is long-lived
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		err := problemError(resp.StatusCode, raw)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			return fmt.Errorf("%w: %w", errPermanent, err)
-		}
-		return err
-	}
-	return readSSE(resp.Body, func(ev sseEvent) error {
+	err = cl.Stream(ctx, q, *lastID, func(ev client.Event) error {
 		var it projections.ChangeItem
-		if err := json.Unmarshal([]byte(ev.data), &it); err != nil {
+		if err := json.Unmarshal([]byte(ev.Data), &it); err != nil {
 			return fmt.Errorf("bad change item: %w", err)
 		}
 		if err := fn(it); err != nil {
 			return err
 		}
-		*lastID = ev.id
+		*lastID = ev.ID
 		return nil
 	})
-}
-
-// sseEvent is one event of a Server-Sent Events stream.
-type sseEvent struct{ id, data string }
-
-// readSSE calls fn with each event of a Server-Sent Events stream until it
-// ends (nil), a read fails or fn fails. Comments are skipped; the id carries
-// over to later events, as the format says.
-func readSSE(r io.Reader, fn func(sseEvent) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var id string
-	var data []string
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			if len(data) > 0 {
-				if err := fn(sseEvent{id: id, data: strings.Join(data, "\n")}); err != nil {
-					return err
-				}
-			}
-			data = nil
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "id":
-			id = value
-		case "data":
-			data = append(data, value)
-		}
+	var pe *client.Error
+	if errors.As(err, &pe) && pe.Status >= 400 && pe.Status < 500 && pe.Status != http.StatusTooManyRequests {
+		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
-	return sc.Err()
+	return err
 }
 
 // changeLine renders one change item as one readable line, such as

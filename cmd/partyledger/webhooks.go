@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -91,83 +88,6 @@ func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() err
 		wg.Wait()
 		return db.Close()
 	}, nil
-}
-
-// apiClient calls the HTTP API of a running server for the CLI.
-type apiClient struct {
-	url, token string
-	http       *http.Client
-}
-
-func (c *apiClient) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.url, "url", envOr(envURL, "http://127.0.0.1:8080"), "base URL of the partyledger server (env "+envURL+")")
-	fs.StringVar(&c.token, "token", envOr(envToken, ""), "API token (env "+envToken+")")
-}
-
-// request builds a request to path (under /api/v1) with the token.
-func (c *apiClient) request(ctx context.Context, method, path string, body any) (*http.Request, error) {
-	if c.token == "" {
-		return nil, errors.New("a token is required: --token or " + envToken)
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+"/api/v1"+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
-}
-
-// do sends a request and decodes a 2xx JSON answer into out (if not nil).
-// A problem answer becomes an error with its detail and field errors.
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	req, err := c.request(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	client := c.http
-	if client == nil {
-		client = &http.Client{Timeout: time.Minute}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return problemError(resp.StatusCode, raw)
-	}
-	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
-// problemError renders an RFC 9457 answer for a terminal.
-func problemError(status int, raw []byte) error {
-	var p httpapi.Problem
-	if json.Unmarshal(raw, &p) != nil || p.Code == "" {
-		return fmt.Errorf("the server answered %d %s", status, http.StatusText(status))
-	}
-	msg := fmt.Sprintf("%d %s: %s", status, p.Code, p.Detail)
-	for _, f := range p.Errors {
-		msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
-	}
-	return errors.New(msg)
 }
 
 // subscriptionJSON is a subscription as the API shows it, with its secret

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partyledger/partyledger/handlers/httpapi/client"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 )
 
@@ -194,7 +195,7 @@ func TestWebhooksOverHTTP(t *testing.T) {
 // sseReader reads change events from a live GET /api/v1/stream.
 type sseReader struct {
 	resp   *http.Response
-	events chan sseEvent
+	events chan client.Event
 }
 
 func openStream(tb testing.TB, s *testServer, query, lastID string) *sseReader {
@@ -214,24 +215,24 @@ func openStream(tb testing.TB, s *testServer, query, lastID string) *sseReader {
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("stream: status %d", resp.StatusCode)
 	}
-	r := &sseReader{resp: resp, events: make(chan sseEvent, 100)}
+	r := &sseReader{resp: resp, events: make(chan client.Event, 100)}
 	go func() {
 		defer close(r.events)
-		_ = readSSE(resp.Body, func(ev sseEvent) error { r.events <- ev; return nil })
+		_ = client.ReadSSE(resp.Body, func(ev client.Event) error { r.events <- ev; return nil })
 	}()
 	tb.Cleanup(func() { resp.Body.Close() })
 	return r
 }
 
 // next returns the next event, failing after 10 s.
-func (r *sseReader) next(tb testing.TB) (sseEvent, bool) {
+func (r *sseReader) next(tb testing.TB) (client.Event, bool) {
 	tb.Helper()
 	select {
 	case ev, ok := <-r.events:
 		return ev, ok
 	case <-time.After(10 * time.Second):
 		tb.Fatal("no stream event within 10 s")
-		return sseEvent{}, false
+		return client.Event{}, false
 	}
 }
 
@@ -258,7 +259,7 @@ func TestStreamResumesWithoutGaps(t *testing.T) {
 	var seen []int64
 	for range 4 { // party_added, then three revisions
 		ev, _ := st.next(t)
-		seen = append(seen, atoi(t, ev.id))
+		seen = append(seen, atoi(t, ev.ID))
 	}
 	for i := 1; i < len(seen); i++ {
 		if seen[i] != seen[i-1]+1 {
@@ -280,10 +281,10 @@ func TestStreamResumesWithoutGaps(t *testing.T) {
 		var it struct {
 			Position int64 `json:"position"`
 		}
-		if err := json.Unmarshal([]byte(ev.data), &it); err != nil || fmt.Sprint(it.Position) != ev.id {
-			t.Fatalf("event id %s data %s", ev.id, ev.data)
+		if err := json.Unmarshal([]byte(ev.Data), &it); err != nil || fmt.Sprint(it.Position) != ev.ID {
+			t.Fatalf("event id %s data %s", ev.ID, ev.Data)
 		}
-		ids = append(ids, ev.id)
+		ids = append(ids, ev.ID)
 	}
 	var want []string
 	for p := seen[len(seen)-1] + 1; len(want) < 4; p++ {
@@ -297,8 +298,8 @@ func TestStreamResumesWithoutGaps(t *testing.T) {
 	fs := openStream(t, s, "?after=0&categories=supplier&types=party.revised", "")
 	for range 4 {
 		ev, _ := fs.next(t)
-		if !strings.Contains(ev.data, `"name":"Cloud provider"`) || !strings.Contains(ev.data, `"change":"party_revised"`) {
-			t.Fatalf("filtered stream: %s", ev.data)
+		if !strings.Contains(ev.Data, `"name":"Cloud provider"`) || !strings.Contains(ev.Data, `"change":"party_revised"`) {
+			t.Fatalf("filtered stream: %s", ev.Data)
 		}
 	}
 
