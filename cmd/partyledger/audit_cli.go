@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +42,7 @@ type eventFlags struct {
 	from, to                                     string
 	after                                        int64
 	limit                                        int
-	format                                       string
+	out                                          outputFlags
 }
 
 func newAuditEventsCmd() *cobra.Command {
@@ -52,7 +51,7 @@ func newAuditEventsCmd() *cobra.Command {
 		Use:   "events",
 		Short: "List events of the log, filtered (every filter combines with AND)",
 		Example: `  partyledger audit events --party 0193… --format table
-  partyledger audit events --actor alice --from 2026-01-01T00:00:00Z --format jsonl > alice.jsonl`,
+  partyledger audit events --actor alice --from 2026-01-01 --output alice.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAuditEvents(cmd.Context(), f, cmd.OutOrStdout())
@@ -66,11 +65,11 @@ func newAuditEventsCmd() *cobra.Command {
 	fs.StringVar(&f.typ, "type", "", "events of this type, such as requirement.revised")
 	fs.StringVar(&f.actor, "actor", "", "events by this actor")
 	fs.StringVar(&f.trig, "trigger", "", "events with this trigger, such as audit_finding")
-	fs.StringVar(&f.from, "from", "", "events at or after this RFC 3339 time")
-	fs.StringVar(&f.to, "to", "", "events at or before this RFC 3339 time")
+	fs.StringVar(&f.from, "from", "", "events at or after this date or RFC 3339 time")
+	fs.StringVar(&f.to, "to", "", "events at or before this date (the whole day) or RFC 3339 time")
 	fs.Int64Var(&f.after, "after", 0, "events after this position")
 	fs.IntVar(&f.limit, "limit", 0, "at most this many events (0: all)")
-	fs.StringVar(&f.format, "format", "table", "table, json or jsonl (one envelope per line, hashable as exported)")
+	f.out.register(fs) // jsonl: one envelope per line, hashable as exported
 	return cmd
 }
 
@@ -84,11 +83,11 @@ func (f eventFlags) filter() (projections.EventFilter, error) {
 		if p.v == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, p.v)
+		m, err := parseMoment(p.name, p.v, timeForms, p.name == "--to")
 		if err != nil {
-			return ef, fmt.Errorf("%s: want an RFC 3339 time such as 2026-01-31T09:00:00Z", p.name)
+			return ef, err
 		}
-		*p.dst = t.UTC()
+		*p.dst = m.time
 	}
 	if f.limit < 0 {
 		return ef, errors.New("--limit must be >= 0")
@@ -102,10 +101,8 @@ func (f eventFlags) filter() (projections.EventFilter, error) {
 // runAuditEvents scans the log with [projections.EventFilter.Matches], the
 // definition the API's index implements.
 func runAuditEvents(ctx context.Context, f eventFlags, stdout io.Writer) error {
-	switch f.format {
-	case "table", "json", "jsonl":
-	default:
-		return fmt.Errorf("--format %q: want table, json or jsonl", f.format)
+	if _, err := f.out.resolve(stdout); err != nil {
+		return err
 	}
 	ef, err := f.filter()
 	if err != nil {
@@ -131,43 +128,31 @@ func runAuditEvents(ctx context.Context, f eventFlags, stdout io.Writer) error {
 		}
 		evs = append(evs, ev)
 	}
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	switch f.format {
-	case "jsonl":
-		for _, ev := range evs {
-			if err := verify.WriteJSONL(w, ev); err != nil {
-				return err
+	l := listOf[eventstore.Event]{key: "events", items: evs,
+		header: []string{"position", "time", "stream", "version", "type", "actor", "trigger", "reason"},
+		row: func(ev eventstore.Event) []string {
+			return []string{strconv.FormatInt(ev.Position, 10), ev.Time.UTC().Format(time.RFC3339), ev.Stream,
+				strconv.FormatInt(ev.Version, 10), ev.Type, ev.Actor, ev.Trigger, ev.Reason}
+		},
+		jsonl: verify.WriteJSONL,
+		json: func(w io.Writer) error {
+			resp := httpapi.EventsResponse{Events: evs}
+			if resp.Events == nil {
+				resp.Events = []eventstore.Event{}
 			}
-		}
-	case "json":
-		resp := httpapi.EventsResponse{Events: evs}
-		if resp.Events == nil {
-			resp.Events = []eventstore.Event{}
-		}
-		if more {
-			next := strconv.FormatInt(evs[len(evs)-1].Position, 10)
-			resp.Next = &next
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(resp)
-	default:
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "POSITION\tTIME\tSTREAM\tVERSION\tTYPE\tACTOR\tTRIGGER\tREASON")
-		for _, ev := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", ev.Position, ev.Time.UTC().Format(time.RFC3339),
-				ev.Stream, ev.Version, ev.Type, ev.Actor, ev.Trigger, flatLine(ev.Reason))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if more {
-			fmt.Fprintf(w, "(more: --after %d)\n", evs[len(evs)-1].Position)
-		}
+			if more {
+				next := strconv.FormatInt(evs[len(evs)-1].Position, 10)
+				resp.Next = &next
+			}
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			return enc.Encode(resp)
+		}}
+	if more {
+		l.footer = fmt.Sprintf("(more: --after %d)", evs[len(evs)-1].Position)
 	}
-	return nil
+	return writeList(f.out, stdout, l)
 }
 
 // flatLine keeps a table row on one line.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -18,7 +16,7 @@ import (
 type registerConfig struct {
 	db                      string
 	asOf                    string
-	format                  string
+	out                     outputFlags
 	category, scope, status string
 }
 
@@ -31,10 +29,11 @@ func newRegisterCmd() *cobra.Command {
 (not from the read model), and prints it as GET /api/v1/register does: active parties
 with their active requirements, internal parties first, then by name.
 
---as-of takes an RFC 3339 time (the events stamped at or before it) or position:<n>
-(the first n events); before the first event the register is empty.`,
-		Example: `  partyledger register --as-of 2026-06-30T23:59:59Z --format csv > register-h1.csv
-  partyledger register --as-of position:120`,
+--as-of takes a date (the register at the end of that day, UTC), an RFC 3339 time
+(the events stamped at or before it) or position:<n> (the first n events); before the
+first event the register is empty. --format csv writes one row per requirement.`,
+		Example: `  partyledger register --as-of 2026-06-30 --output register-h1.csv
+  partyledger register --as-of position:120 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRegister(cmd.Context(), cfg, cmd.OutOrStdout())
@@ -42,8 +41,8 @@ with their active requirements, internal parties first, then by name.
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.db, "db", envOr(envDB, "./partyledger.db"), "event log SQLite file (env "+envDB+")")
-	fs.StringVar(&cfg.asOf, "as-of", "", "RFC 3339 time or position:<n> (default: now)")
-	fs.StringVar(&cfg.format, "format", "json", "json or csv")
+	fs.StringVar(&cfg.asOf, "as-of", "", "a date, an RFC 3339 time or position:<n> (default: now)")
+	cfg.out.register(fs)
 	fs.StringVar(&cfg.category, "category", "", "only parties of this category")
 	fs.StringVar(&cfg.scope, "scope", "", "internal or external")
 	fs.StringVar(&cfg.status, "status", "", "active (default), retired or all")
@@ -51,8 +50,8 @@ with their active requirements, internal parties first, then by name.
 }
 
 func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) error {
-	if cfg.format != "json" && cfg.format != "csv" {
-		return fmt.Errorf("--format %q: want json or csv", cfg.format)
+	if _, err := cfg.out.resolve(stdout); err != nil {
+		return err
 	}
 	store, err := openLog(ctx, cfg.db)
 	if err != nil {
@@ -65,9 +64,11 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 	}
 	at := projections.AsOf{Position: head}
 	if cfg.asOf != "" {
-		if at, err = projections.ParseAsOf("--as-of", cfg.asOf); err != nil {
+		m, err := parseMoment("--as-of", cfg.asOf, asOfForms, true)
+		if err != nil {
 			return err
 		}
+		at = projections.AsOf{Time: m.time, Position: m.position}
 	}
 	upTo := head
 	if at.Time.IsZero() {
@@ -81,11 +82,6 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	if cfg.format == "csv" {
-		return httpapi.WriteRegisterCSV(writerResponse{w: w, h: http.Header{}}, ps)
-	}
 	if ps == nil {
 		ps = []projections.PartyView{}
 	}
@@ -94,10 +90,20 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 			ps[i].Requirements = []projections.RequirementView{}
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(map[string]any{"parties": ps})
+	l := partyList(ps)
+	l.csv = func(w io.Writer) error { return httpapi.WriteRegisterCSV(writerResponse{w: w, h: http.Header{}}, ps) }
+	return writeList(cfg.out, stdout, l)
+}
+
+// partyList is the list form of parties, shared by register and parties
+// list.
+func partyList(ps []projections.PartyView) listOf[projections.PartyView] {
+	return listOf[projections.PartyView]{key: "parties", items: ps,
+		header: []string{"id", "name", "category", "scope", "owner", "influence", "interest", "requirements", "status", "version"},
+		row: func(p projections.PartyView) []string {
+			return []string{p.ID, p.Name, p.Category, p.Scope, p.Owner, strconv.Itoa(p.Influence), strconv.Itoa(p.Interest),
+				strconv.Itoa(len(p.Requirements)), p.Status, strconv.FormatInt(p.Version, 10)}
+		}}
 }
 
 // writerResponse lets the API's CSV writer write to a plain writer.

@@ -93,8 +93,8 @@ directly: summary counts, the net changes per party with who, when, why and the
 events behind each line, requirements not yet decided or past their review date,
 retired parties with open requirements, and the log head for integrity.
 
---since: last-review (default), beginning, review:<id>, position:<n>, time:<RFC3339>.
---until: now (default), review:<id>, position:<n>, time:<RFC3339>.
+--since: last-review (default), beginning, review:<id>, position:<n>, a date or an RFC 3339 time.
+--until: now (default), review:<id>, position:<n>, a date (the whole day) or an RFC 3339 time.
 --format: md, html, pdf, csv or xlsx (default: from the -o file's extension, else md).`,
 		Example: `  partyledger report --db partyledger.db --format pdf -o review-q3.pdf
   partyledger report --since review:<id> --until now --format xlsx -o changes.xlsx`,
@@ -178,7 +178,15 @@ func runReport(ctx context.Context, cfg reportConfig, stdout, stderr io.Writer) 
 	}
 	defer notes.db.Close()
 	b := &report.Builder{Reads: a.reads, Log: log, Checkpoints: notes, Organisation: cfg.org, CatchUp: cfg.catchUp}
-	rep, err := b.Build(ctx, report.Request{Since: cfg.since, Until: cfg.until, GeneratedBy: cfg.by})
+	since, err := parseMoment("--since", cfg.since, sinceForms, false)
+	if err != nil {
+		return err
+	}
+	until, err := parseMoment("--until", cfg.until, untilForms, true)
+	if err != nil {
+		return err
+	}
+	rep, err := b.Build(ctx, report.Request{Since: since.window(), Until: until.window(), GeneratedBy: cfg.by})
 	if err != nil {
 		return fmt.Errorf("build the report: %w", err)
 	}

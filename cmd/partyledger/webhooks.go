@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,6 +127,7 @@ func newSubscriptionsCmd() *cobra.Command {
 	create.Flags().StringVar(&desc, "description", "", "what the subscription is for")
 	filterFlags(create.Flags(), &f)
 
+	var listOut outputFlags
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List subscriptions",
@@ -139,18 +139,18 @@ func newSubscriptionsCmd() *cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/subscriptions", nil, &out); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tPOSITION\tFAILED\tURL\tDESCRIPTION")
-			for _, s := range out.Subscriptions {
-				status := s.Status
-				if s.DisabledReason != "" {
-					status += " (" + s.DisabledReason + ")"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", s.ID, status, s.Position, s.FailedAttempts, s.URL, s.Description)
-			}
-			return tw.Flush()
+			return writeList(listOut, cmd.OutOrStdout(), listOf[webhooks.Subscription]{key: "subscriptions", items: out.Subscriptions,
+				header: []string{"id", "status", "position", "failed", "url", "description"},
+				row: func(s webhooks.Subscription) []string {
+					status := s.Status
+					if s.DisabledReason != "" {
+						status += " (" + s.DisabledReason + ")"
+					}
+					return []string{s.ID, status, strconv.FormatInt(s.Position, 10), strconv.Itoa(s.FailedAttempts), s.URL, s.Description}
+				}})
 		},
 	}
+	listOut.register(list.Flags())
 
 	get := &cobra.Command{
 		Use:   "get ID",
@@ -223,6 +223,7 @@ func newSubscriptionsCmd() *cobra.Command {
 	_ = redeliver.MarkFlagRequired("from")
 
 	var limit int
+	var delOut outputFlags
 	deliveries := &cobra.Command{
 		Use:   "deliveries ID",
 		Short: "List the latest delivery attempts, newest first",
@@ -234,20 +235,20 @@ func newSubscriptionsCmd() *cobra.Command {
 			if err := c.do(cmd.Context(), "GET", "/subscriptions/"+args[0]+"/deliveries?limit="+strconv.Itoa(limit), nil, &out); err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "AT\tPOSITION\tATTEMPT\tOUTCOME\tSTATUS\tLATENCY\tNEXT RETRY\tERROR")
-			for _, d := range out.Deliveries {
-				next := "-"
-				if d.NextRetryAt != nil {
-					next = d.NextRetryAt.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%dms\t%s\t%s\n", d.At.Format(time.RFC3339), d.Position,
-					d.Attempt, d.Outcome, d.StatusCode, d.LatencyMS, next, d.Error)
-			}
-			return tw.Flush()
+			return writeList(delOut, cmd.OutOrStdout(), listOf[webhooks.Delivery]{key: "deliveries", items: out.Deliveries,
+				header: []string{"at", "position", "attempt", "outcome", "status", "latency_ms", "next_retry", "error"},
+				row: func(d webhooks.Delivery) []string {
+					next := "-"
+					if d.NextRetryAt != nil {
+						next = d.NextRetryAt.Format(time.RFC3339)
+					}
+					return []string{d.At.Format(time.RFC3339), strconv.FormatInt(d.Position, 10), strconv.Itoa(d.Attempt), d.Outcome,
+						strconv.Itoa(d.StatusCode), strconv.FormatInt(int64(d.LatencyMS), 10), next, d.Error}
+				}})
 		},
 	}
 	deliveries.Flags().IntVar(&limit, "limit", 20, "how many attempts (1-1000)")
+	delOut.register(deliveries.Flags())
 
 	cmd.AddCommand(create, list, get, del, rotate, enable, redeliver, deliveries)
 	return cmd
