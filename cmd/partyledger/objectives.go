@@ -230,7 +230,7 @@ func parseWithin(s string) (int, error) {
 func newReviewsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reviews",
-		Short: "Periodic reviews of requirements: which are due",
+		Short: "Periodic reviews of requirements (due), and management reviews (list, hold)",
 	}
 	var f readFlags
 	var within string
@@ -282,6 +282,7 @@ func newReviewsCmd() *cobra.Command {
 	f.register(due, true)
 	due.Flags().StringVar(&within, "within", "30d", "also list reviews due within this many days (30d) or weeks (4w)")
 	cmd.AddCommand(due)
+	cmd.AddCommand(managementReviewCmds()...) // records.go
 	return cmd
 }
 
