@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -21,6 +23,10 @@ func (c *apiClient) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.token, "token", envOr(envToken, ""), "API token (env "+envToken+")")
 }
 
+// apiTransport, when not nil, carries the CLI's API requests: the tests
+// set it to validate every exchange against the OpenAPI document.
+var apiTransport http.RoundTripper
+
 // client returns the API client of the flags, or an error naming the flag
 // to fix.
 func (c *apiClient) client() (*client.Client, error) {
@@ -30,6 +36,9 @@ func (c *apiClient) client() (*client.Client, error) {
 	cl, err := client.New(c.url, c.token)
 	if err != nil {
 		return nil, fmt.Errorf("--url: %w", err)
+	}
+	if apiTransport != nil {
+		cl.HTTP = &http.Client{Transport: apiTransport, Timeout: time.Minute}
 	}
 	return cl, nil
 }
