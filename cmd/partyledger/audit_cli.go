@@ -161,15 +161,16 @@ func flatLine(s string) string {
 }
 
 func newAuditHistoryCmd() *cobra.Command {
-	var db, rid, format string
+	var db, rid string
+	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "history PARTY_ID",
 		Short: "Every change to a party (or one of its requirements), oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if format != "table" && format != "json" {
-				return fmt.Errorf("--format %q: want table or json", format)
+			if _, err := out.resolve(cmd.OutOrStdout()); err != nil {
+				return err
 			}
 			store, err := openLog(ctx, db)
 			if err != nil {
@@ -180,20 +181,32 @@ func newAuditHistoryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := bufio.NewWriter(cmd.OutOrStdout())
-			defer w.Flush()
-			if format == "json" {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				enc.SetEscapeHTML(false)
-				return enc.Encode(httpapi.HistoryResponse{PartyID: args[0], RequirementID: rid, History: items})
-			}
-			return writeHistoryTable(w, items)
+			return writeList(out, cmd.OutOrStdout(), listOf[projections.ChangeItem]{key: "history", items: items,
+				header: []string{"position", "time", "change", "party", "requirement", "actor", "trigger", "reason", "changes"},
+				row: func(it projections.ChangeItem) []string {
+					req := ""
+					if it.Requirement != nil {
+						req = it.Requirement.Title
+					}
+					var cs []string
+					for _, c := range it.Changes {
+						cs = append(cs, c.Field+": "+jsonText(c.From)+" → "+jsonText(c.To))
+					}
+					return []string{strconv.FormatInt(it.Position, 10), it.Time.UTC().Format(time.RFC3339), it.Change,
+						it.Party.Name, req, it.Actor, it.Trigger, it.Reason, strings.Join(cs, "; ")}
+				},
+				table: func(w io.Writer) error { return writeHistoryTable(w, items) },
+				json: func(w io.Writer) error {
+					enc := json.NewEncoder(w)
+					enc.SetIndent("", "  ")
+					enc.SetEscapeHTML(false)
+					return enc.Encode(httpapi.HistoryResponse{PartyID: args[0], RequirementID: rid, History: items})
+				}})
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", envOr(envDB, "./partyledger.db"), "event log SQLite file (env "+envDB+")")
 	cmd.Flags().StringVar(&rid, "requirement", "", "only this requirement's changes")
-	cmd.Flags().StringVar(&format, "format", "table", "table or json")
+	out.register(cmd.Flags())
 	return cmd
 }
 

@@ -179,6 +179,11 @@ func TestRecordsCLI(t *testing.T) {
 		t.Errorf("refused commands wrote %d events", after-before)
 	}
 
+	// A local list takes the same flags.
+	if out, code := runCLI(t, "token", "list", "--db", s.DB, "--format", "csv"); code != 0 || !strings.HasPrefix(out, "name,role,created,expires,state\n") || !strings.Contains(out, ",admin,") {
+		t.Errorf("token list --format csv: exit %d\n%s", code, out)
+	}
+
 	var v versionInfo
 	out, _ := runCLI(t, "version", "--json")
 	must(out, &v)

@@ -81,6 +81,7 @@ type listOf[T any] struct {
 	row    func(T) []string // one item's cells, in the order of header
 	json   func(io.Writer) error
 	jsonl  func(io.Writer, T) error
+	table  func(io.Writer) error
 	csv    func(io.Writer) error
 	footer string // after the table only, such as a paging hint
 }
@@ -148,6 +149,9 @@ func writeList[T any](o outputFlags, stdout io.Writer, l listOf[T]) (err error) 
 		}
 		cw.Flush()
 		return cw.Error()
+	}
+	if l.table != nil {
+		return l.table(w)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(l.header, "\t")))

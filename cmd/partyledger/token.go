@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +61,7 @@ func newTokenCmd() *cobra.Command {
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("role")
 
+	var listOut outputFlags
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
@@ -76,23 +76,23 @@ func newTokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tEXPIRES\tSTATE")
-			for _, tok := range all {
-				exp, state := "never", "active"
-				if tok.ExpiresAt != nil {
-					exp = tok.ExpiresAt.Format(time.RFC3339)
-				}
-				if tok.RevokedAt != nil {
-					state = "revoked " + tok.RevokedAt.Format(time.RFC3339)
-				} else if !tok.Active(time.Now()) {
-					state = "expired"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tok.Name, tok.Role, tok.CreatedAt.Format(time.RFC3339), exp, state)
-			}
-			return tw.Flush()
+			return writeList(listOut, cmd.OutOrStdout(), listOf[auth.Token]{key: "tokens", items: all,
+				header: []string{"name", "role", "created", "expires", "state"},
+				row: func(tok auth.Token) []string {
+					exp, state := "never", "active"
+					if tok.ExpiresAt != nil {
+						exp = tok.ExpiresAt.Format(time.RFC3339)
+					}
+					if tok.RevokedAt != nil {
+						state = "revoked " + tok.RevokedAt.Format(time.RFC3339)
+					} else if !tok.Active(time.Now()) {
+						state = "expired"
+					}
+					return []string{tok.Name, tok.Role, tok.CreatedAt.Format(time.RFC3339), exp, state}
+				}})
 		},
 	}
+	listOut.register(list.Flags())
 
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
