@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
 )
 
@@ -94,7 +95,7 @@ func TestFormatFlags(t *testing.T) {
 // by name, --url as the API root, the list formats and --output.
 func TestRecordsCLI(t *testing.T) {
 	s := MustRunServe(t, "")
-	apiTransport = openapitest.MustLoad(t).Transport(t, nil)
+	apiTransport = openapitest.MustLoad(t, httpapi.OpenAPI()).Transport(t, nil)
 	t.Cleanup(func() { apiTransport = nil })
 	dir := t.TempDir()
 	run := func(args ...string) string {

@@ -82,7 +82,7 @@ func MustRunServe(tb testing.TB, dbPath string, opts ...func(*serveConfig)) *tes
 		tb.Fatal("serve did not start")
 	}
 	s := &testServer{URL: "http://" + addr, DB: dbPath, Routes: routes, Logs: logs, Stdout: stdout,
-		Client: openapitest.MustLoad(tb).Client(tb)}
+		Client: openapitest.MustLoad(tb, httpapi.OpenAPI()).Client(tb)}
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.HasPrefix(line, "plt_") {
 			s.Token = strings.TrimSpace(line)

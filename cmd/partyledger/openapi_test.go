@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
 )
 
@@ -11,7 +12,11 @@ import (
 // is documented and each documented route is served.
 func TestServedRoutesDocumented(t *testing.T) {
 	s := MustRunServe(t, "")
-	for _, msg := range openapitest.MustLoad(t).DriftErrors(s.Routes) {
+	var table []openapitest.Route
+	for _, rt := range s.Routes {
+		table = append(table, openapitest.Route{Method: rt.Method, Path: rt.Path})
+	}
+	for _, msg := range openapitest.MustLoad(t, httpapi.OpenAPI()).DriftErrors(table) {
 		t.Error(msg)
 	}
 }

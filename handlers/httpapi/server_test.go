@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -42,10 +43,11 @@ func TestInternalErrorsStayInside(t *testing.T) {
 	s := &Server{Reads: failingReads{}, Tokens: oneToken{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
+	client := openapitest.MustLoad(t, OpenAPI()).Client(t) // the 500 answers are documented problems too
 	for _, path := range []string{"/api/v1/parties", "/api/v1/parties/0190f1a2-0000-7000-8000-000000000000"} {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer plt_test")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

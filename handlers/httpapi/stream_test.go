@@ -14,6 +14,7 @@ import (
 
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -111,6 +112,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	defer srv.Close()
 	defer feed.Stop()
 	base := "http://" + ln.Addr().String() + "/api/v1/stream"
+	client := openapitest.MustLoad(t, OpenAPI()).Client(t) // every exchange checked against openapi.json
 
 	open := func(query, lastID string) (*http.Response, *bufio.Scanner) {
 		t.Helper()
@@ -119,7 +121,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 		if lastID != "" {
 			req.Header.Set("Last-Event-ID", lastID)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +181,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	for _, q := range []string{"?types=nope", "?after=-1", "?categories=aliens"} {
 		req, _ := http.NewRequest("GET", base+q, nil)
 		req.Header.Set("Authorization", "Bearer plt_viewer")
-		r, err := http.DefaultClient.Do(req)
+		r, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,7 +84,7 @@ func mustClient(t *testing.T, root string) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.HTTP = openapitest.MustLoad(t).Client(t)
+	c.HTTP = openapitest.MustLoad(t, httpapi.OpenAPI()).Client(t)
 	c.HTTP.Timeout = 30 * time.Second
 	return c
 }
