@@ -4,8 +4,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -259,7 +261,16 @@ func example(s docSchema, comps map[string]docSchema) string {
 	return string(b)
 }
 
-var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>
+// codeSpanRE finds the `code` spans of the document's descriptions.
+var codeSpanRE = regexp.MustCompile("`([^`]+)`")
+
+// codeSpans escapes s and renders its `code` spans as <code>: the only
+// Markdown the descriptions use.
+func codeSpans(s string) template.HTML {
+	return template.HTML(codeSpanRE.ReplaceAllString(html.EscapeString(s), "<code>$1</code>"))
+}
+
+var docsTemplate = template.Must(template.New("docs").Funcs(template.FuncMap{"md": codeSpans}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} reference</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -270,7 +281,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid 
 nav li{list-style:none}
 </style></head><body>
 <h1>{{.Title}} <small>v{{.Version}}</small></h1>
-<p>{{.Summary}}</p><p>{{.Description}}</p>
+<p>{{.Summary}}</p><p>{{md .Description}}</p>
 <p>The machine-readable document: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1).
 Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p>
 <h2>Routes</h2>
@@ -278,20 +289,20 @@ Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p>
 {{end}}</ul></nav>
 {{range .Ops}}<section id="{{.Anchor}}">
 <h3><code>{{.Method}} {{.Path}}</code></h3>
-<p>{{.Summary}}</p><p>{{.Description}}</p>
+<p>{{.Summary}}</p><p>{{md .Description}}</p>
 {{if .Parameters}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>
-{{range .Parameters}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.In}}</td><td>{{.Schema}}</td><td>{{.Description}}</td></tr>
+{{range .Parameters}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.In}}</td><td>{{.Schema}}</td><td>{{md .Description}}</td></tr>
 {{end}}</table>{{end}}
 {{range .Body}}<p>Request body ({{.MediaType}}): <a href="#schema-{{.Schema}}">{{.Schema}}</a></p>{{if .Example}}<pre>{{.Example}}</pre>{{end}}{{end}}
 <table><tr><th>status</th><th>description</th><th>body</th></tr>
-{{range .Responses}}<tr><td>{{.Status}}</td><td>{{.Description}}</td><td>{{.Schema}}</td></tr>
+{{range .Responses}}<tr><td>{{.Status}}</td><td>{{md .Description}}</td><td>{{.Schema}}</td></tr>
 {{end}}</table>
 </section>
 {{end}}
 <h2>Schemas</h2>
-{{range .Schemas}}<section id="schema-{{.Name}}"><h3>{{.Name}}</h3><p>{{.Description}}</p>
+{{range .Schemas}}<section id="schema-{{.Name}}"><h3>{{.Name}}</h3><p>{{md .Description}}</p>
 <table><tr><th>field</th><th>type</th><th>description</th></tr>
-{{range .Fields}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>
+{{range .Fields}}<tr><td><code>{{.Name}}</code>{{if .Required}} (required){{end}}</td><td>{{.Type}}</td><td>{{md .Description}}</td></tr>
 {{end}}</table>{{if .Example}}<pre>{{.Example}}</pre>{{end}}</section>
 {{end}}
 </body></html>

@@ -114,7 +114,7 @@ func TestOpenAPIServedAndDocs(t *testing.T) {
 			t.Errorf("docs contain %q: nothing may be fetched from elsewhere", bad)
 		}
 	}
-	for _, want := range []string{"Problem", "rate_limited", "GDPR Art. 32"} {
+	for _, want := range []string{"Problem", "<code>rate_limited</code>", "GDPR Art. 32", "roles: editor, admin"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("docs lack %q", want)
 		}
