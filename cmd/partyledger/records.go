@@ -193,8 +193,9 @@ several parties is an error that lists them.`,
 		var resp struct {
 			Parties []projections.PartyView `json:"parties"`
 		}
-		q := url3(filter)
-		if _, err := cl.Do(ctx, "GET", "/parties"+q, nil, &resp); err != nil {
+		// Decoded as the read model's view, so that register and parties
+		// list print the same columns.
+		if _, err := cl.Do(ctx, "GET", "/parties"+filter.Query(), nil, &resp); err != nil {
 			return err
 		}
 		return writeList(out, cmd.OutOrStdout(), partyList(resp.Parties))
@@ -267,20 +268,6 @@ several parties is an error that lists them.`,
 
 	cmd.AddCommand(list, show, add, revise, retire)
 	return cmd
-}
-
-// url3 renders a party filter as a query string.
-func url3(f client.PartyFilter) string {
-	var parts []string
-	for k, v := range map[string]string{"category": f.Category, "scope": f.Scope, "status": f.Status} {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "?" + strings.Join(parts, "&")
 }
 
 func newRequirementsCmd() *cobra.Command {

@@ -230,7 +230,9 @@ type PartyFilter struct {
 	Status          string // active (default), retired or all
 }
 
-func (f PartyFilter) query() string {
+// Query renders the filter as the query string of GET /parties ("" or
+// "?category=...").
+func (f PartyFilter) Query() string {
 	q := url.Values{}
 	for k, v := range map[string]string{"category": f.Category, "scope": f.Scope, "status": f.Status} {
 		if v != "" {
@@ -256,7 +258,7 @@ func (c *Client) Parties(ctx context.Context, f PartyFilter) ([]Party, error) {
 	var out struct {
 		Parties []Party `json:"parties"`
 	}
-	_, err := c.Do(ctx, "GET", "/parties"+f.query(), nil, &out)
+	_, err := c.Do(ctx, "GET", "/parties"+f.Query(), nil, &out)
 	return out.Parties, err
 }
 
