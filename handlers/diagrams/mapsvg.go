@@ -221,10 +221,7 @@ func (m Map) SVG() []byte {
 		w.p(`<rect x="%s" y="%s" width="%s" height="%s" rx="8" fill="%s" stroke="%s"/>`+"\n",
 			num(b.x), num(b.y), num(b.w), num(b.h), fill, stroke)
 		title := g.title
-		if md.cluster {
-			title = words(g.scope)
-		}
-		if _, cat, ok := strings.Cut(g.key, "/"); ok && !md.cluster {
+		if _, cat, ok := strings.Cut(g.key, "/"); ok {
 			title = words(cat) // the section heading says internal or external
 		}
 		w.text(b.x+boxPad, b.y+18, []string{title}, 11.5, mapLine, ` font-weight="bold" fill="#424a53"`)

@@ -262,32 +262,46 @@ func clustered(m Map) *model {
 	var cm Map
 	cm.Title, cm.Link = m.Title, nil
 	for k, n := range count {
-		cm.Parties = append(cm.Parties, Party{ID: id(k), Name: fmt.Sprintf("%s (%d parties)", words(k.category), n),
+		cm.Parties = append(cm.Parties, Party{ID: id(k), Name: fmt.Sprintf("%d parties", n),
 			Category: k.category, Scope: k.scope})
 	}
+	// One edge per pair of groups and change; it keeps its kind when all
+	// its relationships share one, and is "other" (grey) otherwise.
 	type ekey struct {
-		from, to, kind string
-		change     Change
+		from, to string
+		change   Change
 	}
 	edges := map[ekey]int{}
+	kinds := map[ekey]string{}
 	for _, r := range m.Relationships {
 		f, okF := of[r.From]
 		t, okT := of[r.To]
-		if okF && okT && f != t {
-			edges[ekey{id(f), id(t), r.Kind, r.Change}]++
+		if !okF || !okT || f == t {
+			continue
 		}
+		k := ekey{id(f), id(t), r.Change}
+		if n := edges[k]; n == 0 {
+			kinds[k] = r.Kind
+		} else if kinds[k] != r.Kind {
+			kinds[k] = ""
+		}
+		edges[k]++
 	}
 	for k := range edges {
-		cm.Relationships = append(cm.Relationships, Relationship{ID: fmt.Sprintf("%s>%s>%s>%s", k.from, k.to, k.kind, k.change),
-			From: k.from, To: k.to, Kind: k.kind, Change: k.change})
+		kind, label := kinds[k], ""
+		if kind == "" {
+			kind, label = domain.RelationshipKindOther, "relationships"
+		}
+		cm.Relationships = append(cm.Relationships, Relationship{ID: fmt.Sprintf("%s>%s>%s", k.from, k.to, k.change),
+			From: k.from, To: k.to, Kind: kind, Label: label, Change: k.change})
 	}
 	md := newModel(cm, false)
 	md.cluster = true
 	md.totalParties, md.totalRels = len(m.Parties), len(m.Relationships)
 	for i, e := range md.edges {
-		md.edges[i].count = edges[ekey{e.From, e.To, e.Kind, e.Change}]
+		md.edges[i].count = edges[ekey{e.From, e.To, e.Change}]
 	}
-	if md.title == "" || m.Title == "" {
+	if m.Title == "" {
 		md.title = "Interested parties: relationship map (clustered by category)"
 	}
 	return md
