@@ -56,9 +56,9 @@ var changeColours = map[Change]string{Added: "#1a7f37", Changed: "#b35900", Ende
 // mapLayout is where everything of the map goes.
 type mapLayout struct {
 	width, height float64
-	pills         []rect    // per party
+	pills         []rect     // per party
 	lines         [][]string // per party: its name, wrapped
-	boxes         []rect    // per group
+	boxes         []rect     // per group
 	sections      []struct {
 		title string
 		x     float64
