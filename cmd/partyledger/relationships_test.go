@@ -101,6 +101,16 @@ func TestRelationshipsFlow(t *testing.T) {
 		t.Errorf("by kind: %+v", list.Relationships)
 	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/relationships?status=sleeping", nil, nil), http.StatusBadRequest)
+	// A party shows its relationships in both directions.
+	var withRels struct {
+		ID            string             `json:"id"`
+		Relationships []relationshipView `json:"relationships"`
+	}
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties/"+cloud, nil, &withRels), http.StatusOK)
+	if withRels.ID != cloud || len(withRels.Relationships) != 2 ||
+		withRels.Relationships[0].ID != hosts.ID || withRels.Relationships[1].ID != competes.ID {
+		t.Errorf("party with relationships: %+v", withRels)
+	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/relationships/0190f1a2-0000-7000-8000-000000000000", nil, nil), http.StatusNotFound)
 
 	// Revise with If-Match.

@@ -143,6 +143,22 @@ func (s *Server) handleRelationshipEnd(w http.ResponseWriter, r *http.Request) e
 	return s.writeRelationship(w, r, string(cmd.RelationshipID), http.StatusOK)
 }
 
+// partyWithRelationships is a party as GET /parties/{id} answers it: with
+// its relationships on the current map, in both directions.
+type partyWithRelationships struct {
+	projections.PartyView
+	Relationships []projections.RelationshipView `json:"relationships"`
+}
+
+func (s *Server) writePartyWithRelationships(w http.ResponseWriter, r *http.Request, status int, p projections.PartyView) error {
+	rels, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{PartyID: p.ID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, partyWithRelationships{PartyView: p, Relationships: rels})
+	return nil
+}
+
 // diagramFormats are the media types of the relationship map's formats.
 var diagramFormats = map[string]string{
 	"svg":     "image/svg+xml",
