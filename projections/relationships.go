@@ -35,11 +35,13 @@ func (r *relationships) begin(ctx context.Context, tx *sql.Tx) error {
 	// Revisions set every field a change names; COALESCE keeps the others.
 	// The version guard makes a redelivered event a no-op.
 	if r.rev, err = tx.PrepareContext(ctx, `UPDATE relationships SET version = ?, kind = COALESCE(?, kind),
-			label = COALESCE(?, label), description = COALESCE(?, description), updated_at = ?
+			label = COALESCE(?, label), description = COALESCE(?, description), updated_at = ?,
+			revised_at_position = ?
 		WHERE id = ? AND version < ?`); err != nil {
 		return err
 	}
-	r.stop, err = tx.PrepareContext(ctx, `UPDATE relationships SET version = ?, status = 'ended', updated_at = ?
+	r.stop, err = tx.PrepareContext(ctx, `UPDATE relationships SET version = ?, status = 'ended', updated_at = ?,
+			ended_at_position = ?
 		WHERE id = ? AND version < ?`)
 	return err
 }
@@ -60,10 +62,10 @@ func (r *relationships) apply(ctx context.Context, ev *eventstore.Event, de doma
 			return nil
 		}
 		_, err := r.rev.ExecContext(ctx, ev.Version, field("kind"), field("label"), field("description"), at,
-			string(e.RelationshipID), ev.Version)
+			ev.Position, string(e.RelationshipID), ev.Version)
 		return err
 	case domain.RelationshipEnded:
-		_, err := r.stop.ExecContext(ctx, ev.Version, at, string(e.RelationshipID), ev.Version)
+		_, err := r.stop.ExecContext(ctx, ev.Version, at, ev.Position, string(e.RelationshipID), ev.Version)
 		return err
 	}
 	return nil

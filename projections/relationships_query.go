@@ -137,3 +137,59 @@ func (m *ReadModel) ActiveRelationship(ctx context.Context, from, to, kind strin
 	}
 	return id, true, nil
 }
+
+// Changes of a relationship since a position, as [ReadModel.RelationshipsSince]
+// reports them.
+const (
+	RelationshipAdded   = "added"
+	RelationshipChanged = "changed"
+	RelationshipEnded   = "ended"
+)
+
+// RelationshipSince is a relationship with what happened to it after a
+// position ("" when nothing did).
+type RelationshipSince struct {
+	RelationshipView
+	Change string `json:"change"`
+}
+
+// RelationshipsSince returns the current map's relationships (active, both
+// parties active), each marked added (established after position) or
+// changed (revised after it), followed by the relationships ended after
+// position that existed at it, marked ended: the picture of what changed
+// since a management review. A relationship established and ended after
+// position is left out.
+func (m *ReadModel) RelationshipsSince(ctx context.Context, position int64) ([]RelationshipSince, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT `+relationshipCols+`,
+			CASE WHEN r.status = 'ended' THEN 'ended'
+			     WHEN r.position > ? THEN 'added'
+			     WHEN COALESCE(r.revised_at_position, 0) > ? THEN 'changed'
+			     ELSE '' END`+relationshipFrom+`
+		WHERE (r.status = 'active' AND f.status = 'active' AND t.status = 'active')
+		   OR (r.status = 'ended' AND r.ended_at_position > ? AND r.position <= ?)
+		ORDER BY r.status, r.position`, position, position, position, position)
+	if err != nil {
+		return nil, fmt.Errorf("projections: relationships since %d: %w", position, err)
+	}
+	defer rows.Close()
+	out := []RelationshipSince{}
+	for rows.Next() {
+		var v RelationshipSince
+		var est, upd string
+		if err := rows.Scan(&v.ID, &v.Version, &v.FromPartyID, &v.FromPartyName, &v.ToPartyID, &v.ToPartyName,
+			&v.Kind, &v.Label, &v.Description, &v.Status, &v.OnMap, &est, &v.EstablishedBy, &upd, &v.Change); err != nil {
+			return nil, fmt.Errorf("projections: relationships since %d: %w", position, err)
+		}
+		if v.EstablishedAt, err = parseTime(est); err != nil {
+			return nil, err
+		}
+		if v.UpdatedAt, err = parseTime(upd); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: relationships since %d: %w", position, err)
+	}
+	return out, nil
+}

@@ -82,6 +82,7 @@ func TestRelationshipsProjection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	review := l.head // what a management review held now would consider
 	// The store-level rule: a second active (from, to, kind) is refused.
 	if _, err := establish(t, l, m, cloud, customers, "supplies", ""); domain.ErrorCode(err) != domain.ECONFLICT {
 		t.Fatalf("duplicate: %v, want conflict", err)
@@ -147,18 +148,33 @@ func TestRelationshipsProjection(t *testing.T) {
 		t.Errorf("unknown relationship: %v", err)
 	}
 
+	// Since the "review": revised, added, ended; the retired party's
+	// relationship has left the map.
+	since, err := m.RelationshipsSince(ctx, review)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range since {
+		got = append(got, v.Kind+" "+v.Status+" "+v.Change)
+	}
+	if diff := cmp.Diff([]string{"other active changed", "supplies active added", "supplies ended ended"}, got); diff != "" {
+		t.Errorf("since the review (-want +got):\n%s", diff)
+	}
+
 	// Rebuilt from zero, the table is what live updates made.
 	dump := func() [][]any {
-		rows, err := m.db.Query(`SELECT id, version, position, from_party_id, to_party_id, kind, label,
-			description, status, established_at, established_by, updated_at FROM relationships ORDER BY id`)
+		rows, err := m.db.Query(`SELECT id, version, position, revised_at_position, ended_at_position,
+			from_party_id, to_party_id, kind, label, description, status, established_at, established_by,
+			updated_at FROM relationships ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
 		var out [][]any
 		for rows.Next() {
-			vals := make([]any, 12)
-			ptrs := make([]any, 12)
+			vals := make([]any, 14)
+			ptrs := make([]any, 14)
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}

@@ -113,6 +113,9 @@ func TestRelationshipsFlow(t *testing.T) {
 	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/relationships/0190f1a2-0000-7000-8000-000000000000", nil, nil), http.StatusNotFound)
 
+	// A management review: the map can show what changed since.
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews", map[string]any{"held_on": "2025-01-15"}, nil), http.StatusCreated)
+
 	// Revise with If-Match.
 	before = eventCount(t, s.DB)
 	mustStatus(t, s.do(t, "PATCH", "/api/v1/relationships/"+hosts.ID, map[string]any{"label": "x", "reason": "r"}, nil,
@@ -192,6 +195,26 @@ func TestRelationshipsFlow(t *testing.T) {
 	}
 	mustStatus(t, s.do(t, "POST", "/api/v1/relationships/"+hosts.ID+"/end", map[string]any{"reason": "again"}, nil), http.StatusConflict)
 
+	// Since the review: one added, one ended (hosts was revised, then ended).
+	var dep relationshipView
+	mustStatus(t, s.do(t, "POST", "/api/v1/relationships", map[string]any{"from_party_id": customers, "to_party_id": cloud,
+		"kind": "depends_on"}, &dep), http.StatusCreated)
+	resp, mmd = get("/api/v1/diagrams/relationships?format=mermaid&since=last-review")
+	mustStatus(t, resp, http.StatusOK)
+	for _, want := range []string{`"added: depends on"`, `"ended: supplies: hosting"`, `"competes with"`} {
+		if !strings.Contains(mmd, want) {
+			t.Errorf("since the review: lacks %s in\n%s", want, mmd)
+		}
+	}
+	resp, svg = get("/api/v1/diagrams/relationships?since=last-review")
+	mustStatus(t, resp, http.StatusOK)
+	if !strings.Contains(svg, "since the review: 1 added, 0 changed, 1 ended") {
+		t.Errorf("svg since the review lacks the summary")
+	}
+	mustStatus(t, s.do(t, "GET", "/api/v1/diagrams/relationships?since=beginning", nil, nil), http.StatusBadRequest)
+	mustStatus(t, s.do(t, "GET", "/api/v1/diagrams/relationships?since=review:0190f1a2-0000-7000-8000-000000000000", nil, nil), http.StatusNotFound)
+	mustStatus(t, s.do(t, "POST", "/api/v1/relationships/"+dep.ID+"/end", map[string]any{"reason": "not a dependency"}, nil), http.StatusOK)
+
 	// Retiring a party drops its relationships off the current map; the
 	// relationship itself stays, with its history.
 	mustStatus(t, s.do(t, "POST", "/api/v1/parties/"+rival+"/retire", map[string]any{"reason": "left the market"}, nil), http.StatusOK)
@@ -200,7 +223,7 @@ func TestRelationshipsFlow(t *testing.T) {
 		t.Errorf("current map after retirement: %+v", list.Relationships)
 	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/relationships?status=all", nil, &list), http.StatusOK)
-	if len(list.Relationships) != 2 {
+	if len(list.Relationships) != 3 {
 		t.Errorf("all: %+v", list.Relationships)
 	}
 	var c relationshipView

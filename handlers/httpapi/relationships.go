@@ -23,6 +23,7 @@ type Relationships interface {
 
 	Relationship(ctx context.Context, id string) (projections.RelationshipView, error)
 	Relationships(ctx context.Context, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
+	RelationshipsSince(ctx context.Context, position int64) ([]projections.RelationshipSince, error)
 	Parties(ctx context.Context, f projections.PartyFilter) ([]projections.PartyView, error)
 }
 
@@ -167,8 +168,8 @@ var diagramFormats = map[string]string{
 }
 
 // checkDiagramQuery refuses what the diagram routes do not serve (yet):
-// as_of and since, and unknown formats.
-func checkDiagramQuery(r *http.Request, formats ...string) (string, error) {
+// as_of, since where not allowed, and unknown formats.
+func checkDiagramQuery(r *http.Request, allowSince bool, formats ...string) (string, error) {
 	q := r.URL.Query()
 	format := q.Get("format")
 	if format == "" {
@@ -178,10 +179,11 @@ func checkDiagramQuery(r *http.Request, formats ...string) (string, error) {
 	if !slices.Contains(formats, format) {
 		bad = append(bad, domain.FieldError{Field: "format", Message: "must be one of " + strings.Join(formats, ", ")})
 	}
-	for _, p := range []string{"as_of", "since"} {
-		if q.Has(p) {
-			bad = append(bad, domain.FieldError{Field: p, Message: "is not supported by the diagrams yet"})
-		}
+	if q.Has("as_of") {
+		bad = append(bad, domain.FieldError{Field: "as_of", Message: "is not supported by the diagrams yet"})
+	}
+	if since := q.Get("since"); q.Has("since") && (!allowSince || since != "last-review" && !strings.HasPrefix(since, "review:")) {
+		bad = append(bad, domain.FieldError{Field: "since", Message: "must be last-review or review:<id> (the relationship map only)"})
 	}
 	if len(bad) > 0 {
 		return "", &domain.Error{Code: domain.EINVALID, Message: "invalid query", Fields: bad}
@@ -193,7 +195,7 @@ func checkDiagramQuery(r *http.Request, formats ...string) (string, error) {
 // category or party_id it draws those parties and the parties they are
 // directly related to.
 func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Request) error {
-	format, err := checkDiagramQuery(r, "svg", "dot", "mermaid")
+	format, err := checkDiagramQuery(r, true, "svg", "dot", "mermaid")
 	if err != nil {
 		return err
 	}
@@ -206,7 +208,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	rels, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{})
+	rels, err := s.mapRelationships(r)
 	if err != nil {
 		return err
 	}
@@ -236,7 +238,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 		if !filtered || focus[rel.FromPartyID] || focus[rel.ToPartyID] {
 			keep[rel.FromPartyID], keep[rel.ToPartyID] = true, true
 			m.Relationships = append(m.Relationships, diagrams.Relationship{ID: rel.ID, From: rel.FromPartyID,
-				To: rel.ToPartyID, Kind: rel.Kind, Label: rel.Label})
+				To: rel.ToPartyID, Kind: rel.Kind, Label: rel.Label, Change: diagrams.Change(rel.Change)})
 		}
 	}
 	for _, p := range ps {
@@ -260,7 +262,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 // handleDiagramPowerInterest draws the power–interest grid of the active
 // parties.
 func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Request) error {
-	if _, err := checkDiagramQuery(r, "svg"); err != nil {
+	if _, err := checkDiagramQuery(r, false, "svg"); err != nil {
 		return err
 	}
 	ps, err := s.Relationships.Parties(r.Context(), projections.PartyFilter{})
@@ -273,6 +275,26 @@ func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Reque
 	}
 	writeDiagram(w, diagramFormats["svg"], g.SVG())
 	return nil
+}
+
+// mapRelationships returns the relationships of the current map; with
+// since=, each marked with what happened to it after that management
+// review, and followed by the ones ended since.
+func (s *Server) mapRelationships(r *http.Request) ([]projections.RelationshipSince, error) {
+	q := r.URL.Query()
+	if !q.Has("since") {
+		vs, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{})
+		out := make([]projections.RelationshipSince, len(vs))
+		for i, v := range vs {
+			out[i].RelationshipView = v
+		}
+		return out, err
+	}
+	w, _, _, err := Window(r.Context(), s.Reads, q.Get("since"), "")
+	if err != nil {
+		return nil, err
+	}
+	return s.Relationships.RelationshipsSince(r.Context(), w.After)
 }
 
 func diagramParty(p projections.PartyView) diagrams.Party {

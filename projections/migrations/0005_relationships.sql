@@ -5,6 +5,8 @@ CREATE TABLE relationships (
 	id             TEXT PRIMARY KEY,
 	version        INTEGER NOT NULL, -- stream version of the relationship's last event
 	position       INTEGER NOT NULL, -- position of relationship.established: creation order
+	revised_at_position INTEGER,     -- position of the last relationship.revised, if any
+	ended_at_position   INTEGER,     -- position of relationship.ended, if ended
 	from_party_id  TEXT NOT NULL,
 	to_party_id    TEXT NOT NULL,
 	kind           TEXT NOT NULL,
