@@ -145,10 +145,12 @@ func (s *Server) handleRelationshipEnd(w http.ResponseWriter, r *http.Request) e
 }
 
 // partyWithRelationships is a party as GET /parties/{id} answers it: with
-// its relationships on the current map, in both directions.
+// its relationships on the current map, in both directions. Like
+// requirements, the member is left out when there are none (and the
+// as_of answer, which cannot read relationships in the past yet, has none).
 type partyWithRelationships struct {
 	projections.PartyView
-	Relationships []projections.RelationshipView `json:"relationships"`
+	Relationships []projections.RelationshipView `json:"relationships,omitempty"`
 }
 
 func (s *Server) writePartyWithRelationships(w http.ResponseWriter, r *http.Request, status int, p projections.PartyView) error {
