@@ -32,7 +32,8 @@ var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRet
 	EventRequirementIdentified, EventRequirementRevised, EventRequirementAddressingDecided,
 	EventRequirementRetired, EventManagementReviewHeld,
 	EventObjectiveSet, EventObjectiveRevised, EventKPIDefined, EventKPIRevised, EventKPIMeasured,
-	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent}
+	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent,
+	EventRelationshipEstablished, EventRelationshipRevised, EventRelationshipEnded}
 
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
@@ -207,6 +208,12 @@ func Decode(eventType string, schema int, data []byte) (Event, error) {
 		e = &CommunicationPlanned{}
 	case EventCommunicationSent:
 		e = &CommunicationSent{}
+	case EventRelationshipEstablished:
+		e = &RelationshipEstablished{}
+	case EventRelationshipRevised:
+		e = &RelationshipRevised{}
+	case EventRelationshipEnded:
+		e = &RelationshipEnded{}
 	default:
 		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
 	}
@@ -251,6 +258,12 @@ func deref(e Event) Event {
 	case *CommunicationPlanned:
 		return *v
 	case *CommunicationSent:
+		return *v
+	case *RelationshipEstablished:
+		return *v
+	case *RelationshipRevised:
+		return *v
+	case *RelationshipEnded:
 		return *v
 	}
 	return e

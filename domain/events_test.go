@@ -141,7 +141,8 @@ func TestEventTypeNames(t *testing.T) {
 		"requirement.revised", "requirement.addressing_decided", "requirement.retired",
 		"management_review.held",
 		"objective.set", "objective.revised", "kpi.defined", "kpi.revised", "kpi.measured",
-		"requirement.reviewed", "communication.planned", "communication.sent"}
+		"requirement.reviewed", "communication.planned", "communication.sent",
+		"relationship.established", "relationship.revised", "relationship.ended"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -211,6 +212,13 @@ func canonicalEvents() []domain.Event {
 		domain.CommunicationSent{CommunicationID: idCom, PartyID: idA, PlanEntryID: ptr(idPE), Channel: "email",
 			SentBy: "CISO", Summary: "Incident INC-7 notified.", EvidenceRef: "mail:<abc@example.com>",
 			SentAt: "2025-05-30T14:00:00Z"},
+		domain.RelationshipEstablished{RelationshipID: idRel, FromPartyID: idA, ToPartyID: idP,
+			Kind: "other", Label: "hosts customer data", Description: "EU region only."},
+		domain.RelationshipRevised{RelationshipID: idRel, Changes: domain.Changes{
+			"kind":  {From: "other", To: "supplies"},
+			"label": {From: "hosts customer data", To: ""},
+		}},
+		domain.RelationshipEnded{RelationshipID: idRel, Changes: domain.Changes{"status": {From: "active", To: "ended"}}},
 	}
 }
 

@@ -143,6 +143,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	}
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
 		newObjectives(), newRequirementReviews(), newCommunications()}
+	m.projs = append(m.projs, newRelationships())
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {

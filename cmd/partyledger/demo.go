@@ -34,7 +34,7 @@ the "changes since the last management review" feed are not empty.`,
 			}
 			sum, err := demo.Load(cmd.Context(), a.commands, "demo", func(msg string) {
 				fmt.Fprintln(cmd.ErrOrStderr(), msg)
-			}, demo.WithObjectives())
+			}, demo.WithObjectives(), demo.WithRelationships())
 			if err != nil {
 				return err
 			}

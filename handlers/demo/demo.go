@@ -149,6 +149,8 @@ type loader struct {
 	reviewed bool              // the review has been held: count later events
 	// objectives: load objectives, reviews and communications too.
 	objectives bool
+	// relationships: load relationships (and the competitor) too.
+	relationships bool
 }
 
 func (l *loader) run() error {
@@ -176,12 +178,22 @@ func (l *loader) run() error {
 			return err
 		}
 	}
+	if l.relationships {
+		if err := l.baselineRelationships(); err != nil {
+			return err
+		}
+	}
 	if err := l.holdReview(); err != nil {
 		return err
 	}
 	l.reviewed = true
 	if err := l.changesAfterReview(); err != nil {
 		return err
+	}
+	if l.relationships {
+		if err := l.relationshipsAfterReview(); err != nil {
+			return err
+		}
 	}
 	if l.objectives {
 		return l.objectivesAfterReview()

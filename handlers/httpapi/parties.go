@@ -93,6 +93,9 @@ func (s *Server) writeParty(w http.ResponseWriter, r *http.Request, id string, s
 	if status == http.StatusCreated {
 		w.Header().Set("Location", "/api/v1/parties/"+id)
 	}
+	if s.Relationships != nil {
+		return s.writePartyWithRelationships(w, r, status, p)
+	}
 	writeJSON(w, status, p)
 	return nil
 }

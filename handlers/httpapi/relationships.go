@@ -1,0 +1,317 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/auth"
+	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/diagrams"
+	"github.com/partyledger/partyledger/projections"
+)
+
+// Relationships is what the relationship and diagram routes need: the
+// commands (implemented by *commands.Service) and the queries (implemented
+// by *projections.ReadModel).
+type Relationships interface {
+	EstablishRelationship(ctx context.Context, cmd domain.EstablishRelationship) (commands.Result, error)
+	ReviseRelationship(ctx context.Context, cmd domain.ReviseRelationship, ifMatch *int64) (commands.Result, error)
+	EndRelationship(ctx context.Context, cmd domain.EndRelationship, ifMatch *int64) (commands.Result, error)
+
+	Relationship(ctx context.Context, id string) (projections.RelationshipView, error)
+	Relationships(ctx context.Context, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
+	RelationshipsSince(ctx context.Context, position int64) ([]projections.RelationshipSince, error)
+	Parties(ctx context.Context, f projections.PartyFilter) ([]projections.PartyView, error)
+}
+
+func (s *Server) relationshipRoutes() []route {
+	if s.Relationships == nil {
+		return nil
+	}
+	return []route{
+		{"POST", "/api/v1/relationships", auth.PermWrite, s.handleRelationshipCreate},
+		{"GET", "/api/v1/relationships", auth.PermRead, s.handleRelationshipList},
+		{"GET", "/api/v1/relationships/{id}", auth.PermRead, s.handleRelationshipGet},
+		{"PATCH", "/api/v1/relationships/{id}", auth.PermWrite, s.handleRelationshipRevise},
+		{"POST", "/api/v1/relationships/{id}/end", auth.PermWrite, s.handleRelationshipEnd},
+		{"GET", "/api/v1/diagrams/relationships", auth.PermRead, s.handleDiagramRelationships},
+		{"GET", "/api/v1/diagrams/power-interest", auth.PermRead, s.handleDiagramPowerInterest},
+	}
+}
+
+var relationshipFields = []string{"from_party_id", "to_party_id", "kind", "label", "description", "reason", "trigger"}
+
+func (s *Server) handleRelationshipCreate(w http.ResponseWriter, r *http.Request) error {
+	m, err := readBody(r, relationshipFields...)
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.EstablishRelationship{
+		Meta:        meta(r, d),
+		FromPartyID: domain.PartyID(d.str("from_party_id")),
+		ToPartyID:   domain.PartyID(d.str("to_party_id")),
+		Kind:        d.str("kind"),
+		Label:       d.str("label"),
+		Description: d.str("description"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	res, err := s.Relationships.EstablishRelationship(r.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	return s.writeRelationship(w, r, strings.TrimPrefix(res.Stream, domain.RelationshipStreamPrefix), http.StatusCreated)
+}
+
+// writeRelationship answers with the relationship as the read model has it
+// now (the command service has waited for it to apply the write).
+func (s *Server) writeRelationship(w http.ResponseWriter, r *http.Request, id string, status int) error {
+	v, err := s.Relationships.Relationship(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	setETag(w, v.Version)
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/api/v1/relationships/"+id)
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+func (s *Server) handleRelationshipList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	vs, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{
+		PartyID: q.Get("party_id"), Kind: q.Get("kind"), Status: q.Get("status")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"relationships": vs})
+	return nil
+}
+
+func (s *Server) handleRelationshipGet(w http.ResponseWriter, r *http.Request) error {
+	return s.writeRelationship(w, r, r.PathValue("id"), http.StatusOK)
+}
+
+func (s *Server) handleRelationshipRevise(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, "kind", "label", "description", "reason", "trigger")
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.ReviseRelationship{
+		Meta:           meta(r, d),
+		RelationshipID: domain.RelationshipID(r.PathValue("id")),
+		Kind:           d.strPtr("kind"),
+		Label:          d.strPtr("label"),
+		Description:    d.strPtr("description"),
+	}
+	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.Relationships.ReviseRelationship(r.Context(), cmd, expect); err != nil {
+		return err
+	}
+	return s.writeRelationship(w, r, string(cmd.RelationshipID), http.StatusOK)
+}
+
+func (s *Server) handleRelationshipEnd(w http.ResponseWriter, r *http.Request) error {
+	expect, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	m, err := readBody(r, "reason", "trigger")
+	if err != nil {
+		return err
+	}
+	d := &fieldDecoder{m: m}
+	cmd := domain.EndRelationship{Meta: meta(r, d), RelationshipID: domain.RelationshipID(r.PathValue("id"))}
+	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.Relationships.EndRelationship(r.Context(), cmd, expect); err != nil {
+		return err
+	}
+	return s.writeRelationship(w, r, string(cmd.RelationshipID), http.StatusOK)
+}
+
+// partyWithRelationships is a party as GET /parties/{id} answers it: with
+// its relationships on the current map, in both directions. Like
+// requirements, the member is left out when there are none (and the
+// as_of answer, which cannot read relationships in the past yet, has none).
+type partyWithRelationships struct {
+	projections.PartyView
+	Relationships []projections.RelationshipView `json:"relationships,omitempty"`
+}
+
+func (s *Server) writePartyWithRelationships(w http.ResponseWriter, r *http.Request, status int, p projections.PartyView) error {
+	rels, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{PartyID: p.ID})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, partyWithRelationships{PartyView: p, Relationships: rels})
+	return nil
+}
+
+// diagramFormats are the media types of the relationship map's formats.
+var diagramFormats = map[string]string{
+	"svg":     "image/svg+xml",
+	"dot":     "text/vnd.graphviz; charset=utf-8",
+	"mermaid": "text/plain; charset=utf-8",
+}
+
+// checkDiagramQuery refuses what the diagram routes do not serve (yet):
+// as_of, since where not allowed, and unknown formats.
+func checkDiagramQuery(r *http.Request, allowSince bool, formats ...string) (string, error) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format == "" {
+		format = "svg"
+	}
+	var bad []domain.FieldError
+	if !slices.Contains(formats, format) {
+		bad = append(bad, domain.FieldError{Field: "format", Message: "must be one of " + strings.Join(formats, ", ")})
+	}
+	if q.Has("as_of") {
+		bad = append(bad, domain.FieldError{Field: "as_of", Message: "is not supported by the diagrams yet"})
+	}
+	if since := q.Get("since"); q.Has("since") && (!allowSince || since != "last-review" && !strings.HasPrefix(since, "review:")) {
+		bad = append(bad, domain.FieldError{Field: "since", Message: "must be last-review or review:<id> (the relationship map only)"})
+	}
+	if len(bad) > 0 {
+		return "", &domain.Error{Code: domain.EINVALID, Message: "invalid query", Fields: bad}
+	}
+	return format, nil
+}
+
+// handleDiagramRelationships draws the current relationship map. With
+// category or party_id it draws those parties and the parties they are
+// directly related to.
+func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Request) error {
+	format, err := checkDiagramQuery(r, true, "svg", "dot", "mermaid")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if c := q.Get("category"); c != "" && !slices.Contains(domain.Categories, c) {
+		return problemf(domain.EINVALID, "invalid query", domain.FieldError{Field: "category",
+			Message: "must be one of " + strings.Join(domain.Categories, ", ")})
+	}
+	ps, err := s.Relationships.Parties(r.Context(), projections.PartyFilter{})
+	if err != nil {
+		return err
+	}
+	rels, err := s.mapRelationships(r)
+	if err != nil {
+		return err
+	}
+	m := diagrams.Map{}
+	focus := map[string]bool{}
+	category, partyID := q.Get("category"), q.Get("party_id")
+	if partyID != "" {
+		found := false
+		for _, p := range ps {
+			found = found || p.ID == partyID
+		}
+		if !found {
+			return domain.Errorf(domain.ENOTFOUND, "no active party %s", partyID)
+		}
+	}
+	for _, p := range ps {
+		if (category == "" || p.Category == category) && (partyID == "" || p.ID == partyID) {
+			focus[p.ID] = true
+		}
+	}
+	filtered := category != "" || partyID != ""
+	keep := map[string]bool{}
+	for id := range focus {
+		keep[id] = true
+	}
+	for _, rel := range rels {
+		if !filtered || focus[rel.FromPartyID] || focus[rel.ToPartyID] {
+			keep[rel.FromPartyID], keep[rel.ToPartyID] = true, true
+			m.Relationships = append(m.Relationships, diagrams.Relationship{ID: rel.ID, From: rel.FromPartyID,
+				To: rel.ToPartyID, Kind: rel.Kind, Label: rel.Label, Change: diagrams.Change(rel.Change)})
+		}
+	}
+	for _, p := range ps {
+		if keep[p.ID] {
+			m.Parties = append(m.Parties, diagramParty(p))
+		}
+	}
+	var body []byte
+	switch format {
+	case "dot":
+		body = m.DOT()
+	case "mermaid":
+		body = m.Mermaid()
+	default:
+		body = m.SVG()
+	}
+	writeDiagram(w, diagramFormats[format], body)
+	return nil
+}
+
+// handleDiagramPowerInterest draws the power–interest grid of the active
+// parties.
+func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Request) error {
+	if _, err := checkDiagramQuery(r, false, "svg"); err != nil {
+		return err
+	}
+	ps, err := s.Relationships.Parties(r.Context(), projections.PartyFilter{})
+	if err != nil {
+		return err
+	}
+	g := diagrams.Grid{}
+	for _, p := range ps {
+		g.Parties = append(g.Parties, diagramParty(p))
+	}
+	writeDiagram(w, diagramFormats["svg"], g.SVG())
+	return nil
+}
+
+// mapRelationships returns the relationships of the current map; with
+// since=, each marked with what happened to it after that management
+// review, and followed by the ones ended since.
+func (s *Server) mapRelationships(r *http.Request) ([]projections.RelationshipSince, error) {
+	q := r.URL.Query()
+	if !q.Has("since") {
+		vs, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{})
+		out := make([]projections.RelationshipSince, len(vs))
+		for i, v := range vs {
+			out[i].RelationshipView = v
+		}
+		return out, err
+	}
+	w, _, _, err := Window(r.Context(), s.Reads, q.Get("since"), "")
+	if err != nil {
+		return nil, err
+	}
+	return s.Relationships.RelationshipsSince(r.Context(), w.After)
+}
+
+func diagramParty(p projections.PartyView) diagrams.Party {
+	d := diagrams.Party{ID: p.ID, Name: p.Name, Category: p.Category, Scope: p.Scope,
+		Influence: p.Influence, Interest: p.Interest}
+	if p.ParentID != nil {
+		d.ParentID = *p.ParentID
+	}
+	return d
+}
+
+func writeDiagram(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
