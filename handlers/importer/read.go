@@ -293,6 +293,12 @@ func readCSV(data []byte) ([][]string, error) {
 		if len(grid) > MaxRows+headerScanRows {
 			return nil, fmt.Errorf("the file has more than %d rows", MaxRows)
 		}
+		// The reader skips empty lines; keep them as empty rows so that row
+		// numbers are the file's line numbers.
+		line, _ := cr.FieldPos(0)
+		for len(grid) < line-1 {
+			grid = append(grid, nil)
+		}
 		grid = append(grid, rec)
 	}
 	return grid, nil
