@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,13 +109,14 @@ func MustReadBytes(tb testing.TB, data []byte, in Input) *Table {
 	return t
 }
 
-// testOptions are the options of every test plan, with ids counting up so
-// that plans are reproducible.
+// lastID numbers the ids of test plans, so that they are readable and never
+// repeat within the test binary.
+var lastID atomic.Int64
+
+// testOptions are the options of every test plan.
 func testOptions() Options {
-	n := 0
 	return Options{Actor: "token:importer-test", Now: testNow, NewID: func() string {
-		n++
-		return fmt.Sprintf("00000000-0000-7000-8000-%012d", n)
+		return fmt.Sprintf("00000000-0000-7000-8000-%012d", lastID.Add(1))
 	}}
 }
 

@@ -76,10 +76,10 @@ func TestParseValues(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		in       string
-		xlsx     bool
-		want     string
-		bad      bool
+		in   string
+		xlsx bool
+		want string
+		bad  bool
 	}{
 		{"46203", true, "2026-06-30", false},
 		{"46203", false, "", true},
