@@ -37,7 +37,7 @@ func TestPlanConsultantThenReimport(t *testing.T) {
 		t.Errorf("warnings %+v, want the Ref column and the missing source type", p.Warnings)
 	}
 	// What the register now says, through the real domain fold.
-	dpa := reg.parties[reg.byName["data protection authority"]]
+	dpa := reg.parties[reg.byName[domain.NormalizeName("Data protection authority")]]
 	if dpa.Category != "regulator" || dpa.Influence != 5 || dpa.Interest != 3 || len(dpa.Order) != 2 {
 		t.Errorf("data protection authority = %+v", dpa)
 	}

@@ -19,6 +19,10 @@ const (
 	MaxRows = 100_000
 	// headerScanRows is how far down a sheet the header row is looked for.
 	headerScanRows = 30
+	// maxMergeColumns bounds how far to the right merged ranges are filled:
+	// a register has a few dozen columns, and a hostile range as wide as
+	// the sheet must not make millions of cells.
+	maxMergeColumns = 256
 )
 
 // Issue is one error or warning about the file, located as precisely as
@@ -233,6 +237,7 @@ func sheetGrid(f *excelize.File, sheet string) ([][]string, error) {
 	for _, r := range grid {
 		width = max(width, len(r))
 	}
+	width = min(width, maxMergeColumns)
 	for _, mc := range merged {
 		c1, r1, err1 := excelize.CellNameToCoordinates(mc.GetStartAxis())
 		c2, r2, err2 := excelize.CellNameToCoordinates(mc.GetEndAxis())

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/xuri/excelize/v2"
 )
 
 func TestNormalizeHeader(t *testing.T) {
@@ -260,6 +261,39 @@ func TestReadMapping(t *testing.T) {
 	for _, bad := range []string{`{"columns": {"X": "nmae"}}`, `{"values": {"title": {"a": "b"}}}`, `{"colums": {}}`} {
 		if _, err := ParseMapping([]byte(bad)); err == nil {
 			t.Errorf("ParseMapping(%s) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestReadTypedCells(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	rows := [][]any{
+		{"Party", "Scope", "Requirement", "Addressed", "Influence", "Next review"},
+		{"Acme", "external", "Boolean and number cells", true, 4.0, 46203.0},
+		{"Acme", "external", "Text cells", false, 2, "2026-06-30"},
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A merged range as wide as the sheet is filled only as far as needed.
+	if err := f.MergeCell("Sheet1", "G2", "XFD3"); err != nil {
+		t.Fatal(err)
+	}
+	tb := MustReadBytes(t, xlsxBytes(t, f), Input{})
+	if len(tb.Errors) != 0 || len(tb.Rows) != 2 {
+		t.Fatalf("errors %+v, %d rows", tb.Errors, len(tb.Rows))
+	}
+	for i, want := range []struct {
+		addressed bool
+		influence int
+	}{{true, 4}, {false, 2}} {
+		r := tb.Rows[i]
+		if *r.Requirement.Addressed != want.addressed || r.Party.Influence != want.influence || r.Requirement.ReviewDue != "2026-06-30" {
+			t.Errorf("row %d = %+v %+v", r.Line, r.Party, *r.Requirement)
 		}
 	}
 }
