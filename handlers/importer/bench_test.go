@@ -2,17 +2,13 @@ package importer
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 )
 
@@ -82,25 +78,14 @@ func bulkAppend(b *testing.B, p *Plan) float64 {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	envs := make([][]eventstore.Event, len(p.Appends))
-	for i, a := range p.Appends {
-		for _, e := range a.Events {
-			data, err := json.Marshal(e)
-			if err != nil {
-				b.Fatal(err)
-			}
-			envs[i] = append(envs[i], eventstore.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: e.EventType(),
-				Schema: domain.CurrentSchema, Time: testNow, Actor: "token:bench", Reason: "import of big.csv",
-				Trigger: domain.DefaultTrigger, Data: data})
-		}
-	}
+	envs := envelopes(b, p)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for range 16 {
 		wg.Go(func() {
 			for i := range work {
-				if _, err := s.Append(b.Context(), p.Appends[i].Stream, p.Appends[i].ExpectedVersion, envs[i]); err != nil {
+				if _, err := s.Append(b.Context(), p.Appends[i].Stream, p.Appends[i].ExpectedVersion, envs[p.Appends[i].Stream]); err != nil {
 					b.Error(err)
 				}
 			}
