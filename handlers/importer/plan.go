@@ -43,6 +43,9 @@ type Options struct {
 	// active parties the file does not list. Off by default: rows absent
 	// from the file are left alone.
 	RetireMissing bool
+	// EffectiveOn is the form's effective date (YYYY-MM-DD) for rows
+	// without an effective date column value; "" means the recording date.
+	EffectiveOn string
 	// Now is the decision time (the server clock, read by the caller).
 	Now time.Time
 	// NewID makes ids for new parties and requirements; the default makes
@@ -90,8 +93,9 @@ type Step struct {
 	// RetireRequirement (values, not pointers).
 	Command any
 	Events  []domain.Event
-	// EffectiveOn is the row's effective date (YYYY-MM-DD) or "". It is not
-	// applied yet: effective dates arrive with the write path's changes.
+	// EffectiveOn is the row's effective date, else [Options.EffectiveOn]
+	// (YYYY-MM-DD), or "". It is not applied yet: effective dates arrive
+	// with the write path's changes.
 	EffectiveOn string
 }
 
@@ -157,6 +161,12 @@ func (pl *Planner) Plan(ctx context.Context, t *Table, opts Options) (*Plan, err
 	}
 	if ps.plan.Warnings == nil {
 		ps.plan.Warnings = []Issue{}
+	}
+	if e := opts.EffectiveOn; e != "" {
+		if _, err := time.Parse(domain.DateLayout, e); err != nil || e > opts.Now.UTC().Format(domain.DateLayout) {
+			ps.plan.Errors = append(ps.plan.Errors, Issue{Field: string(FieldEffectiveOn), Value: e,
+				Message: "the effective date must be a date YYYY-MM-DD, not in the future"})
+		}
 	}
 	var order []string
 	groups := map[string][]*Row{}
@@ -257,9 +267,12 @@ func (ps *planState) step(work *domain.Party, version int64, row *Row, cmd any, 
 		ps.plan.Appends = append(ps.plan.Appends, Append{Stream: work.ID.Stream(), PartyID: work.ID, ExpectedVersion: version})
 	}
 	ps.plan.Appends[i].Events = append(ps.plan.Appends[i].Events, events...)
-	s := Step{PartyID: work.ID, Command: cmd, Events: events}
+	s := Step{PartyID: work.ID, Command: cmd, Events: events, EffectiveOn: ps.opts.EffectiveOn}
 	if row != nil {
-		s.Row, s.EffectiveOn, item.Row = row.Line, row.EffectiveOn, row.Line
+		s.Row, item.Row = row.Line, row.Line
+		if row.EffectiveOn != "" {
+			s.EffectiveOn = row.EffectiveOn
+		}
 	}
 	ps.plan.Steps = append(ps.plan.Steps, s)
 	ps.plan.Items = append(ps.plan.Items, item)

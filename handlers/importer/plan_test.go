@@ -219,3 +219,23 @@ func TestPlanRowRules(t *testing.T) {
 		t.Errorf("step %+v, trigger %q", s, cmd.Trigger)
 	}
 }
+
+func TestPlanEffectiveOnOption(t *testing.T) {
+	data := "Party,Scope,Requirement,Effective\nAcme,external,Pay on time,2026-01-10\nAcme,external,Be polite,\n"
+	tb := MustReadBytes(t, []byte(data), Input{})
+	opts := testOptions()
+	opts.EffectiveOn = "2025-12-01"
+	p := MustPlan(t, newRegister(), tb, opts)
+	var got []string
+	for _, s := range p.Steps {
+		got = append(got, s.EffectiveOn)
+	}
+	// The party's step is its first row's; the form's date fills the gap.
+	if d := cmp.Diff([]string{"2026-01-10", "2026-01-10", "2025-12-01"}, got); d != "" {
+		t.Errorf("effective dates (-want +got):\n%s", d)
+	}
+	opts.EffectiveOn = "2027-01-01"
+	if p := MustPlan(t, newRegister(), tb, opts); len(p.Errors) != 1 || p.Errors[0].Field != "effective_on" {
+		t.Errorf("a future form date: errors %+v", p.Errors)
+	}
+}
