@@ -186,7 +186,10 @@ func (pl *Planner) Plan(ctx context.Context, t *Table, opts Options) (*Plan, err
 			return nil, err
 		}
 	}
-	if opts.RetireMissing && len(t.Errors) == 0 {
+	if opts.RetireMissing && len(t.Errors) == 0 && len(groups) == 0 {
+		ps.plan.Errors = append(ps.plan.Errors, Issue{Sheet: t.Sheet, Message: "the file lists no parties: " +
+			"with retire_missing it would retire the whole register, so nothing is planned"})
+	} else if opts.RetireMissing && len(t.Errors) == 0 {
 		all, err := pl.Register.ActiveParties(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("plan: active parties: %w", err)
@@ -201,7 +204,8 @@ func (pl *Planner) Plan(ctx context.Context, t *Table, opts Options) (*Plan, err
 			if ps.domainError(err, nil, true) {
 				continue
 			}
-			ps.step(work, p.Version, nil, cmd, events, Item{Action: ActionRetireParty, Party: p.Name})
+			ps.step(work, p.Version, nil, cmd, events, Item{Action: ActionRetireParty, Party: p.Name,
+				Changes: events[0].(domain.PartyRetired).Changes})
 			ps.plan.Parties.Retired++
 		}
 	}

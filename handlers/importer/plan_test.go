@@ -177,6 +177,10 @@ func TestPlanRetireMissing(t *testing.T) {
 	if p.Parties != (Counts{Unchanged: 1, Retired: 4}) || p.Requirements != (Counts{Unchanged: 1, Retired: 2}) {
 		t.Errorf("retire_missing counts parties %+v requirements %+v", p.Parties, p.Requirements)
 	}
+	if it := p.Items[len(p.Items)-1]; it.Action != ActionRetireParty || it.Party != "Shareholders" ||
+		!cmp.Equal(it.Changes, domain.Changes{"status": {From: "active", To: "retired"}}) {
+		t.Errorf("last item %+v", it)
+	}
 	reg.apply(t, p)
 	active, _ := reg.ActiveParties(t.Context())
 	if len(active) != 1 || active[0].Name != "Customers" {
@@ -190,6 +194,12 @@ func TestPlanRetireMissing(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d active requirements left, want 1", n)
+	}
+
+	// A file without rows does not retire the whole register.
+	empty := MustReadBytes(t, []byte("Interested party,Scope,Requirement\n"), Input{})
+	if p := MustPlan(t, reg, empty, opts); p.Events() != 0 || len(p.Errors) != 1 {
+		t.Errorf("empty file with retire_missing: %d events, errors %+v", p.Events(), p.Errors)
 	}
 }
 
