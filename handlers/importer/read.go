@@ -19,10 +19,10 @@ const (
 	MaxRows = 100_000
 	// headerScanRows is how far down a sheet the header row is looked for.
 	headerScanRows = 30
-	// maxMergeColumns bounds how far to the right merged ranges are filled:
-	// a register has a few dozen columns, and a hostile range as wide as
-	// the sheet must not make millions of cells.
-	maxMergeColumns = 256
+	// maxColumns bounds how far to the right cells are read and merged
+	// ranges filled: a register has a few dozen columns, and a hostile
+	// range as wide as the sheet must not make millions of cells.
+	maxColumns = 256
 )
 
 // Issue is one error or warning about the file, located as precisely as
@@ -220,14 +220,31 @@ func (t *Table) readXLSX(data []byte, in Input) {
 }
 
 // sheetGrid reads a sheet's cells as raw values (date cells as their serial
-// number), with each merged range filled with its top-left value.
+// number), with each merged range filled with its top-left value. It reads
+// the sheet as a stream and stops at [MaxRows]: a small hostile file can
+// name row 1,048,576.
 func sheetGrid(f *excelize.File, sheet string) ([][]string, error) {
-	grid, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
+	rows, err := f.Rows(sheet)
 	if err != nil {
 		return nil, err
 	}
-	if len(grid) > MaxRows+headerScanRows {
-		return nil, fmt.Errorf("it has more than %d rows", MaxRows)
+	defer rows.Close()
+	var grid [][]string
+	for rows.Next() {
+		if len(grid) >= MaxRows+headerScanRows {
+			return nil, fmt.Errorf("it has more than %d rows", MaxRows)
+		}
+		cols, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, err
+		}
+		if len(cols) > maxColumns {
+			cols = cols[:maxColumns]
+		}
+		grid = append(grid, cols)
+	}
+	if err := rows.Error(); err != nil {
+		return nil, err
 	}
 	merged, err := f.GetMergeCells(sheet, true)
 	if err != nil {
@@ -237,7 +254,8 @@ func sheetGrid(f *excelize.File, sheet string) ([][]string, error) {
 	for _, r := range grid {
 		width = max(width, len(r))
 	}
-	width = min(width, maxMergeColumns)
+	width = min(width, maxColumns)
+	budget := 4 * (len(grid) + 1) * width // cells merged ranges may fill
 	for _, mc := range merged {
 		c1, r1, err1 := excelize.CellNameToCoordinates(mc.GetStartAxis())
 		c2, r2, err2 := excelize.CellNameToCoordinates(mc.GetEndAxis())
@@ -250,6 +268,9 @@ func sheetGrid(f *excelize.File, sheet string) ([][]string, error) {
 		}
 		for r := r1; r <= min(r2, len(grid)); r++ {
 			for c := c1; c <= min(c2, width); c++ {
+				if budget--; budget < 0 {
+					return nil, errors.New("its merged ranges overlap too much")
+				}
 				for len(grid[r-1]) < c {
 					grid[r-1] = append(grid[r-1], "")
 				}

@@ -1,6 +1,9 @@
 package importer
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 
@@ -296,4 +299,64 @@ func TestReadTypedCells(t *testing.T) {
 			t.Errorf("row %d = %+v %+v", r.Line, r.Party, *r.Requirement)
 		}
 	}
+}
+
+func TestReadHostileXLSX(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, row := range [][]any{{"Party", "Scope"}, {"far away", "external"}} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Move row 2 to the sheet's last row: a file of a few kilobytes that
+	// names row 1,048,576. The reader must not build a million rows.
+	data := rewriteZip(t, xlsxBytes(t, f), "xl/worksheets/sheet1.xml", func(x string) string {
+		return strings.NewReplacer(`<row r="2"`, `<row r="1048576"`, `r="A2"`, `r="A1048576"`, `r="B2"`, `r="B1048576"`).Replace(x)
+	})
+	tb := MustReadBytes(t, data, Input{})
+	if len(tb.Errors) != 1 || !strings.Contains(tb.Errors[0].Message, "more than 100000 rows") {
+		t.Errorf("errors %+v", tb.Errors)
+	}
+}
+
+// rewriteZip returns the zip archive data with one file's text edited.
+func rewriteZip(tb testing.TB, data []byte, name string, edit func(string) string) []byte {
+	tb.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if f.Name == name {
+			if e := edit(string(b)); e != string(b) {
+				b = []byte(e)
+			} else {
+				tb.Fatalf("the edit changed nothing in %s", name)
+			}
+		}
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
