@@ -55,8 +55,10 @@ func TestDemoReport(t *testing.T) {
 	rep := e.MustBuild(t, "", "")
 
 	if rep.Since.Kind != "review" || rep.Since.Review == nil || rep.Since.Review.ID != sum.ReviewID ||
-		rep.Since.Position != sum.ReviewPosition {
-		t.Errorf("since = %+v, want the demo's review %s at %d", rep.Since, sum.ReviewID, sum.ReviewPosition)
+		rep.Since.Position != sum.ReviewPosition-1 || rep.Since.Review.Position != sum.ReviewPosition {
+		// The window starts where the review's considered window ended: the
+		// head when it was recorded, just before its own event.
+		t.Errorf("since = %+v, want the end of the window of the demo's review %s at %d", rep.Since, sum.ReviewID, sum.ReviewPosition-1)
 	}
 	if rep.Until.Kind != "now" || rep.Until.Position != int64(sum.Events) {
 		t.Errorf("until = %+v, want now at the head %d", rep.Until, sum.Events)
