@@ -106,9 +106,11 @@ func TestManagementReviewHold(t *testing.T) {
 		// The window it considered.
 		{name: "window defaults to the latest review's considered_to and the head",
 			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-03-01", LatestConsideredTo: 30}, cmd: valid(nil),
-			want: validEvent(func(e *domain.ManagementReviewHeld) { e.ConsideredFrom, e.ConsideredTo = ptr(int64(30)), ptr(int64(90)) })},
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.ConsideredFrom, e.ConsideredTo = ptr(int64(30)), ptr(int64(90))
+			})},
 		{name: "explicit window",
-			cmd: valid(func(c *domain.HoldManagementReview) { c.ConsideredFrom, c.ConsideredTo = ptr(int64(5)), ptr(int64(7)) }),
+			cmd:  valid(func(c *domain.HoldManagementReview) { c.ConsideredFrom, c.ConsideredTo = ptr(int64(5)), ptr(int64(7)) }),
 			want: validEvent(func(e *domain.ManagementReviewHeld) { e.ConsideredFrom, e.ConsideredTo = ptr(int64(5)), ptr(int64(7)) })},
 		{name: "late review without a window is refused",
 			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-30", LatestConsideredTo: 80}, cmd: valid(nil),
@@ -119,13 +121,17 @@ func TestManagementReviewHold(t *testing.T) {
 			wantCode: domain.EINVALID, wantFields: []string{"considered_from"}},
 		{name: "late review with its window is accepted and marked late",
 			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-30", LatestConsideredTo: 80},
-			cmd: valid(func(c *domain.HoldManagementReview) { c.ConsideredFrom, c.ConsideredTo = ptr(int64(10)), ptr(int64(50)) }),
+			cmd: valid(func(c *domain.HoldManagementReview) {
+				c.ConsideredFrom, c.ConsideredTo = ptr(int64(10)), ptr(int64(50))
+			}),
 			want: validEvent(func(e *domain.ManagementReviewHeld) {
 				e.ConsideredFrom, e.ConsideredTo, e.Late = ptr(int64(10)), ptr(int64(50)), true
 			})},
 		{name: "same day as the latest is not late",
 			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-28", LatestConsideredTo: 80}, cmd: valid(nil),
-			want: validEvent(func(e *domain.ManagementReviewHeld) { e.ConsideredFrom, e.ConsideredTo = ptr(int64(80)), ptr(int64(90)) })},
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.ConsideredFrom, e.ConsideredTo = ptr(int64(80)), ptr(int64(90))
+			})},
 		{name: "window end after the head",
 			cmd:      valid(func(c *domain.HoldManagementReview) { c.ConsideredTo = ptr(int64(41)) }),
 			wantCode: domain.EINVALID, wantFields: []string{"considered_to"}},
