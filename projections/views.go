@@ -46,15 +46,16 @@ type RequirementView struct {
 
 // ReviewView is one recorded management review.
 type ReviewView struct {
-	ID               string    `json:"id"`
-	HeldOn           string    `json:"held_on"`
-	Title            string    `json:"title"`
-	Attendees        []string  `json:"attendees"`
-	Notes            string    `json:"notes"`
-	Position         int64     `json:"position"` // global position of management_review.held
-	RecordedAt       time.Time `json:"recorded_at"`
-	RecordedBy       string    `json:"recorded_by"`
-	ReviewWindowView           // the window, 9.3.3 outputs and status (reviews.go)
+	ID         string    `json:"id"`
+	HeldOn     string    `json:"held_on"`
+	Title      string    `json:"title"`
+	Attendees  []string  `json:"attendees"`
+	Notes      string    `json:"notes"`
+	Position   int64     `json:"position"` // global position of management_review.held
+	RecordedAt time.Time `json:"recorded_at"`
+	RecordedBy string    `json:"recorded_by"`
+
+	ReviewWindowView // the window, 9.3.3 outputs and status (reviews.go)
 }
 
 // Change kinds of a feed item.
