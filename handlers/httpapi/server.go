@@ -77,6 +77,7 @@ type Server struct {
 	Stream        ChangeStream  // live change stream, GET /api/v1/stream (stream.go)
 	Objectives    Objectives    // objectives, KPIs, requirement reviews, communications (objectives.go)
 	Reports       Reports       // change report, GET /api/v1/reports/changes (reports.go)
+	ReviewOutputs ReviewOutputs // review corrections, voids, actions, settings (review_outputs.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -103,6 +104,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.streamRoutes()...)
 	rts = append(rts, s.objectiveRoutes()...)
 	rts = append(rts, s.reportRoutes()...)
+	rts = append(rts, s.reviewOutputRoutes()...)
 	return rts
 }
 

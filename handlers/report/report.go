@@ -55,6 +55,12 @@ type Reads interface {
 	WaitFor(ctx context.Context, position int64) error
 }
 
+// SettingsReads gives the stored settings (implemented by
+// *projections.ReadModel); a [Reads] that offers it names the organisation.
+type SettingsReads interface {
+	Settings(ctx context.Context) (projections.SettingsView, error)
+}
+
 // Log reports the head of the event log (implemented by every
 // eventstore.Store).
 type Log interface {
@@ -76,8 +82,9 @@ type Builder struct {
 	// Checkpoints, when not nil, adds the latest signed checkpoint to the
 	// integrity footer.
 	Checkpoints Checkpointer
-	// Organisation is the name on the report ([DefaultOrganisation] when
-	// empty).
+	// Organisation overrides the name on the report. When empty, the
+	// stored setting is used when Reads offers it ([SettingsReads]), else
+	// [DefaultOrganisation].
 	Organisation string
 	// Now is the generation time; the review dates of requirements are
 	// compared with its date (UTC). Defaults to time.Now.
@@ -248,6 +255,15 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	}
 	rep := &Report{Title: Title, Organisation: strings.TrimSpace(b.Organisation), GeneratedAt: now().UTC(),
 		GeneratedBy: req.GeneratedBy, names: map[string]string{}}
+	if rep.Organisation == "" {
+		if sr, ok := b.Reads.(SettingsReads); ok {
+			st, err := sr.Settings(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("report: settings: %w", err)
+			}
+			rep.Organisation = st.OrgName
+		}
+	}
 	if rep.Organisation == "" {
 		rep.Organisation = DefaultOrganisation
 	}
