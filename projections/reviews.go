@@ -40,6 +40,7 @@ type ActionView struct {
 	Overdue      bool       `json:"overdue"` // open and due before today
 	Evidence     string     `json:"evidence"`
 	ClosedAt     *time.Time `json:"closed_at"`
+	ClosedAtPos  *int64     `json:"closed_position"`
 	ClosedBy     string     `json:"closed_by"`
 	Reason       string     `json:"reason"`
 }
@@ -169,7 +170,8 @@ func (r *reviews) corrected(ctx context.Context, ev *eventstore.Event, e domain.
 
 func (r *reviews) closeAction(ctx context.Context, ev *eventstore.Event, id, status, evidence string) error {
 	_, err := r.tx.ExecContext(ctx, `UPDATE review_actions SET status = ?, evidence = ?, closed_at = ?,
-		closed_by = ?, reason = ? WHERE id = ?`, status, evidence, formatTime(ev.Time), ev.Actor, ev.Reason, id)
+		closed_pos = ?, closed_by = ?, reason = ? WHERE id = ?`, status, evidence, formatTime(ev.Time), ev.Position,
+		ev.Actor, ev.Reason, id)
 	return err
 }
 
@@ -325,7 +327,7 @@ func (m *ReadModel) PreviousReview(ctx context.Context, rv ReviewView) (ReviewVi
 }
 
 const actionCols = `a.id, a.review_id, r.title, r.held_on, a.title, a.owner, a.due_on, a.status, a.evidence,
-	a.closed_at, a.closed_by, a.reason`
+	a.closed_at, a.closed_pos, a.closed_by, a.reason`
 
 // queryActions returns the actions matching where (with args), marking
 // those open and due before today ("" marks none) as overdue.
@@ -340,9 +342,13 @@ func (m *ReadModel) queryActions(ctx context.Context, where, today string, args 
 	for rows.Next() {
 		var a ActionView
 		var closed sql.NullString
+		var closedPos sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.ReviewID, &a.ReviewTitle, &a.ReviewHeldOn, &a.Title, &a.Owner, &a.DueOn,
-			&a.Status, &a.Evidence, &closed, &a.ClosedBy, &a.Reason); err != nil {
+			&a.Status, &a.Evidence, &closed, &closedPos, &a.ClosedBy, &a.Reason); err != nil {
 			return nil, err
+		}
+		if closedPos.Valid {
+			a.ClosedAtPos = &closedPos.Int64
 		}
 		if closed.Valid {
 			t, err := parseTime(closed.String)
@@ -409,4 +415,14 @@ func (m *ReadModel) LatestReview(ctx context.Context) (heldOn string, considered
 		return "", 0, false, fmt.Errorf("projections: latest review: %w", err)
 	}
 	return heldOn, consideredTo, true, nil
+}
+
+// AsOf returns the action as it stood after position: an action closed
+// later is open again, and overdue is judged against today.
+func (a ActionView) AsOf(position int64, today string) ActionView {
+	if a.ClosedAtPos != nil && *a.ClosedAtPos > position {
+		a.Status, a.Evidence, a.ClosedAt, a.ClosedAtPos, a.ClosedBy, a.Reason = domain.ActionOpen, "", nil, nil, "", ""
+	}
+	a.Overdue = a.Status == domain.ActionOpen && today != "" && a.DueOn < today
+	return a
 }

@@ -154,7 +154,7 @@ func TestXLSX(t *testing.T) {
 		"Requirements":                {"2", "1", "1", "0"},
 		"Expectations":                {"1", "0", "0", "0"},
 		"regulatory_change":           {"2"},
-		"contract_change":             {"3"},
+		"contract_change":             {"2"},
 		"Log head position":           {strconv.FormatInt(rep.Integrity.HeadPosition, 10)},
 		"Log head hash":               {rep.Integrity.HeadHash},
 		"not yet decided → addressed": {"3"},

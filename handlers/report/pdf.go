@@ -38,13 +38,18 @@ const (
 func WritePDF(w io.Writer, r *Report) error {
 	p := newPDFWriter(r)
 	p.header()
+	p.executive()
 	if r.NoChanges() {
 		p.noChanges()
 	} else {
 		p.summary()
 		p.changes()
 	}
+	p.grid()
+	p.previous()
 	p.open()
+	p.annex()
+	p.signOff()
 	p.integrity()
 	if err := p.pdf.Error(); err != nil {
 		return fmt.Errorf("pdf: %w", err)
@@ -337,6 +342,7 @@ func (p *pdfWriter) header() {
 	p.table([]col{{"", 0.22, "L"}, {"", 0.78, "L"}}, [][]string{
 		{"From (exclusive)", BoundText(r.Since)},
 		{"To (inclusive)", BoundText(r.Until)},
+		{"Net changes in the window", fmt.Sprint(r.NetChanges)},
 		{"Events in the window", fmt.Sprint(r.Events)},
 		{"Generated", When(r.GeneratedAt) + " by " + orDash(r.GeneratedBy)},
 	})
@@ -371,8 +377,8 @@ func (p *pdfWriter) summary() {
 	for _, t := range s.ByTrigger {
 		rows = append(rows, []string{t.Label(), fmt.Sprint(t.Events)})
 	}
-	rows = append(rows, []string{"total", fmt.Sprint(r.Events)})
-	p.table([]col{{"trigger", 0.8, "L"}, {"events", 0.2, "R"}}, rows)
+	rows = append(rows, []string{"total", fmt.Sprint(r.NetChanges)})
+	p.table([]col{{"trigger", 0.8, "L"}, {"net changes", 0.2, "R"}}, rows)
 }
 
 var (
@@ -473,7 +479,7 @@ func (p *pdfWriter) openTable(rs []OpenRequirement, none string) {
 func (p *pdfWriter) integrity() {
 	in := p.r.Integrity
 	p.heading(2, "Integrity")
-	p.para(fmt.Sprintf("Log head at generation: position %d, hash %s.", in.HeadPosition, orDash(in.HeadHash)))
+	p.para(fmt.Sprintf("%s: position %d, hash %s.", in.Label(), in.HeadPosition, orDash(in.HeadHash)))
 	if in.Checkpoint == "" {
 		p.para("Signed checkpoint: none available.")
 	} else {
@@ -484,4 +490,98 @@ func (p *pdfWriter) integrity() {
 		p.pdf.Ln(2)
 	}
 	p.para("Every line above names the positions of the events behind it; the events and the hash chain can be checked in the audit trail.")
+}
+
+func (p *pdfWriter) executive() {
+	p.heading(2, "Executive summary")
+	for _, s := range p.r.Executive {
+		p.para("• " + s)
+	}
+}
+
+// grid draws the power–interest grid: four quadrants and one labelled dot
+// per party of the annex.
+func (p *pdfWriter) grid() {
+	p.heading(2, "Power–interest grid")
+	const side = 110.0
+	p.flush(side + 12)
+	pdf := p.pdf
+	x0, y0 := pdfMargin+10, pdf.GetY()+2
+	half := side / 2
+	for _, q := range []struct {
+		x, y  float64
+		label string
+	}{{0, 0, "keep satisfied"}, {half, 0, "manage closely"}, {0, half, "monitor"}, {half, half, "keep informed"}} {
+		pdf.Rect(x0+q.x, y0+q.y, half, half, "D")
+		pdf.SetFont(pdfFont, "", 7)
+		pdf.SetTextColor(110, 110, 110)
+		pdf.Text(x0+q.x+1.5, y0+q.y+4, q.label)
+	}
+	pdf.SetTextColor(0, 0, 0)
+	pdf.Text(x0+half-8, y0+side+5, "interest →")
+	pdf.TransformBegin()
+	pdf.TransformRotate(90, x0-3, y0+half+8)
+	pdf.Text(x0-3, y0+half+8, "influence →")
+	pdf.TransformEnd()
+	cell := side / 5
+	seen := map[[2]int]int{}
+	pdf.SetFont(pdfFont, "", 6)
+	for _, pv := range sortedByName(p.r.Annex) {
+		in, it := clampLevel(pv.Influence), clampLevel(pv.Interest)
+		k := [2]int{in, it}
+		n := seen[k]
+		seen[k]++
+		x := x0 + float64(it-1)*cell + 2
+		y := y0 + float64(5-in)*cell + 7 + float64(n%5)*2.6
+		pdf.Circle(x, y-0.8, 0.7, "F")
+		pdf.Text(x+1.5, y, pdfText(shorten(pv.Name, 16)))
+	}
+	pdf.SetY(y0 + side + 8)
+	pdf.SetFont(pdfFont, "", pdfBodySize)
+}
+
+func (p *pdfWriter) previous() {
+	p.heading(2, "Decisions and actions of the previous review")
+	pr := p.r.Previous
+	if pr == nil {
+		p.para("The window does not start at a management review.")
+		return
+	}
+	p.para(pr.Review.Title + " (held on " + pr.Review.HeldOn + ")")
+	if len(pr.Review.Decisions) == 0 {
+		p.para("Decisions: none recorded.")
+	}
+	for _, d := range pr.Review.Decisions {
+		p.para("• " + d)
+	}
+	if len(pr.Actions) == 0 {
+		p.para("Actions: none recorded.")
+		return
+	}
+	var rows [][]string
+	for _, a := range pr.Actions {
+		rows = append(rows, []string{a.Title, a.Owner, a.DueOn, actionStatus(a), orDash(a.Evidence)})
+	}
+	p.table([]col{{"action", 0.34, "L"}, {"owner", 0.14, "L"}, {"due", 0.12, "L"}, {"status", 0.15, "L"}, {"evidence", 0.25, "L"}}, rows)
+}
+
+func (p *pdfWriter) annex() {
+	p.heading(2, fmt.Sprintf("Annex: the register as of position %d", p.r.AsOf))
+	if len(p.r.Annex) == 0 {
+		p.para("The register is empty.")
+		return
+	}
+	var rows [][]string
+	for _, pv := range p.r.Annex {
+		rows = append(rows, []string{pv.Name, Label(pv.Category), Label(pv.Scope), orDash(pv.Owner),
+			fmt.Sprint(pv.Influence), fmt.Sprint(pv.Interest), orDash(requirementTitles(pv))})
+	}
+	p.table([]col{{"party", 0.2, "L"}, {"category", 0.11, "L"}, {"scope", 0.08, "L"}, {"owner", 0.13, "L"},
+		{"infl.", 0.06, "R"}, {"int.", 0.06, "R"}, {"requirements and expectations", 0.36, "L"}}, rows)
+}
+
+func (p *pdfWriter) signOff() {
+	p.heading(2, "Sign-off")
+	p.table([]col{{"", 0.25, "L"}, {"", 0.75, "L"}}, [][]string{
+		{"Reviewed by", " "}, {"Date", " "}, {"Signature", "\n\n"}})
 }

@@ -33,6 +33,7 @@ CREATE TABLE review_actions (
 	status     TEXT NOT NULL,     -- open | done | cancelled
 	evidence   TEXT NOT NULL,
 	closed_at  TEXT,              -- time of the completion or cancellation
+	closed_pos INTEGER,           -- its position
 	closed_by  TEXT NOT NULL,
 	reason     TEXT NOT NULL      -- of the completion or cancellation
 ) STRICT;
