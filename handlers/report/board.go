@@ -39,6 +39,18 @@ type Board struct {
 	// Annex is the register as of AsOf: the active parties with their
 	// active requirements, in register order.
 	Annex []projections.PartyView
+	// Evidence is the evidence appendix: the ids and log positions behind
+	// every change, kept for the auditor out of the board's way.
+	Evidence []Evidence
+}
+
+// Evidence is one entry of the evidence appendix: a change (Ref, as the
+// body names it) or a party, with its ids and the events behind it.
+type Evidence struct {
+	Ref     string // E1, E2, … for changes; "" for a party entry
+	Subject string // the party's name, then the change as the body titles it
+	IDs     string // party, requirement, objective and KPI ids
+	Events  []projections.EventRef
 }
 
 // PreviousReview is the review a window starts at, as the next review
@@ -249,4 +261,48 @@ func requirementTitles(p projections.PartyView) string {
 		l = append(l, q.Title)
 	}
 	return strings.Join(l, "; ")
+}
+
+// evidence numbers the changes (Item.Ref) and lists, for each party and
+// change, its ids and the events behind it.
+func evidence(r *Report) []Evidence {
+	var out []Evidence
+	n := 0
+	number := func(items []Item, party string) {
+		for i := range items {
+			n++
+			it := &items[i]
+			it.Ref = fmt.Sprintf("E%d", n)
+			subject := ChangeLabel(*it)
+			if s := it.Subject(); s != "" {
+				subject += ": " + s
+			}
+			if party != "" {
+				subject = party + " · " + subject
+			}
+			out = append(out, Evidence{Ref: it.Ref, Subject: subject, IDs: strings.ReplaceAll(itemID(*it), "`", ""), Events: it.Events})
+		}
+	}
+	for _, g := range [][]PartyChanges{r.Internal, r.External} {
+		for i := range g {
+			pc := &g[i]
+			out = append(out, Evidence{Subject: pc.Party.Name, IDs: "party " + pc.Party.ID})
+			number(pc.Items, pc.Party.Name)
+		}
+	}
+	number(r.Objectives, "")
+	for _, rp := range r.Retired {
+		ids := "party " + rp.Party.ID
+		for _, q := range rp.Requirements {
+			ids += " · requirement " + q.ID
+		}
+		out = append(out, Evidence{Subject: rp.Party.Name + " (retired, open requirements)", IDs: ids})
+	}
+	return out
+}
+
+// EventList renders the log positions of events for the appendix (the
+// event ids are in the CSV and XLSX event_ids column).
+func EventList(evs []projections.EventRef) string {
+	return Positions(eventPositions(evs))
 }

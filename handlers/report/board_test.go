@@ -3,9 +3,6 @@ package report_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +22,6 @@ func withoutGenerated(b []byte) string {
 		}
 	}
 	return strings.Join(keep, "\n")
-}
-
-// pdfText reads a PDF back with pdftotext (poppler-utils).
-func pdfText(tb testing.TB, pdf []byte) string {
-	tb.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		tb.Skip("pdftotext not installed (apt-get install poppler-utils)")
-	}
-	path := filepath.Join(tb.TempDir(), "r.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", path, "-").Output()
-	if err != nil {
-		tb.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
 }
 
 // TestClosedWindowReproducible generates the report of a closed window
@@ -86,7 +65,7 @@ func TestClosedWindowReproducible(t *testing.T) {
 	for _, f := range []report.Format{report.Markdown, report.HTML} {
 		renders[f] = MustRender(t, first, f)
 	}
-	firstPDF := pdfText(t, MustRender(t, first, report.PDF))
+	firstPDF := MustPDFText(t, MustRender(t, first, report.PDF))
 
 	// After C: the register changes, the action is completed.
 	e.MustIdentifyParty(t, "Late arrival", "external")
@@ -128,7 +107,7 @@ func TestClosedWindowReproducible(t *testing.T) {
 			t.Errorf("PDF text lacks %q", want)
 		}
 	}
-	if got := pdfText(t, MustRender(t, second, report.PDF)); withoutGenerated([]byte(got)) != withoutGenerated([]byte(firstPDF)) {
+	if got := MustPDFText(t, MustRender(t, second, report.PDF)); withoutGenerated([]byte(got)) != withoutGenerated([]byte(firstPDF)) {
 		t.Errorf("PDF text changed after the window:\n--- first\n%s\n--- second\n%s", firstPDF, got)
 	}
 

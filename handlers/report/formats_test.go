@@ -324,21 +324,21 @@ func TestPDF(t *testing.T) {
 		"Support customers' DORA ICT third-party obligations", "Requirements not yet decided",
 		"Requirements past their review date (before 2026-11-02)", "Retired parties with open requirements",
 		"PayFlow HR (payroll and HR SaaS)", "Integrity", rep.Integrity.HeadHash,
-		"Generated 2026-11-02 08:00 UTC by auditor", "page 1 of",
+		"Generated 2026-11-02 08:00 UTC by auditor", "page 1 of", "Evidence appendix", "Sign-off",
 	} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("PDF text lacks %q", want)
 		}
 	}
-	// The field table of the long revision continues under a repeated
-	// header: "field from to events" appears more often than items exist.
+	// The event table of the long revision continues under a repeated
+	// header: "when who trigger why" appears more often than items exist.
 	items := 0
 	for _, g := range [][]report.PartyChanges{rep.Internal, rep.External} {
 		for _, pc := range g {
 			items += len(pc.Items)
 		}
 	}
-	if n := strings.Count(flat, "# when who trigger why"); n <= items {
+	if n := strings.Count(flat, "when who trigger why"); n <= items {
 		t.Errorf("event table header printed %d times for %d items; the long row should repeat it", n, items)
 	}
 }

@@ -29,6 +29,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"countRows":         countRows,
 	"gridSVG":           func(ps []projections.PartyView) template.HTML { return template.HTML(GridSVG(ps)) }, // GridSVG escapes the names
 	"actionStatus":      actionStatus,
+	"eventList":         EventList,
 	"requirementTitles": requirementTitles,
 	"itemData": func(d htmlData, it Item) any {
 		return struct {

@@ -24,6 +24,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.open(r)
 	m.annex(r)
 	m.signOff(r)
+	m.evidence(r)
 	m.integrity(r)
 	if m.err != nil {
 		return m.err
@@ -104,7 +105,7 @@ func (m *mdWriter) changes(r *Report) {
 		}
 		for _, pc := range g.parties {
 			m.printf("#### %s\n\n", mdEsc(pc.Party.Name))
-			m.p("*" + mdEsc(Label(pc.Party.Category)+" · "+Label(pc.Party.Scope)) + "* · party `" + pc.Party.ID + "`")
+			m.p("*" + mdEsc(Label(pc.Party.Category)+" · "+Label(pc.Party.Scope)) + "*")
 			for _, it := range pc.Items {
 				m.item(r, it)
 			}
@@ -124,18 +125,18 @@ func (m *mdWriter) item(r *Report, it Item) {
 		title += ": " + s
 	}
 	m.printf("##### %s\n\n", mdEsc(title))
-	if id := itemID(it); id != "" {
-		m.p(id)
-	}
-	m.row("field", "from", "to", "events")
-	m.row("---", "---", "---", "---")
+	m.row("field", "from", "to")
+	m.row("---", "---", "---")
 	for _, fc := range it.Fields {
-		m.row(mdEsc(FieldLabel(fc.Field)), mdEsc(r.Value(fc.Field, fc.From)), mdEsc(r.Value(fc.Field, fc.To)), Positions(fc.Positions))
+		m.row(mdEsc(FieldLabel(fc.Field)), mdEsc(r.Value(fc.Field, fc.From)), mdEsc(r.Value(fc.Field, fc.To)))
 	}
 	m.printf("\n")
 	for _, ev := range it.Events {
-		m.printf("- **#%d** %s · %s · %s — %s\n", ev.Position, When(ev.Time), mdEsc(orDash(ev.Actor)),
+		m.printf("- %s · %s · %s — %s\n", When(ev.Time), mdEsc(orDash(ev.Actor)),
 			mdEsc(Label(ev.Trigger)), mdEsc(orDash(ev.Reason)))
+	}
+	if it.Ref != "" {
+		m.printf("\n*Evidence %s.*\n", it.Ref)
 	}
 	m.printf("\n")
 }
@@ -151,8 +152,7 @@ func (m *mdWriter) open(r *Report) {
 	}
 	for _, rp := range r.Retired {
 		m.printf("### %s\n\n", mdEsc(rp.Party.Name))
-		m.p("*" + mdEsc(Label(rp.Party.Category)+" · "+Label(rp.Party.Scope)) + "* · retired " + When(rp.RetiredAt) +
-			" · party `" + rp.Party.ID + "`")
+		m.p("*" + mdEsc(Label(rp.Party.Category)+" · "+Label(rp.Party.Scope)) + "* · retired " + When(rp.RetiredAt))
 		m.row("kind", "title", "owner", "priority", "addressed", "review due")
 		m.row("---", "---", "---", "---", "---", "---")
 		for _, q := range rp.Requirements {
@@ -191,7 +191,7 @@ func (m *mdWriter) integrity(r *Report) {
 		}
 		m.printf("Latest signed checkpoint:\n\n%stext\n%s\n%s\n\n", fence, strings.TrimRight(in.Checkpoint, "\n"), fence)
 	}
-	m.p("Every line above names the positions of the events behind it; the events and the hash chain can be checked in the audit trail.")
+	m.p("The evidence appendix names the ids and log positions behind every line; the events and the hash chain can be checked in the audit trail.")
 }
 
 func (m *mdWriter) executive(r *Report) {
@@ -252,6 +252,20 @@ func (m *mdWriter) annex(r *Report) {
 	for _, p := range r.Annex {
 		m.row(mdEsc(p.Name), mdEsc(Label(p.Category)), mdEsc(Label(p.Scope)), mdEsc(orDash(p.Owner)),
 			fmt.Sprint(p.Influence), fmt.Sprint(p.Interest), mdEsc(orDash(requirementTitles(p))))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) evidence(r *Report) {
+	m.printf("## Evidence appendix\n\n")
+	if len(r.Evidence) == 0 {
+		m.p("No changes, no evidence to list.")
+		return
+	}
+	m.row("ref", "change or party", "ids", "log positions")
+	m.row("---", "---", "---", "---")
+	for _, e := range r.Evidence {
+		m.row(orDash(e.Ref), mdEsc(e.Subject), mdEsc(orDash(e.IDs)), mdEsc(orDash(EventList(e.Events))))
 	}
 	m.printf("\n")
 }

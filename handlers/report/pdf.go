@@ -50,6 +50,7 @@ func WritePDF(w io.Writer, r *Report) error {
 	p.open()
 	p.annex()
 	p.signOff()
+	p.evidence()
 	p.integrity()
 	if err := p.pdf.Error(); err != nil {
 		return fmt.Errorf("pdf: %w", err)
@@ -382,8 +383,8 @@ func (p *pdfWriter) summary() {
 }
 
 var (
-	fieldCols = []col{{"field", 0.2, "L"}, {"from", 0.33, "L"}, {"to", 0.33, "L"}, {"events", 0.14, "L"}}
-	eventCols = []col{{"#", 0.07, "R"}, {"when", 0.17, "L"}, {"who", 0.14, "L"}, {"trigger", 0.14, "L"}, {"why", 0.48, "L"}}
+	fieldCols = []col{{"field", 0.24, "L"}, {"from", 0.38, "L"}, {"to", 0.38, "L"}}
+	eventCols = []col{{"when", 0.19, "L"}, {"who", 0.16, "L"}, {"trigger", 0.16, "L"}, {"why", 0.49, "L"}}
 )
 
 func (p *pdfWriter) changes() {
@@ -400,7 +401,7 @@ func (p *pdfWriter) changes() {
 		}
 		for _, pc := range g.parties {
 			p.heading(4, pc.Party.Name)
-			p.meta(Label(pc.Party.Category) + " · " + Label(pc.Party.Scope) + " · party " + pc.Party.ID)
+			p.meta(Label(pc.Party.Category) + " · " + Label(pc.Party.Scope))
 			for _, it := range pc.Items {
 				p.item(it)
 			}
@@ -422,19 +423,19 @@ func (p *pdfWriter) item(it Item) {
 		title += ": " + s
 	}
 	p.heading(5, title)
-	if id := itemID(it); id != "" {
-		p.meta(strings.ReplaceAll(id, "`", ""))
-	}
 	rows := make([][]string, 0, len(it.Fields))
 	for _, fc := range it.Fields {
-		rows = append(rows, []string{FieldLabel(fc.Field), r.Value(fc.Field, fc.From), r.Value(fc.Field, fc.To), Positions(fc.Positions)})
+		rows = append(rows, []string{FieldLabel(fc.Field), r.Value(fc.Field, fc.From), r.Value(fc.Field, fc.To)})
 	}
 	p.table(fieldCols, rows)
 	rows = rows[:0]
 	for _, ev := range it.Events {
-		rows = append(rows, []string{fmt.Sprintf("#%d", ev.Position), When(ev.Time), orDash(ev.Actor), Label(ev.Trigger), orDash(ev.Reason)})
+		rows = append(rows, []string{When(ev.Time), orDash(ev.Actor), Label(ev.Trigger), orDash(ev.Reason)})
 	}
 	p.table(eventCols, rows)
+	if it.Ref != "" {
+		p.meta("Evidence " + it.Ref + ".")
+	}
 }
 
 var openCols = []col{{"party", 0.19, "L"}, {"kind", 0.1, "L"}, {"title", 0.28, "L"}, {"owner", 0.13, "L"},
@@ -452,7 +453,7 @@ func (p *pdfWriter) open() {
 	}
 	for _, rp := range r.Retired {
 		p.heading(3, rp.Party.Name)
-		p.meta(Label(rp.Party.Category) + " · " + Label(rp.Party.Scope) + " · retired " + When(rp.RetiredAt) + " · party " + rp.Party.ID)
+		p.meta(Label(rp.Party.Category) + " · " + Label(rp.Party.Scope) + " · retired " + When(rp.RetiredAt))
 		var rows [][]string
 		for _, q := range rp.Requirements {
 			rows = append(rows, []string{Label(q.Kind), q.Title, orDash(q.Owner), Label(q.Priority),
@@ -489,7 +490,7 @@ func (p *pdfWriter) integrity() {
 		p.pdf.MultiCell(p.contentW, 3.5, pdfText(in.Checkpoint), "1", "L", false)
 		p.pdf.Ln(2)
 	}
-	p.para("Every line above names the positions of the events behind it; the events and the hash chain can be checked in the audit trail.")
+	p.para("The evidence appendix names the ids and log positions behind every line; the events and the hash chain can be checked in the audit trail.")
 }
 
 func (p *pdfWriter) executive() {
@@ -584,4 +585,17 @@ func (p *pdfWriter) signOff() {
 	p.heading(2, "Sign-off")
 	p.table([]col{{"", 0.25, "L"}, {"", 0.75, "L"}}, [][]string{
 		{"Reviewed by", " "}, {"Date", " "}, {"Signature", "\n\n"}})
+}
+
+func (p *pdfWriter) evidence() {
+	p.heading(2, "Evidence appendix")
+	if len(p.r.Evidence) == 0 {
+		p.para("No changes, no evidence to list.")
+		return
+	}
+	rows := make([][]string, 0, len(p.r.Evidence))
+	for _, e := range p.r.Evidence {
+		rows = append(rows, []string{orDash(e.Ref), e.Subject, orDash(e.IDs), orDash(EventList(e.Events))})
+	}
+	p.table([]col{{"ref", 0.06, "L"}, {"change or party", 0.3, "L"}, {"ids", 0.3, "L"}, {"log positions", 0.34, "L"}}, rows)
 }

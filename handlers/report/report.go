@@ -214,6 +214,7 @@ type PartyChanges struct {
 // of a communication with the party, or of an objective or KPI (Objective
 // set, no party).
 type Item struct {
+	Ref         string // its evidence reference ("E1", "E2", …) in the evidence appendix
 	Requirement *projections.RequirementRef
 	Objective   *projections.ObjectiveRef
 	Change      string        // a projections.Change* kind of the net view
@@ -350,6 +351,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	rep.Annex = annex(all)
 	rep.Previous = previous(rep)
 	rep.Executive = executiveSummary(rep)
+	rep.Evidence = evidence(rep)
 	return rep, nil
 }
 
