@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -118,4 +120,23 @@ func withApp(ctx context.Context, f storeFlags, c *cobra.Command, fn func(*app) 
 		return fmt.Errorf("%s: %w", strings.TrimSpace(c.CommandPath()), err)
 	}
 	return nil
+}
+
+// printOpenActions lists the open actions of management reviews under
+// `reviews due`, overdue ones marked.
+func printOpenActions(w io.Writer, actions []projections.ActionView) {
+	if len(actions) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nOpen actions of management reviews (9.3.3):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OWNER\tDUE\tSTATE\tACTION\tREVIEW")
+	for _, a := range actions {
+		state := "open"
+		if a.Overdue {
+			state = "OVERDUE"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s (%s)\n", a.Owner, a.DueOn, state, a.Title, a.ReviewTitle, a.ReviewHeldOn)
+	}
+	_ = tw.Flush()
 }

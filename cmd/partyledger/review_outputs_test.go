@@ -183,6 +183,12 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 		t.Errorf("done actions = %s", got)
 	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/actions?status=late", nil, nil), http.StatusBadRequest)
+	// `reviews due` lists the open actions, beside the running server.
+	out, _ := mustRun(t, "reviews", "due", "--db", s.DB)
+	if !strings.Contains(out, "Open actions of management reviews") || !strings.Contains(out, "OVERDUE  Update SoA") ||
+		strings.Contains(out, "Train staff") {
+		t.Errorf("reviews due:\n%s", out)
+	}
 
 	// Settings: admin only, stored as an event, named on the report.
 	editor := s.as(s.mustToken(t, "editor", "editor"))
@@ -218,6 +224,9 @@ func TestSettingsAndReportCLI(t *testing.T) {
 	}
 	if out, _ := mustRun(t, "settings", "show", "--db", db); !strings.Contains(out, "Northwind Cloud Ltd") {
 		t.Errorf("settings show printed %q", out)
+	}
+	if out, _ := mustRun(t, "reviews", "due", "--db", db, "--date", "2026-07-01"); strings.Contains(out, "Open actions") {
+		t.Errorf("reviews due lists actions where the demo has none:\n%s", out)
 	}
 	stdout, _ := mustRun(t, "report", "--db", db)
 	if !strings.Contains(stdout, "**Northwind Cloud Ltd**") {
