@@ -35,6 +35,8 @@ var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRet
 	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent,
 	EventRelationshipEstablished, EventRelationshipRevised, EventRelationshipEnded}
 
+func init() { EventTypes = append(EventTypes, reviewEventTypes...) } // review_events.go
+
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
 	EventType() string
@@ -154,6 +156,13 @@ type ManagementReviewHeld struct {
 	Title     string   `json:"title"`
 	Attendees []string `json:"attendees"`
 	Notes     string   `json:"notes"`
+	// The window and the 9.3.3 outputs; absent from reviews recorded before
+	// they existed (ConsideredFrom and ConsideredTo nil).
+	ConsideredFrom *int64             `json:"considered_from,omitempty"`
+	ConsideredTo   *int64             `json:"considered_to,omitempty"`
+	Decisions      []string           `json:"decisions,omitempty"`
+	Actions        []ReviewActionItem `json:"actions,omitempty"`
+	Late           bool               `json:"late,omitempty"` // held before the latest review recorded earlier
 }
 
 func (PartyIdentified) EventType() string       { return EventPartyIdentified }
@@ -215,7 +224,9 @@ func Decode(eventType string, schema int, data []byte) (Event, error) {
 	case EventRelationshipEnded:
 		e = &RelationshipEnded{}
 	default:
-		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
+		if e = newReviewEvent(eventType); e == nil { // review_events.go
+			return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
+		}
 	}
 	if err := json.Unmarshal(data, e); err != nil {
 		return nil, &Error{Code: EINTERNAL, Message: fmt.Sprintf("decode %s: %v", eventType, err), Err: err}
@@ -266,5 +277,5 @@ func deref(e Event) Event {
 	case *RelationshipEnded:
 		return *v
 	}
-	return e
+	return derefReviewEvent(e)
 }

@@ -142,7 +142,9 @@ func TestEventTypeNames(t *testing.T) {
 		"management_review.held",
 		"objective.set", "objective.revised", "kpi.defined", "kpi.revised", "kpi.measured",
 		"requirement.reviewed", "communication.planned", "communication.sent",
-		"relationship.established", "relationship.revised", "relationship.ended"}
+		"relationship.established", "relationship.revised", "relationship.ended",
+		"management_review.corrected", "management_review.voided", "review_action.completed",
+		"review_action.cancelled", "settings.changed"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -219,6 +221,24 @@ func canonicalEvents() []domain.Event {
 			"label": {From: "hosts customer data", To: ""},
 		}},
 		domain.RelationshipEnded{RelationshipID: idRel, Changes: domain.Changes{"status": {From: "active", To: "ended"}}},
+		// Added with issue 15: the window and 9.3.3 outputs of a review, its
+		// corrections, voids and actions, and the settings.
+		domain.ManagementReviewHeld{ReviewID: idMR, HeldOn: "2025-09-01", Title: "Q3 management review",
+			Attendees: []string{"CEO"}, Notes: "", ConsideredFrom: ptr(int64(12)), ConsideredTo: ptr(int64(40)),
+			Decisions: []string{"Extend the scope to the DR site."},
+			Actions:   []domain.ReviewActionItem{{ActionID: idAct, Title: "Update SoA", Owner: "CISO", DueOn: "2025-10-01"}},
+			Late:      true},
+		domain.ManagementReviewCorrected{ReviewID: idMR, Changes: domain.Changes{
+			"held_on":       {From: "2025-09-01", To: "2025-08-31"},
+			"considered_to": {From: 40.0, To: 38.0},
+			"decisions":     {From: []any{}, To: []any{"Hire a DPO."}},
+		}},
+		domain.ManagementReviewVoided{ReviewID: idMR, Changes: domain.Changes{"status": {From: "recorded", To: "voided"}}},
+		domain.ReviewActionCompleted{ActionID: idAct, ReviewID: idMR, Evidence: "https://wiki.example.com/soa-v7",
+			Changes: domain.Changes{"status": {From: "open", To: "done"}}},
+		domain.ReviewActionCancelled{ActionID: idAct, ReviewID: idMR,
+			Changes: domain.Changes{"status": {From: "open", To: "cancelled"}}},
+		domain.SettingsChanged{Changes: domain.Changes{"org_name": {From: "", To: "Acme Payments Ltd"}}},
 	}
 }
 

@@ -31,7 +31,8 @@ const (
 	idRN domain.RequirementID = "01975f2b-0000-7000-8000-000000000010" // new
 	idRX domain.RequirementID = "01975f2b-0000-7000-8000-000000000011" // no such requirement
 
-	idMR domain.ReviewID = "01975f2c-0000-7000-8000-000000000001"
+	idMR  domain.ReviewID = "01975f2c-0000-7000-8000-000000000001"
+	idAct domain.ActionID = "01975f2c-0000-7000-8000-0000000000a1"
 )
 
 // dirParty is one party as the register read model knows it.

@@ -21,7 +21,8 @@ func TestManagementReviewHold(t *testing.T) {
 	}
 	validEvent := func(edit func(*domain.ManagementReviewHeld)) []domain.Event {
 		e := domain.ManagementReviewHeld{ReviewID: idMR, HeldOn: "2025-05-28", Title: "Q2 management review",
-			Attendees: []string{"CEO", "CISO"}, Notes: "Register reviewed.\nNo open actions."}
+			Attendees: []string{"CEO", "CISO"}, Notes: "Register reviewed.\nNo open actions.",
+			ConsideredFrom: ptr(int64(0)), ConsideredTo: ptr(int64(40))}
 		if edit != nil {
 			edit(&e)
 		}
@@ -32,7 +33,8 @@ func TestManagementReviewHold(t *testing.T) {
 	tests := []struct {
 		name       string
 		history    []domain.Event
-		now        time.Time // zero: the package's now, 2025-06-01T12:00Z
+		log        *domain.ReviewLog // nil: head 40, no review before
+		now        time.Time         // zero: the package's now, 2025-06-01T12:00Z
 		cmd        domain.HoldManagementReview
 		want       []domain.Event
 		wantCode   string
@@ -100,6 +102,67 @@ func TestManagementReviewHold(t *testing.T) {
 		{name: "notes invalid UTF-8", cmd: valid(func(c *domain.HoldManagementReview) { c.Notes = "\xed\xa0\x80" }),
 			wantCode: domain.EINVALID, wantFields: []string{"notes"}},
 		{name: "already recorded", history: held, cmd: valid(nil), wantCode: domain.ECONFLICT},
+
+		// The window it considered.
+		{name: "window defaults to the latest review's considered_to and the head",
+			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-03-01", LatestConsideredTo: 30}, cmd: valid(nil),
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.ConsideredFrom, e.ConsideredTo = ptr(int64(30)), ptr(int64(90))
+			})},
+		{name: "explicit window",
+			cmd:  valid(func(c *domain.HoldManagementReview) { c.ConsideredFrom, c.ConsideredTo = ptr(int64(5)), ptr(int64(7)) }),
+			want: validEvent(func(e *domain.ManagementReviewHeld) { e.ConsideredFrom, e.ConsideredTo = ptr(int64(5)), ptr(int64(7)) })},
+		{name: "late review without a window is refused",
+			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-30", LatestConsideredTo: 80}, cmd: valid(nil),
+			wantCode: domain.EINVALID, wantFields: []string{"considered_from"}},
+		{name: "late review with only one end is refused",
+			log:      &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-30", LatestConsideredTo: 80},
+			cmd:      valid(func(c *domain.HoldManagementReview) { c.ConsideredTo = ptr(int64(50)) }),
+			wantCode: domain.EINVALID, wantFields: []string{"considered_from"}},
+		{name: "late review with its window is accepted and marked late",
+			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-30", LatestConsideredTo: 80},
+			cmd: valid(func(c *domain.HoldManagementReview) {
+				c.ConsideredFrom, c.ConsideredTo = ptr(int64(10)), ptr(int64(50))
+			}),
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.ConsideredFrom, e.ConsideredTo, e.Late = ptr(int64(10)), ptr(int64(50)), true
+			})},
+		{name: "same day as the latest is not late",
+			log: &domain.ReviewLog{Head: 90, LatestHeldOn: "2025-05-28", LatestConsideredTo: 80}, cmd: valid(nil),
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.ConsideredFrom, e.ConsideredTo = ptr(int64(80)), ptr(int64(90))
+			})},
+		{name: "window end after the head",
+			cmd:      valid(func(c *domain.HoldManagementReview) { c.ConsideredTo = ptr(int64(41)) }),
+			wantCode: domain.EINVALID, wantFields: []string{"considered_to"}},
+		{name: "window reversed",
+			cmd:      valid(func(c *domain.HoldManagementReview) { c.ConsideredFrom, c.ConsideredTo = ptr(int64(9)), ptr(int64(8)) }),
+			wantCode: domain.EINVALID, wantFields: []string{"considered_from"}},
+
+		// 9.3.3 outputs.
+		{name: "decisions and actions",
+			cmd: valid(func(c *domain.HoldManagementReview) {
+				c.Decisions = []string{" Extend scope to the DR site. "}
+				c.Actions = []domain.ActionInput{{ActionID: idAct, Title: " Update SoA ", Owner: "CISO", DueOn: "2025-07-01"}}
+			}),
+			want: validEvent(func(e *domain.ManagementReviewHeld) {
+				e.Decisions = []string{"Extend scope to the DR site."}
+				e.Actions = []domain.ReviewActionItem{{ActionID: idAct, Title: "Update SoA", Owner: "CISO", DueOn: "2025-07-01"}}
+			})},
+		{name: "empty decision",
+			cmd:      valid(func(c *domain.HoldManagementReview) { c.Decisions = []string{" "} }),
+			wantCode: domain.EINVALID, wantFields: []string{"decisions"}},
+		{name: "action without owner or due date",
+			cmd: valid(func(c *domain.HoldManagementReview) {
+				c.Actions = []domain.ActionInput{{ActionID: idAct, Title: "Update SoA"}}
+			}),
+			wantCode: domain.EINVALID, wantFields: []string{"actions.owner", "actions.due_on"}},
+		{name: "action id twice",
+			cmd: valid(func(c *domain.HoldManagementReview) {
+				a := domain.ActionInput{ActionID: idAct, Title: "Update SoA", Owner: "CISO", DueOn: "2025-07-01"}
+				c.Actions = []domain.ActionInput{a, a}
+			}),
+			wantCode: domain.EINVALID, wantFields: []string{"actions"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,8 +170,12 @@ func TestManagementReviewHold(t *testing.T) {
 			if at.IsZero() {
 				at = now
 			}
+			log := domain.ReviewLog{Head: 40}
+			if tc.log != nil {
+				log = *tc.log
+			}
 			r := MustFoldReview(t, tc.history...)
-			got, err := r.Hold(tc.cmd, at)
+			got, err := r.Hold(tc.cmd, log, at)
 			checkDecision(t, got, err, tc.want, tc.wantCode, tc.wantFields)
 		})
 	}
@@ -118,7 +185,7 @@ func TestFoldManagementReview(t *testing.T) {
 	r := MustFoldReview(t, domain.ManagementReviewHeld{ReviewID: idMR, HeldOn: "2025-05-28",
 		Title: "Q2 management review", Attendees: []string{"CEO", "CISO"}, Notes: "Fine."})
 	want := &domain.ManagementReview{ID: idMR, Version: 1, HeldOn: "2025-05-28",
-		Title: "Q2 management review", Attendees: []string{"CEO", "CISO"}, Notes: "Fine."}
+		Title: "Q2 management review", Attendees: []string{"CEO", "CISO"}, Notes: "Fine.", Status: domain.ReviewRecorded}
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("fold mismatch (-want +got):\n%s", diff)
 	}

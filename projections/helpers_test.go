@@ -223,7 +223,7 @@ func (l *ledger) review(title string) domain.ReviewID {
 	r := &domain.ManagementReview{}
 	cmd := domain.HoldManagementReview{Meta: meta(""), ReviewID: id,
 		HeldOn: l.now.Format(domain.DateLayout), Title: title, Attendees: []string{"CEO", "CISO"}, Notes: "ok"}
-	evs, err := r.Hold(cmd, l.now)
+	evs, err := r.Hold(cmd, domain.ReviewLog{Head: l.head}, l.now)
 	if err != nil {
 		l.tb.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func dumpTables(tb testing.TB, db *sql.DB) map[string][][]any {
 	tb.Helper()
 	out := map[string][][]any{}
 	for _, t := range []string{"checkpoints", "parties", "requirements", "reviews", "changes",
-		"change_parties", "change_requirements"} {
+		"change_parties", "change_requirements", "review_actions", "settings"} {
 		rows, err := db.Query(`SELECT * FROM ` + t + ` ORDER BY 1`)
 		if err != nil {
 			tb.Fatal(err)

@@ -54,6 +54,8 @@ type ReviewView struct {
 	Position   int64     `json:"position"` // global position of management_review.held
 	RecordedAt time.Time `json:"recorded_at"`
 	RecordedBy string    `json:"recorded_by"`
+
+	ReviewWindowView // the window, 9.3.3 outputs and status (reviews.go)
 }
 
 // Change kinds of a feed item.

@@ -37,7 +37,10 @@ type WindowReads interface {
 
 // ResolveWindow resolves the since/until expressions of the change feed
 // (GET /api/v1/changes, the change report, the CLI) into a [Window] and the
-// bounds that describe it. since: last-review (default; the beginning when
+// bounds that describe it. A review stands for the end of the window it
+// considered (its considered_to), and the last review is the one with the
+// latest held_on that is not void (see [ReadModel.LastReview]), never
+// merely the one recorded last. since: last-review (default; the beginning when
 // no review was held), beginning, review:<id>, position:<n>,
 // time:<RFC3339>. until: now (default: the read model's checkpoint),
 // review:<id>, position:<n>, time:<RFC3339>. Windows exclude since and
@@ -56,7 +59,7 @@ func ResolveWindow(ctx context.Context, reads WindowReads, since, until string) 
 			return w, sb, ub, err
 		}
 		if ok {
-			w.After, sb = rv.Position, Bound{Kind: BoundReview, Position: rv.Position, Review: &rv}
+			w.After, sb = rv.ConsideredTo, Bound{Kind: BoundReview, Position: rv.ConsideredTo, Review: &rv}
 		} else {
 			sb = Bound{Kind: BoundBeginning}
 		}
@@ -67,7 +70,7 @@ func ResolveWindow(ctx context.Context, reads WindowReads, since, until string) 
 		if err != nil {
 			return w, sb, ub, err
 		}
-		w.After, sb = rv.Position, Bound{Kind: BoundReview, Position: rv.Position, Review: &rv}
+		w.After, sb = rv.ConsideredTo, Bound{Kind: BoundReview, Position: rv.ConsideredTo, Review: &rv}
 	case BoundPosition:
 		n, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil || n < 0 {
@@ -96,7 +99,10 @@ func ResolveWindow(ctx context.Context, reads WindowReads, since, until string) 
 		if err != nil {
 			return w, sb, ub, err
 		}
-		w.Until, ub = rv.Position, Bound{Kind: BoundReview, Position: rv.Position, Review: &rv}
+		w.Until, ub = rv.ConsideredTo, Bound{Kind: BoundReview, Position: rv.ConsideredTo, Review: &rv}
+		if w.Until == 0 {
+			w.Until = -1 // the review considered nothing
+		}
 	case BoundPosition:
 		n, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil || n < 0 {
@@ -121,5 +127,53 @@ func ResolveWindow(ctx context.Context, reads WindowReads, since, until string) 
 
 func badWindowParam(name, msg string) error {
 	return &domain.Error{Code: domain.EINVALID, Message: "invalid query parameter",
+		Fields: []domain.FieldError{{Field: name, Message: msg}}}
+}
+
+// PositionReads is what [ResolvePosition] reads.
+type PositionReads interface {
+	Review(ctx context.Context, id string) (ReviewView, error)
+	PositionAt(ctx context.Context, t time.Time) (int64, error)
+}
+
+// ResolvePosition resolves one end of a review's considered window, named
+// field in errors: review:<id> (the end of the window that review
+// considered), position:<n>, time:<RFC3339> (the last event recorded at or
+// before that time) or a date YYYY-MM-DD (the last event recorded on or
+// before that UTC day). It returns EINVALID naming field for a malformed
+// expression and ENOTFOUND for an unknown review.
+func ResolvePosition(ctx context.Context, reads PositionReads, field, expr string) (int64, error) {
+	kind, arg, found := strings.Cut(expr, ":")
+	switch {
+	case found && kind == BoundReview:
+		rv, err := reads.Review(ctx, arg)
+		if err != nil {
+			return 0, err
+		}
+		return rv.ConsideredTo, nil
+	case found && kind == BoundPosition:
+		n, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil || n < 0 {
+			return 0, badField(field, "position must be a whole number >= 0")
+		}
+		return n, nil
+	case found && kind == BoundTime:
+		t, err := time.Parse(time.RFC3339Nano, arg)
+		if err != nil {
+			return 0, badField(field, "time must be RFC 3339, such as 2026-01-31T09:00:00Z")
+		}
+		return reads.PositionAt(ctx, t)
+	case !found:
+		d, err := time.Parse(domain.DateLayout, expr)
+		if err != nil {
+			break
+		}
+		return reads.PositionAt(ctx, d.AddDate(0, 0, 1).Add(-time.Nanosecond))
+	}
+	return 0, badField(field, "must be review:<id>, position:<n>, time:<RFC3339> or a date YYYY-MM-DD")
+}
+
+func badField(name, msg string) error {
+	return &domain.Error{Code: domain.EINVALID, Message: "invalid input",
 		Fields: []domain.FieldError{{Field: name, Message: msg}}}
 }

@@ -34,7 +34,9 @@ func (f fakeWindowReads) Review(_ context.Context, id string) (projections.Revie
 func (f fakeWindowReads) Checkpoint(context.Context) (int64, error) { return f.cp, nil }
 
 func TestResolveWindow(t *testing.T) {
-	reads := fakeWindowReads{cp: 90, reviews: []projections.ReviewView{{ID: "r1", Position: 10}, {ID: "r2", Position: 40}}}
+	reads := fakeWindowReads{cp: 90, reviews: []projections.ReviewView{
+		{ID: "r1", Position: 10, ReviewWindowView: projections.ReviewWindowView{ConsideredTo: 9}},
+		{ID: "r2", Position: 40, ReviewWindowView: projections.ReviewWindowView{ConsideredTo: 38}}}}
 	at := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		since, until string
@@ -44,10 +46,10 @@ func TestResolveWindow(t *testing.T) {
 		untilKind    string
 		code         string // error code, "" for none
 	}{
-		{"", "", reads, projections.Window{After: 40, Until: 90}, "review", "now", ""},
+		{"", "", reads, projections.Window{After: 38, Until: 90}, "review", "now", ""},
 		{"last-review", "now", fakeWindowReads{cp: 7}, projections.Window{Until: 7}, "beginning", "now", ""},
-		{"beginning", "review:r2", reads, projections.Window{Until: 40}, "beginning", "review", ""},
-		{"review:r1", "position:30", reads, projections.Window{After: 10, Until: 30}, "review", "position", ""},
+		{"beginning", "review:r2", reads, projections.Window{Until: 38}, "beginning", "review", ""},
+		{"review:r1", "position:30", reads, projections.Window{After: 9, Until: 30}, "review", "position", ""},
 		{"position:5", "position:0", reads, projections.Window{After: 5, Until: -1}, "position", "position", ""},
 		{"time:2026-01-31T10:00:00+01:00", "time:2026-01-31T09:00:00Z", reads,
 			projections.Window{FromTime: at, UntilTime: at}, "time", "time", ""},

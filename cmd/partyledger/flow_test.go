@@ -143,8 +143,9 @@ func TestFlow(t *testing.T) {
 	}
 
 	var review struct {
-		ID       string `json:"id"`
-		Position int64  `json:"position"`
+		ID           string `json:"id"`
+		Position     int64  `json:"position"`
+		ConsideredTo int64  `json:"considered_to"`
 	}
 	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews", map[string]any{
 		"held_on": time.Now().UTC().Format("2006-01-02"), "title": "Q3 review", "attendees": []string{"CEO", "CISO"}}, &review), http.StatusCreated)
@@ -167,8 +168,10 @@ func TestFlow(t *testing.T) {
 
 	var detailed changesResp
 	mustStatus(t, s.do(t, "GET", "/api/v1/changes", nil, &detailed), http.StatusOK)
-	if detailed.Since.Kind != "review" || detailed.Since.Position != review.Position {
-		t.Fatalf("since = %+v, want the review at %d", detailed.Since, review.Position)
+	// The window starts where the review's considered window ended: the
+	// head when it was recorded, just before its own event.
+	if detailed.Since.Kind != "review" || detailed.Since.Position != review.ConsideredTo || review.ConsideredTo != review.Position-1 {
+		t.Fatalf("since = %+v, want the end of the review's window at %d (review at %d)", detailed.Since, review.ConsideredTo, review.Position)
 	}
 	var kinds []string
 	for _, it := range detailed.Items {

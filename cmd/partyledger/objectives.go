@@ -254,9 +254,14 @@ func newReviewsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if f.format == "json" {
-					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "until": until, "owners": owners})
+				actions, err := m.Actions(c.Context(), projections.ActionsOpen, today) // review_outputs.go
+				if err != nil {
+					return err
 				}
+				if f.format == "json" {
+					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "until": until, "owners": owners, "actions": actions})
+				}
+				defer printOpenActions(c.OutOrStdout(), actions)
 				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "OWNER\tREVIEW DUE\tSTATE\tPARTY\tREQUIREMENT\tLAST REVIEWED")
 				for _, o := range owners {

@@ -33,8 +33,8 @@ func init() {
 }
 
 func reportFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&reportOrgName, "org-name", envOr(envOrgName, report.DefaultOrganisation),
-		"organisation named on the change report (env "+envOrgName+")")
+	fs.StringVar(&reportOrgName, "org-name", envOr(envOrgName, ""),
+		"organisation named on the change report, overriding the stored setting (env "+envOrgName+")")
 }
 
 // startReports serves GET /api/v1/reports/changes. The integrity footer
@@ -109,7 +109,7 @@ retired parties with open requirements, and the log head for integrity.
 	fs.StringVar(&cfg.until, "until", "now", "end of the window, included")
 	fs.StringVarP(&cfg.format, "format", "f", "", "md, html, pdf, csv or xlsx")
 	fs.StringVarP(&cfg.output, "output", "o", "-", "file to write; - for stdout")
-	fs.StringVar(&cfg.org, "org-name", envOr(envOrgName, report.DefaultOrganisation), "organisation named on the report (env "+envOrgName+")")
+	fs.StringVar(&cfg.org, "org-name", envOr(envOrgName, ""), "organisation named on the report, overriding the stored setting (env "+envOrgName+")")
 	fs.StringVar(&cfg.by, "by", defaultReportAuthor(), "who generates the report, as the report names them")
 	fs.DurationVar(&cfg.catchUp, "catch-up", 10*time.Minute, "how long to wait for the read model to apply the log")
 	return cmd
@@ -124,18 +124,30 @@ func defaultReportAuthor() string {
 }
 
 // reportFormat picks the format: the flag, or the output file's extension,
-// or Markdown.
+// or Markdown (stdout, or a file without an extension). An output file
+// whose extension is not a report format (report.docx) is refused rather
+// than written as something else.
 func reportFormat(flag, output string) (report.Format, error) {
+	var fromExt report.Format
+	if ext := strings.TrimPrefix(filepath.Ext(output), "."); output != "-" && ext != "" {
+		f, err := report.ParseFormat(strings.ToLower(ext))
+		if err != nil {
+			return "", fmt.Errorf("-o %q: .%s is not a report format; use .md, .html, .pdf, .csv or .xlsx", output, ext)
+		}
+		fromExt = f
+	}
 	if flag == "" {
-		ext := strings.TrimPrefix(filepath.Ext(output), ".")
-		if f, err := report.ParseFormat(ext); err == nil && output != "-" {
-			return f, nil
+		if fromExt != "" {
+			return fromExt, nil
 		}
 		return report.Markdown, nil
 	}
 	f, err := report.ParseFormat(flag)
 	if err != nil {
 		return "", fmt.Errorf("--format %q: must be one of md, html, pdf, csv, xlsx", flag)
+	}
+	if fromExt != "" && fromExt != f {
+		return "", fmt.Errorf("--format %s does not match -o %q", flag, output)
 	}
 	return f, nil
 }

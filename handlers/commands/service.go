@@ -134,21 +134,6 @@ func (s *Service) RetireRequirement(ctx context.Context, cmd domain.RetireRequir
 	})
 }
 
-// HoldManagementReview records a management review. The command's ReviewID
-// is set here if empty.
-func (s *Service) HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (Result, error) {
-	if cmd.ReviewID == "" {
-		cmd.ReviewID = domain.ReviewID(newID())
-	}
-	r := &domain.ManagementReview{}
-	now := s.now()
-	events, err := r.Hold(cmd, now)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.append(ctx, cmd.ReviewID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
-}
-
 // LoadParty folds a party's stream. It fails with ENOTFOUND for an unknown
 // party.
 func (s *Service) LoadParty(ctx context.Context, id domain.PartyID) (*domain.Party, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -19,17 +20,22 @@ func requirementIDOf(data []byte) string {
 }
 
 func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) error {
-	m, err := readBody(r, "held_on", "title", "attendees", "notes", "reason", "trigger")
+	m, err := readBody(r, "held_on", "title", "attendees", "notes", "reason", "trigger",
+		"considered_from", "considered_to", "decisions", "actions")
 	if err != nil {
 		return err
 	}
 	d := &fieldDecoder{m: m}
 	cmd := domain.HoldManagementReview{
-		Meta:      meta(r, d),
-		HeldOn:    d.str("held_on"),
-		Title:     d.str("title"),
-		Attendees: d.strings("attendees"),
-		Notes:     d.str("notes"),
+		Meta:           meta(r, d),
+		HeldOn:         d.str("held_on"),
+		Title:          d.str("title"),
+		Attendees:      d.strings("attendees"),
+		Notes:          d.str("notes"),
+		ConsideredFrom: s.windowEnd(r.Context(), d, "considered_from"),
+		ConsideredTo:   s.windowEnd(r.Context(), d, "considered_to"),
+		Decisions:      d.strings("decisions"),
+		Actions:        actionInputs(d),
 	}
 	if err := d.err(); err != nil {
 		return err
@@ -44,8 +50,35 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/management-reviews/"+id)
-	writeJSON(w, http.StatusCreated, rv)
+	out := reviewCreated{ReviewView: rv}
+	if rv.Late {
+		out.Notice = lateNotice
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// actionInputs decodes "actions": [{title, owner, due_on}] of a new review.
+func actionInputs(d *fieldDecoder) []domain.ActionInput {
+	var in []struct {
+		Title string `json:"title"`
+		Owner string `json:"owner"`
+		DueOn string `json:"due_on"`
+	}
+	if !d.has("actions") || d.isNull("actions") {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(d.m["actions"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		d.fail("actions", "must be a list of {title, owner, due_on}")
+		return nil
+	}
+	out := make([]domain.ActionInput, 0, len(in))
+	for _, a := range in {
+		out = append(out, domain.ActionInput{Title: a.Title, Owner: a.Owner, DueOn: a.DueOn})
+	}
+	return out
 }
 
 func (s *Server) handleReviewList(w http.ResponseWriter, r *http.Request) error {

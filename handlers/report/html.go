@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"html/template"
 	"io"
+
+	"github.com/partyledger/partyledger/projections"
 )
 
 //go:embed report.html.tmpl
@@ -14,17 +16,21 @@ var htmlSource string
 // no external resources, print-friendly. html/template escapes every value
 // from the log for its context.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when":        When,
-	"label":       Label,
-	"fieldLabel":  FieldLabel,
-	"changeLabel": ChangeLabel,
-	"positions":   Positions,
-	"boundText":   BoundText,
-	"orDash":      orDash,
-	"dateOrDash":  dateOrDash,
-	"boolAny":     boolAny,
-	"scopeTitle":  scopeTitle,
-	"countRows":   countRows,
+	"when":              When,
+	"label":             Label,
+	"fieldLabel":        FieldLabel,
+	"changeLabel":       ChangeLabel,
+	"positions":         Positions,
+	"boundText":         BoundText,
+	"orDash":            orDash,
+	"dateOrDash":        dateOrDash,
+	"boolAny":           boolAny,
+	"scopeTitle":        scopeTitle,
+	"countRows":         countRows,
+	"gridSVG":           func(ps []projections.PartyView) template.HTML { return template.HTML(GridSVG(ps)) }, // GridSVG escapes the names
+	"actionStatus":      actionStatus,
+	"eventList":         EventList,
+	"requirementTitles": requirementTitles,
 	"itemData": func(d htmlData, it Item) any {
 		return struct {
 			R    *Report

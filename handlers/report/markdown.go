@@ -12,13 +12,19 @@ import (
 func WriteMarkdown(w io.Writer, r *Report) error {
 	m := &mdWriter{w: bufio.NewWriter(w)}
 	m.header(r)
+	m.executive(r)
 	if r.NoChanges() {
 		m.p("**No changes.** No interested party, requirement or expectation was added, revised, retired or re-decided in this window.")
 	} else {
 		m.summary(r)
 		m.changes(r)
 	}
+	m.grid(r)
+	m.previous(r)
 	m.open(r)
+	m.annex(r)
+	m.signOff(r)
+	m.evidence(r)
 	m.integrity(r)
 	if m.err != nil {
 		return m.err
@@ -50,6 +56,7 @@ func (m *mdWriter) header(r *Report) {
 	m.row("---", "---")
 	m.row("From (exclusive)", mdEsc(BoundText(r.Since)))
 	m.row("To (inclusive)", mdEsc(BoundText(r.Until)))
+	m.row("Net changes in the window", fmt.Sprint(r.NetChanges))
 	m.row("Events in the window", fmt.Sprint(r.Events))
 	m.row("Generated", mdEsc(When(r.GeneratedAt)+" by "+orDash(r.GeneratedBy)))
 	m.printf("\n")
@@ -76,12 +83,12 @@ func (m *mdWriter) summary(r *Report) {
 	}
 	m.row("**total**", fmt.Sprintf("**%d**", s.Addressing.Total()))
 	m.printf("\n### Changes by trigger\n\n")
-	m.row("trigger", "events")
+	m.row("trigger", "net changes")
 	m.row("---", "---:")
 	for _, t := range s.ByTrigger {
 		m.row(mdEsc(t.Label()), fmt.Sprint(t.Events))
 	}
-	m.row("**total**", fmt.Sprintf("**%d**", r.Events))
+	m.row("**total**", fmt.Sprintf("**%d**", r.NetChanges))
 	m.printf("\n")
 }
 
@@ -98,7 +105,7 @@ func (m *mdWriter) changes(r *Report) {
 		}
 		for _, pc := range g.parties {
 			m.printf("#### %s\n\n", mdEsc(pc.Party.Name))
-			m.p("*" + mdEsc(Label(pc.Party.Category)+" · "+Label(pc.Party.Scope)) + "* · party `" + pc.Party.ID + "`")
+			m.p("*" + mdEsc(Label(pc.Party.Category)+" · "+Label(pc.Party.Scope)) + "*")
 			for _, it := range pc.Items {
 				m.item(r, it)
 			}
@@ -118,18 +125,18 @@ func (m *mdWriter) item(r *Report, it Item) {
 		title += ": " + s
 	}
 	m.printf("##### %s\n\n", mdEsc(title))
-	if id := itemID(it); id != "" {
-		m.p(id)
-	}
-	m.row("field", "from", "to", "events")
-	m.row("---", "---", "---", "---")
+	m.row("field", "from", "to")
+	m.row("---", "---", "---")
 	for _, fc := range it.Fields {
-		m.row(mdEsc(FieldLabel(fc.Field)), mdEsc(r.Value(fc.Field, fc.From)), mdEsc(r.Value(fc.Field, fc.To)), Positions(fc.Positions))
+		m.row(mdEsc(FieldLabel(fc.Field)), mdEsc(r.Value(fc.Field, fc.From)), mdEsc(r.Value(fc.Field, fc.To)))
 	}
 	m.printf("\n")
 	for _, ev := range it.Events {
-		m.printf("- **#%d** %s · %s · %s — %s\n", ev.Position, When(ev.Time), mdEsc(orDash(ev.Actor)),
+		m.printf("- %s · %s · %s — %s\n", When(ev.Time), mdEsc(orDash(ev.Actor)),
 			mdEsc(Label(ev.Trigger)), mdEsc(orDash(ev.Reason)))
+	}
+	if it.Ref != "" {
+		m.printf("\n*Evidence %s.*\n", it.Ref)
 	}
 	m.printf("\n")
 }
@@ -145,8 +152,7 @@ func (m *mdWriter) open(r *Report) {
 	}
 	for _, rp := range r.Retired {
 		m.printf("### %s\n\n", mdEsc(rp.Party.Name))
-		m.p("*" + mdEsc(Label(rp.Party.Category)+" · "+Label(rp.Party.Scope)) + "* · retired " + When(rp.RetiredAt) +
-			" · party `" + rp.Party.ID + "`")
+		m.p("*" + mdEsc(Label(rp.Party.Category)+" · "+Label(rp.Party.Scope)) + "* · retired " + When(rp.RetiredAt))
 		m.row("kind", "title", "owner", "priority", "addressed", "review due")
 		m.row("---", "---", "---", "---", "---", "---")
 		for _, q := range rp.Requirements {
@@ -175,7 +181,7 @@ func (m *mdWriter) openTable(r *Report, rs []OpenRequirement, none string) {
 func (m *mdWriter) integrity(r *Report) {
 	in := r.Integrity
 	m.printf("---\n\n## Integrity\n\n")
-	m.p(fmt.Sprintf("Log head at generation: position **%d**, hash `%s`.", in.HeadPosition, orDash(in.HeadHash)))
+	m.p(fmt.Sprintf("%s: position **%d**, hash `%s`.", in.Label(), in.HeadPosition, orDash(in.HeadHash)))
 	if in.Checkpoint == "" {
 		m.p("Signed checkpoint: none available.")
 	} else {
@@ -185,7 +191,93 @@ func (m *mdWriter) integrity(r *Report) {
 		}
 		m.printf("Latest signed checkpoint:\n\n%stext\n%s\n%s\n\n", fence, strings.TrimRight(in.Checkpoint, "\n"), fence)
 	}
-	m.p("Every line above names the positions of the events behind it; the events and the hash chain can be checked in the audit trail.")
+	m.p("The evidence appendix names the ids and log positions behind every line; the events and the hash chain can be checked in the audit trail.")
+}
+
+func (m *mdWriter) executive(r *Report) {
+	m.printf("## Executive summary\n\n")
+	for _, s := range r.Executive {
+		m.printf("- %s\n", mdEsc(s))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) grid(r *Report) {
+	m.printf("## Power–interest grid\n\n")
+	m.row("quadrant", "parties (influence/interest)")
+	m.row("---", "---")
+	for _, g := range GridRows(r.Annex) {
+		m.row(mdEsc(g[0]), mdEsc(orDash(g[1])))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) previous(r *Report) {
+	m.printf("## Decisions and actions of the previous review\n\n")
+	p := r.Previous
+	if p == nil {
+		m.p("The window does not start at a management review.")
+		return
+	}
+	m.p(mdEsc(p.Review.Title + " (held on " + p.Review.HeldOn + ")"))
+	if len(p.Review.Decisions) == 0 {
+		m.p("Decisions: none recorded.")
+	} else {
+		m.printf("Decisions:\n\n")
+		for _, d := range p.Review.Decisions {
+			m.printf("- %s\n", mdEsc(d))
+		}
+		m.printf("\n")
+	}
+	if len(p.Actions) == 0 {
+		m.p("Actions: none recorded.")
+		return
+	}
+	m.row("action", "owner", "due", "status", "evidence")
+	m.row("---", "---", "---", "---", "---")
+	for _, a := range p.Actions {
+		m.row(mdEsc(a.Title), mdEsc(a.Owner), a.DueOn, mdEsc(actionStatus(a)), mdEsc(orDash(a.Evidence)))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) annex(r *Report) {
+	m.printf("## Annex: the register as of position %d\n\n", r.AsOf)
+	if len(r.Annex) == 0 {
+		m.p("The register is empty.")
+		return
+	}
+	m.row("party", "category", "scope", "owner", "influence", "interest", "requirements and expectations")
+	m.row("---", "---", "---", "---", "---:", "---:", "---")
+	for _, p := range r.Annex {
+		m.row(mdEsc(p.Name), mdEsc(Label(p.Category)), mdEsc(Label(p.Scope)), mdEsc(orDash(p.Owner)),
+			fmt.Sprint(p.Influence), fmt.Sprint(p.Interest), mdEsc(orDash(requirementTitles(p))))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) evidence(r *Report) {
+	m.printf("## Evidence appendix\n\n")
+	if len(r.Evidence) == 0 {
+		m.p("No changes, no evidence to list.")
+		return
+	}
+	m.row("ref", "change or party", "ids", "log positions")
+	m.row("---", "---", "---", "---")
+	for _, e := range r.Evidence {
+		m.row(orDash(e.Ref), mdEsc(e.Subject), mdEsc(orDash(e.IDs)), mdEsc(orDash(EventList(e.Events))))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) signOff(*Report) {
+	m.printf("## Sign-off\n\n")
+	m.row("", "")
+	m.row("---", "---")
+	m.row("Reviewed by", "")
+	m.row("Date", "")
+	m.row("Signature", "")
+	m.printf("\n")
 }
 
 // mdEsc escapes text for Markdown inline and table context: punctuation

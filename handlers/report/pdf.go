@@ -38,13 +38,19 @@ const (
 func WritePDF(w io.Writer, r *Report) error {
 	p := newPDFWriter(r)
 	p.header()
+	p.executive()
 	if r.NoChanges() {
 		p.noChanges()
 	} else {
 		p.summary()
 		p.changes()
 	}
+	p.grid()
+	p.previous()
 	p.open()
+	p.annex()
+	p.signOff()
+	p.evidence()
 	p.integrity()
 	if err := p.pdf.Error(); err != nil {
 		return fmt.Errorf("pdf: %w", err)
@@ -337,6 +343,7 @@ func (p *pdfWriter) header() {
 	p.table([]col{{"", 0.22, "L"}, {"", 0.78, "L"}}, [][]string{
 		{"From (exclusive)", BoundText(r.Since)},
 		{"To (inclusive)", BoundText(r.Until)},
+		{"Net changes in the window", fmt.Sprint(r.NetChanges)},
 		{"Events in the window", fmt.Sprint(r.Events)},
 		{"Generated", When(r.GeneratedAt) + " by " + orDash(r.GeneratedBy)},
 	})
@@ -371,13 +378,13 @@ func (p *pdfWriter) summary() {
 	for _, t := range s.ByTrigger {
 		rows = append(rows, []string{t.Label(), fmt.Sprint(t.Events)})
 	}
-	rows = append(rows, []string{"total", fmt.Sprint(r.Events)})
-	p.table([]col{{"trigger", 0.8, "L"}, {"events", 0.2, "R"}}, rows)
+	rows = append(rows, []string{"total", fmt.Sprint(r.NetChanges)})
+	p.table([]col{{"trigger", 0.8, "L"}, {"net changes", 0.2, "R"}}, rows)
 }
 
 var (
-	fieldCols = []col{{"field", 0.2, "L"}, {"from", 0.33, "L"}, {"to", 0.33, "L"}, {"events", 0.14, "L"}}
-	eventCols = []col{{"#", 0.07, "R"}, {"when", 0.17, "L"}, {"who", 0.14, "L"}, {"trigger", 0.14, "L"}, {"why", 0.48, "L"}}
+	fieldCols = []col{{"field", 0.24, "L"}, {"from", 0.38, "L"}, {"to", 0.38, "L"}}
+	eventCols = []col{{"when", 0.19, "L"}, {"who", 0.16, "L"}, {"trigger", 0.16, "L"}, {"why", 0.49, "L"}}
 )
 
 func (p *pdfWriter) changes() {
@@ -394,7 +401,7 @@ func (p *pdfWriter) changes() {
 		}
 		for _, pc := range g.parties {
 			p.heading(4, pc.Party.Name)
-			p.meta(Label(pc.Party.Category) + " · " + Label(pc.Party.Scope) + " · party " + pc.Party.ID)
+			p.meta(Label(pc.Party.Category) + " · " + Label(pc.Party.Scope))
 			for _, it := range pc.Items {
 				p.item(it)
 			}
@@ -416,19 +423,19 @@ func (p *pdfWriter) item(it Item) {
 		title += ": " + s
 	}
 	p.heading(5, title)
-	if id := itemID(it); id != "" {
-		p.meta(strings.ReplaceAll(id, "`", ""))
-	}
 	rows := make([][]string, 0, len(it.Fields))
 	for _, fc := range it.Fields {
-		rows = append(rows, []string{FieldLabel(fc.Field), r.Value(fc.Field, fc.From), r.Value(fc.Field, fc.To), Positions(fc.Positions)})
+		rows = append(rows, []string{FieldLabel(fc.Field), r.Value(fc.Field, fc.From), r.Value(fc.Field, fc.To)})
 	}
 	p.table(fieldCols, rows)
 	rows = rows[:0]
 	for _, ev := range it.Events {
-		rows = append(rows, []string{fmt.Sprintf("#%d", ev.Position), When(ev.Time), orDash(ev.Actor), Label(ev.Trigger), orDash(ev.Reason)})
+		rows = append(rows, []string{When(ev.Time), orDash(ev.Actor), Label(ev.Trigger), orDash(ev.Reason)})
 	}
 	p.table(eventCols, rows)
+	if it.Ref != "" {
+		p.meta("Evidence " + it.Ref + ".")
+	}
 }
 
 var openCols = []col{{"party", 0.19, "L"}, {"kind", 0.1, "L"}, {"title", 0.28, "L"}, {"owner", 0.13, "L"},
@@ -446,7 +453,7 @@ func (p *pdfWriter) open() {
 	}
 	for _, rp := range r.Retired {
 		p.heading(3, rp.Party.Name)
-		p.meta(Label(rp.Party.Category) + " · " + Label(rp.Party.Scope) + " · retired " + When(rp.RetiredAt) + " · party " + rp.Party.ID)
+		p.meta(Label(rp.Party.Category) + " · " + Label(rp.Party.Scope) + " · retired " + When(rp.RetiredAt))
 		var rows [][]string
 		for _, q := range rp.Requirements {
 			rows = append(rows, []string{Label(q.Kind), q.Title, orDash(q.Owner), Label(q.Priority),
@@ -473,7 +480,7 @@ func (p *pdfWriter) openTable(rs []OpenRequirement, none string) {
 func (p *pdfWriter) integrity() {
 	in := p.r.Integrity
 	p.heading(2, "Integrity")
-	p.para(fmt.Sprintf("Log head at generation: position %d, hash %s.", in.HeadPosition, orDash(in.HeadHash)))
+	p.para(fmt.Sprintf("%s: position %d, hash %s.", in.Label(), in.HeadPosition, orDash(in.HeadHash)))
 	if in.Checkpoint == "" {
 		p.para("Signed checkpoint: none available.")
 	} else {
@@ -483,5 +490,112 @@ func (p *pdfWriter) integrity() {
 		p.pdf.MultiCell(p.contentW, 3.5, pdfText(in.Checkpoint), "1", "L", false)
 		p.pdf.Ln(2)
 	}
-	p.para("Every line above names the positions of the events behind it; the events and the hash chain can be checked in the audit trail.")
+	p.para("The evidence appendix names the ids and log positions behind every line; the events and the hash chain can be checked in the audit trail.")
+}
+
+func (p *pdfWriter) executive() {
+	p.heading(2, "Executive summary")
+	for _, s := range p.r.Executive {
+		p.para("• " + s)
+	}
+}
+
+// grid draws the power–interest grid: four quadrants and one labelled dot
+// per party of the annex.
+func (p *pdfWriter) grid() {
+	p.heading(2, "Power–interest grid")
+	const side = 110.0
+	p.flush(side + 12)
+	pdf := p.pdf
+	x0, y0 := pdfMargin+10, pdf.GetY()+2
+	half := side / 2
+	for _, q := range []struct {
+		x, y  float64
+		label string
+	}{{0, 0, "keep satisfied"}, {half, 0, "manage closely"}, {0, half, "monitor"}, {half, half, "keep informed"}} {
+		pdf.Rect(x0+q.x, y0+q.y, half, half, "D")
+		pdf.SetFont(pdfFont, "", 7)
+		pdf.SetTextColor(110, 110, 110)
+		pdf.Text(x0+q.x+1.5, y0+q.y+4, q.label)
+	}
+	pdf.SetTextColor(0, 0, 0)
+	pdf.Text(x0+half-8, y0+side+5, "interest →")
+	pdf.TransformBegin()
+	pdf.TransformRotate(90, x0-3, y0+half+8)
+	pdf.Text(x0-3, y0+half+8, "influence →")
+	pdf.TransformEnd()
+	cell := side / 5
+	seen := map[[2]int]int{}
+	pdf.SetFont(pdfFont, "", 6)
+	for _, pv := range sortedByName(p.r.Annex) {
+		in, it := clampLevel(pv.Influence), clampLevel(pv.Interest)
+		k := [2]int{in, it}
+		n := seen[k]
+		seen[k]++
+		x := x0 + float64(it-1)*cell + 2
+		y := y0 + float64(5-in)*cell + 7 + float64(n%5)*2.6
+		pdf.Circle(x, y-0.8, 0.7, "F")
+		pdf.Text(x+1.5, y, pdfText(shorten(pv.Name, 16)))
+	}
+	pdf.SetY(y0 + side + 8)
+	pdf.SetFont(pdfFont, "", pdfBodySize)
+}
+
+func (p *pdfWriter) previous() {
+	p.heading(2, "Decisions and actions of the previous review")
+	pr := p.r.Previous
+	if pr == nil {
+		p.para("The window does not start at a management review.")
+		return
+	}
+	p.para(pr.Review.Title + " (held on " + pr.Review.HeldOn + ")")
+	if len(pr.Review.Decisions) == 0 {
+		p.para("Decisions: none recorded.")
+	}
+	for _, d := range pr.Review.Decisions {
+		p.para("• " + d)
+	}
+	if len(pr.Actions) == 0 {
+		p.para("Actions: none recorded.")
+		return
+	}
+	var rows [][]string
+	for _, a := range pr.Actions {
+		rows = append(rows, []string{a.Title, a.Owner, a.DueOn, actionStatus(a), orDash(a.Evidence)})
+	}
+	p.table([]col{{"action", 0.34, "L"}, {"owner", 0.14, "L"}, {"due", 0.12, "L"}, {"status", 0.15, "L"}, {"evidence", 0.25, "L"}}, rows)
+}
+
+func (p *pdfWriter) annex() {
+	p.heading(2, fmt.Sprintf("Annex: the register as of position %d", p.r.AsOf))
+	if len(p.r.Annex) == 0 {
+		p.para("The register is empty.")
+		return
+	}
+	var rows [][]string
+	for _, pv := range p.r.Annex {
+		rows = append(rows, []string{pv.Name, Label(pv.Category), Label(pv.Scope), orDash(pv.Owner),
+			fmt.Sprint(pv.Influence), fmt.Sprint(pv.Interest), orDash(requirementTitles(pv))})
+	}
+	p.table([]col{{"party", 0.2, "L"}, {"category", 0.11, "L"}, {"scope", 0.08, "L"}, {"owner", 0.13, "L"},
+		{"infl.", 0.06, "R"}, {"int.", 0.06, "R"}, {"requirements and expectations", 0.36, "L"}}, rows)
+}
+
+func (p *pdfWriter) signOff() {
+	p.heading(2, "Sign-off")
+	p.table([]col{{"", 0.25, "L"}, {"", 0.75, "L"}}, [][]string{
+		{"Reviewed by", " "}, {"Date", " "}, {"Signature", "\n\n"}})
+}
+
+func (p *pdfWriter) evidence() {
+	p.heading(2, "Evidence appendix")
+	if len(p.r.Evidence) == 0 {
+		p.para("No changes, no evidence to list.")
+		return
+	}
+	rows := make([][]string, 0, len(p.r.Evidence))
+	for _, e := range p.r.Evidence {
+		rows = append(rows, []string{orDash(e.Ref), e.Subject, orDash(e.IDs), orDash(EventList(e.Events))})
+	}
+	p.table([]col{{"ref", 0.06, "L"}, {"change or party", 0.3, "L"}, {"ids", 0.3, "L"}, {"log positions", 0.34, "L"}}, rows)
 }

@@ -55,6 +55,12 @@ type Reads interface {
 	WaitFor(ctx context.Context, position int64) error
 }
 
+// SettingsReads gives the stored settings (implemented by
+// *projections.ReadModel); a [Reads] that offers it names the organisation.
+type SettingsReads interface {
+	Settings(ctx context.Context) (projections.SettingsView, error)
+}
+
 // Log reports the head of the event log (implemented by every
 // eventstore.Store).
 type Log interface {
@@ -76,8 +82,9 @@ type Builder struct {
 	// Checkpoints, when not nil, adds the latest signed checkpoint to the
 	// integrity footer.
 	Checkpoints Checkpointer
-	// Organisation is the name on the report ([DefaultOrganisation] when
-	// empty).
+	// Organisation overrides the name on the report. When empty, the
+	// stored setting is used when Reads offers it ([SettingsReads]), else
+	// [DefaultOrganisation].
 	Organisation string
 	// Now is the generation time; the review dates of requirements are
 	// compared with its date (UTC). Defaults to time.Now.
@@ -117,14 +124,22 @@ type Report struct {
 
 	Integrity Integrity
 
+	Board // the board-ready parts (board.go)
+
 	names map[string]string // party id -> name, to show parent_id
 }
 
 // NoChanges reports whether nothing changed in the window.
 func (r *Report) NoChanges() bool { return r.Events == 0 }
 
-// Today is the report's date (UTC), the one review dates are compared with.
-func (r *Report) Today() string { return r.GeneratedAt.UTC().Format(domain.DateLayout) }
+// Today is the report's date (UTC), the one review dates are compared with:
+// the generation date, or for a closed window the date of its last event.
+func (r *Report) Today() string {
+	if r.AsOfDate != "" {
+		return r.AsOfDate
+	}
+	return r.GeneratedAt.UTC().Format(domain.DateLayout)
+}
 
 // Summary counts the changes in the window.
 type Summary struct {
@@ -178,10 +193,11 @@ func (a AddressingCounts) Rows() []Row {
 	}
 }
 
-// TriggerCount is the number of events in the window with one trigger.
+// TriggerCount is the number of net changes in the window whose last event
+// had one trigger.
 type TriggerCount struct {
 	Trigger string // as stored, e.g. regulatory_change
-	Events  int
+	Events  int    // net changes, not events (the name is kept for the renderers)
 }
 
 // Label is the trigger as people read it.
@@ -198,6 +214,7 @@ type PartyChanges struct {
 // of a communication with the party, or of an objective or KPI (Objective
 // set, no party).
 type Item struct {
+	Ref         string // its evidence reference ("E1", "E2", …) in the evidence appendix
 	Requirement *projections.RequirementRef
 	Objective   *projections.ObjectiveRef
 	Change      string        // a projections.Change* kind of the net view
@@ -229,9 +246,22 @@ type RetiredParty struct {
 
 // Integrity ties the report to the log.
 type Integrity struct {
-	HeadPosition int64  // position of the last event of the log at generation
-	HeadHash     string // its hash, the head of the hash chain
-	Checkpoint   string // the latest signed checkpoint ("" when none or not available)
+	// HeadPosition and HeadHash name the last event of the log at
+	// generation, or, for a closed window (WindowEnd), the window's last
+	// event: a report of a closed window names the same event whenever it
+	// is generated.
+	HeadPosition int64
+	HeadHash     string
+	WindowEnd    bool
+	Checkpoint   string // the latest signed checkpoint ("" when none, not available, or a closed window)
+}
+
+// Label says which event HeadPosition names.
+func (in Integrity) Label() string {
+	if in.WindowEnd {
+		return "Last event of the window"
+	}
+	return "Log head at generation"
 }
 
 // Build reads the window, the register and the log head and returns the
@@ -248,6 +278,15 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	}
 	rep := &Report{Title: Title, Organisation: strings.TrimSpace(b.Organisation), GeneratedAt: now().UTC(),
 		GeneratedBy: req.GeneratedBy, names: map[string]string{}}
+	if rep.Organisation == "" {
+		if sr, ok := b.Reads.(SettingsReads); ok {
+			st, err := sr.Settings(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("report: settings: %w", err)
+			}
+			rep.Organisation = st.OrgName
+		}
+	}
 	if rep.Organisation == "" {
 		rep.Organisation = DefaultOrganisation
 	}
@@ -286,6 +325,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 		}
 	}
 	rep.Since, rep.Until = since, until
+	if err := b.closeWindow(ctx, rep, w); err != nil {
+		return nil, err
+	}
 
 	var items []projections.ChangeItem
 	if w.Until >= 0 {
@@ -293,7 +335,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 			return nil, err
 		}
 	}
-	all, err := b.Reads.Register(ctx, projections.PartyFilter{Status: projections.StatusAll})
+	all, err := b.register(ctx, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +347,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	rep.Summary = summarise(items, net)
 	rep.Internal, rep.External, rep.Objectives = partyChanges(items, net)
 	rep.Undecided, rep.PastDue, rep.Retired = openItems(all, rep.Today())
+	rep.NetChanges = len(net)
+	rep.Annex = annex(all)
+	rep.Previous = previous(rep)
+	rep.Executive = executiveSummary(rep)
+	rep.Evidence = evidence(rep)
 	return rep, nil
 }
 
@@ -342,9 +389,15 @@ func summarise(items []projections.ChangeItem, net []projections.NetItem) Summar
 			c.Reviewed++
 		}
 	}
+	// Triggers count net changes, like the rest of the summary: each by
+	// the trigger of its last event, the one that left it as it stands.
 	triggers := map[string]int{}
+	for _, n := range net {
+		if len(n.Events) > 0 {
+			triggers[n.Events[len(n.Events)-1].Trigger]++
+		}
+	}
 	for _, it := range items {
-		triggers[it.Trigger]++
 		if it.Requirement != nil {
 			countAddressing(&s.Addressing, it)
 		}

@@ -1,0 +1,203 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
+)
+
+// ReviewReads is what the review commands need from the read model beyond
+// [ReadModel]: the last review, which bounds the default window of the next
+// one. *projections.ReadModel implements it; the Service finds it on its
+// Reads.
+type ReviewReads interface {
+	LatestReview(ctx context.Context) (heldOn string, consideredTo int64, ok bool, err error)
+}
+
+// reviewLog reads what a review decision needs: the head of the log (the
+// read model first catches up with it) and the last review.
+func (s *Service) reviewLog(ctx context.Context) (domain.ReviewLog, error) {
+	var log domain.ReviewLog
+	head, _, err := s.Store.Head(ctx)
+	if err != nil {
+		return log, fmt.Errorf("read head: %w", err)
+	}
+	log.Head = head
+	if err := s.Reads.WaitFor(ctx, head); err != nil {
+		return log, fmt.Errorf("wait for read model: %w", err)
+	}
+	rr, ok := s.Reads.(ReviewReads)
+	if !ok {
+		return log, domain.Errorf(domain.EINTERNAL, "the read model cannot answer review questions")
+	}
+	heldOn, to, found, err := rr.LatestReview(ctx)
+	if err != nil {
+		return log, fmt.Errorf("read the last review: %w", err)
+	}
+	if found {
+		log.LatestHeldOn, log.LatestConsideredTo = heldOn, to
+	}
+	return log, nil
+}
+
+// HoldManagementReview records a management review with the window it
+// considered, its decisions and its actions. The command's ReviewID and
+// each action's ActionID are set here if empty. Recording runs under the
+// directory lock: the default window and the late-review rule depend on
+// the other reviews.
+func (s *Service) HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (Result, error) {
+	if cmd.ReviewID == "" {
+		cmd.ReviewID = domain.ReviewID(newID())
+	}
+	for i := range cmd.Actions {
+		if cmd.Actions[i].ActionID == "" {
+			cmd.Actions[i].ActionID = domain.ActionID(newID())
+		}
+	}
+	s.directory.Lock()
+	defer s.directory.Unlock()
+	log, err := s.reviewLog(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	r := &domain.ManagementReview{}
+	now := s.now()
+	events, err := r.Hold(cmd, log, now)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.append(ctx, cmd.ReviewID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+}
+
+// LoadReview folds a review's stream. It fails with ENOTFOUND for an
+// unknown review.
+func (s *Service) LoadReview(ctx context.Context, id domain.ReviewID) (*domain.ManagementReview, error) {
+	if !domain.ValidID(string(id)) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no management review %s", id)
+	}
+	r := &domain.ManagementReview{ID: id}
+	if err := s.fold(ctx, id.Stream(), r.Apply); err != nil {
+		return nil, fmt.Errorf("load management review %s: %w", id, err)
+	}
+	if !r.Exists() {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no management review %s", id)
+	}
+	return r, nil
+}
+
+// fold applies every event of stream to apply.
+func (s *Service) fold(ctx context.Context, stream string, apply func(domain.Event)) error {
+	stored, err := s.Store.ReadStream(ctx, stream, 1)
+	if err != nil {
+		return err
+	}
+	for _, e := range stored {
+		de, err := domain.Decode(e.Type, e.Schema, e.Data)
+		if err != nil {
+			return fmt.Errorf("at version %d: %w", e.Version, err)
+		}
+		apply(de)
+	}
+	return nil
+}
+
+// CorrectManagementReview appends a correction of a review. ifMatch, when
+// not nil, is the review's version the caller last saw.
+func (s *Service) CorrectManagementReview(ctx context.Context, cmd domain.CorrectManagementReview, ifMatch *int64) (Result, error) {
+	s.directory.Lock()
+	defer s.directory.Unlock()
+	log, err := s.reviewLog(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.onReview(ctx, cmd.ReviewID, ifMatch, cmd.Meta, func(r *domain.ManagementReview) ([]domain.Event, error) {
+		return r.Correct(cmd, log, s.now())
+	})
+}
+
+// VoidManagementReview voids a review recorded in error.
+func (s *Service) VoidManagementReview(ctx context.Context, cmd domain.VoidManagementReview, ifMatch *int64) (Result, error) {
+	s.directory.Lock()
+	defer s.directory.Unlock()
+	return s.onReview(ctx, cmd.ReviewID, ifMatch, cmd.Meta, func(r *domain.ManagementReview) ([]domain.Event, error) {
+		return r.Void(cmd, s.now())
+	})
+}
+
+func (s *Service) onReview(ctx context.Context, id domain.ReviewID, ifMatch *int64, meta domain.Meta,
+	decide func(*domain.ManagementReview) ([]domain.Event, error)) (Result, error) {
+	r, err := s.LoadReview(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if ifMatch != nil && *ifMatch != r.Version {
+		return Result{}, &domain.Error{Code: domain.EPRECONDITION,
+			Message: fmt.Sprintf("management review %s is at version %d, not %d as the request expected", id, r.Version, *ifMatch),
+			Err:     &eventstore.ConflictError{Stream: id.Stream(), Expected: *ifMatch, Actual: r.Version}}
+	}
+	events, err := decide(r)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.append(ctx, id.Stream(), r.Version, meta, events, s.now())
+	if res.Version == 0 {
+		res.Version = r.Version
+	}
+	return res, err
+}
+
+// CompleteAction records that an action of a review was done.
+func (s *Service) CompleteAction(ctx context.Context, cmd domain.CompleteAction) (Result, error) {
+	return s.onAction(ctx, cmd.ReviewID, cmd.ActionID, cmd.Meta, func(a *domain.ReviewAction, reviewStatus string) ([]domain.Event, error) {
+		return a.Complete(cmd, reviewStatus, s.now())
+	})
+}
+
+// CancelAction records that an action of a review will not be done.
+func (s *Service) CancelAction(ctx context.Context, cmd domain.CancelAction) (Result, error) {
+	return s.onAction(ctx, cmd.ReviewID, cmd.ActionID, cmd.Meta, func(a *domain.ReviewAction, reviewStatus string) ([]domain.Event, error) {
+		return a.Cancel(cmd, reviewStatus, s.now())
+	})
+}
+
+// onAction loads the review and the action's own stream, decides and
+// appends to the action's stream with its version as the expected one, so
+// that two completions of one action cannot both land.
+func (s *Service) onAction(ctx context.Context, reviewID domain.ReviewID, id domain.ActionID, meta domain.Meta,
+	decide func(*domain.ReviewAction, string) ([]domain.Event, error)) (Result, error) {
+	r, err := s.LoadReview(ctx, reviewID)
+	if err != nil {
+		return Result{}, err
+	}
+	a, ok := domain.NewReviewAction(r, id)
+	if !ok {
+		return Result{}, domain.Errorf(domain.ENOTFOUND, "no action %s in management review %s", id, reviewID)
+	}
+	if err := s.fold(ctx, id.Stream(), a.Apply); err != nil {
+		return Result{}, fmt.Errorf("load action %s: %w", id, err)
+	}
+	events, err := decide(a, r.Status)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.append(ctx, id.Stream(), a.Version, meta, events, s.now())
+}
+
+// ChangeSettings changes the stored settings (organisation name, ...).
+func (s *Service) ChangeSettings(ctx context.Context, cmd domain.ChangeSettings) (Result, error) {
+	st := &domain.Settings{}
+	if err := s.fold(ctx, domain.SettingsStream, st.Apply); err != nil {
+		return Result{}, fmt.Errorf("load settings: %w", err)
+	}
+	events, err := st.Change(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.append(ctx, domain.SettingsStream, st.Version, cmd.Meta, events, s.now())
+	if res.Version == 0 {
+		res.Version = st.Version
+	}
+	return res, err
+}
