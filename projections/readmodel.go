@@ -107,7 +107,10 @@ type projection interface {
 // database: open one ReadModel per database file, and run one Run (or
 // Rebuild) at a time.
 type ReadModel struct {
-	db     *sql.DB
+	db     *sql.DB // queries
+	wdb    *sql.DB // batches, the wipe; db unless [WithWriter]
+
+	partyStmt *sql.Stmt // partyQuery on db
 	store  eventstore.Store
 	logger *slog.Logger
 
@@ -127,7 +130,7 @@ type ReadModel struct {
 // any time. store is the log the model follows. A nil logger discards.
 //
 // Open does not start following the log: call [ReadModel.Run].
-func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.Logger) (*ReadModel, error) {
+func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.Logger, opts ...Option) (*ReadModel, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,9 +140,17 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	}
 	m := &ReadModel{
 		db:      db,
+		wdb:     db,
 		store:   store,
 		logger:  logger,
 		changed: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	var err error
+	if m.partyStmt, err = db.PrepareContext(ctx, partyQuery); err != nil {
+		return nil, fmt.Errorf("projections: open: prepare: %w", err)
 	}
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
 		newObjectives(), newRequirementReviews(), newCommunications()}
@@ -150,6 +161,19 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	}
 	m.applied = cp
 	return m, nil
+}
+
+// Option configures [Open].
+type Option func(*ReadModel)
+
+// WithWriter makes the read model apply its batches (and the wipe of a
+// rebuild) through wdb, a pool of one connection on the same file, while
+// queries use the db given to [Open]. Queries then cannot starve the
+// projections: with a capped query pool, slow clients holding every query
+// connection still leave the writer its own. The caller owns and closes
+// wdb.
+func WithWriter(wdb *sql.DB) Option {
+	return func(m *ReadModel) { m.wdb = wdb }
 }
 
 func (m *ReadModel) setCacheLimit(n int) {
@@ -333,7 +357,7 @@ func (m *ReadModel) Rebuild(ctx context.Context) error {
 // wipe empties every projection's tables and sets the checkpoints to 0.
 // The caller holds applyMu.
 func (m *ReadModel) wipe(ctx context.Context) error {
-	tx, err := m.db.BeginTx(ctx, nil)
+	tx, err := m.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -382,7 +406,7 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 		}
 	}()
 
-	tx, err := m.db.BeginTx(ctx, nil)
+	tx, err := m.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
