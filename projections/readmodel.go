@@ -107,12 +107,12 @@ type projection interface {
 // database: open one ReadModel per database file, and run one Run (or
 // Rebuild) at a time.
 type ReadModel struct {
-	db     *sql.DB // queries
-	wdb    *sql.DB // batches, the wipe; db unless [WithWriter]
+	db  *sql.DB // queries
+	wdb *sql.DB // batches, the wipe; db unless [WithWriter]
 
 	partyStmt *sql.Stmt // partyQuery on db
-	store  eventstore.Store
-	logger *slog.Logger
+	store     eventstore.Store
+	logger    *slog.Logger
 
 	// applyMu serialises batches: Run's, Rebuild's and the wipe.
 	applyMu sync.Mutex
