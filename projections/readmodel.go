@@ -160,6 +160,10 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		return nil, fmt.Errorf("projections: open: %w", err)
 	}
 	m.applied = cp
+	// A rebuild that died half-way left its deferred indexes dropped.
+	if err := restoreDeferredIndexes(ctx, m.wdb); err != nil {
+		return nil, fmt.Errorf("projections: open: %w", err)
+	}
 	return m, nil
 }
 
@@ -293,13 +297,33 @@ func (m *ReadModel) setRunErr(err error) {
 // but Run would be stalled for the whole rebuild.) If Rebuild fails, the
 // tables hold a prefix of the log with consistent checkpoints, and Run or
 // another Rebuild carries on from there.
+//
+// The secondary indexes no apply reads are dropped for the replay and built
+// once at the end (see rebuildDeferredIndexes); if Rebuild dies half-way,
+// the next [Open] builds them.
 func (m *ReadModel) Rebuild(ctx context.Context) error {
+	return m.RebuildWith(ctx, RebuildOptions{})
+}
+
+// RebuildWith is [ReadModel.Rebuild] with options (progress reports).
+func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err error) {
 	start := time.Now()
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
-	if err := m.wipe(ctx); err != nil {
+	if err := m.wipe(ctx, true); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
+	var applied int64
+	defer func() {
+		if o.Progress != nil {
+			o.Progress(PhaseIndexes, applied, applied)
+		}
+		// Not cancellable: the indexes must come back even when the
+		// rebuild was interrupted.
+		if rerr := restoreDeferredIndexes(context.WithoutCancel(ctx), m.wdb); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("projections: rebuild: %w", rerr))
+		}
+	}()
 	head, _, err := m.store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: rebuild: head: %w", err)
@@ -346,6 +370,10 @@ func (m *ReadModel) Rebuild(ctx context.Context) error {
 			return fmt.Errorf("projections: rebuild: %w", err)
 		}
 		n += len(b.events)
+		applied = b.events[len(b.events)-1].Position
+		if o.Progress != nil {
+			o.Progress(PhaseReplay, applied, head)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
@@ -356,12 +384,17 @@ func (m *ReadModel) Rebuild(ctx context.Context) error {
 
 // wipe empties every projection's tables and sets the checkpoints to 0.
 // The caller holds applyMu.
-func (m *ReadModel) wipe(ctx context.Context) error {
+func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
 	tx, err := m.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if deferIndexes {
+		if err := dropDeferredIndexes(ctx, tx); err != nil {
+			return err
+		}
+	}
 	for _, p := range m.projs {
 		for _, t := range p.tables() {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
@@ -398,6 +431,11 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 	if len(events) == 0 {
 		return nil
 	}
+	// A batch is not cancellable: it is short, it commits or rolls back as
+	// a whole, and a context that can be cancelled makes go-sqlite3 start a
+	// goroutine per statement (most of a rebuild's time, issue 17). Run and
+	// Rebuild stop between batches.
+	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	committed := false
 	defer func() {
