@@ -4,31 +4,69 @@
 //
 // # Projections
 //
-// Three projections share one SQLite file (its own file, separate from the
-// event store):
+// Seven projections share one SQLite file (its own file, separate from the
+// event store). Each is one value of the unexported projection interface,
+// listed in [Open], with its apply code in one file and its queries beside
+// it:
 //
-//   - register: the current state of every party and requirement
-//     (tables parties, requirements);
-//   - reviews: the recorded management reviews (table reviews);
-//   - changes: the detailed change feed, one row per party or requirement
-//     event (table changes, plus change_parties and change_requirements for
-//     the names it shows). management_review.held events are not feed items:
-//     they are the boundaries of the windows the feed is read in.
+//   - register (register.go; queries register_query.go, pages.go): the
+//     current state of every party and requirement (parties, requirements);
+//   - reviews (reviews.go, window.go): the recorded management reviews and
+//     the windows the feed is read in (reviews);
+//   - changes (feed.go, feed_objectives.go; net view net.go): the detailed
+//     change feed, one row per party, requirement, objective or KPI event
+//     (changes, plus change_parties, change_requirements, change_objectives
+//     and change_kpis for the names it shows). management_review.held
+//     events are not feed items: they bound the windows;
+//   - audit (audit.go; the as-of fold asof.go, asof_cache.go): one row per
+//     event of the log, the index of the audit trail (audit_index);
+//   - objectives (objectives.go, objective_views.go): objectives, KPIs and
+//     measurements;
+//   - requirement_reviews (requirement_reviews.go);
+//   - communications (communications.go): the communication plan and log.
 //
 // Each projection keeps its own row in the checkpoints table: the position of
 // the last event it applied. [ReadModel.Run] applies every batch of events to
-// all three in one transaction, together with their checkpoints, so rows and
-// checkpoints never disagree: a failed batch leaves both where they were.
+// all of them in one transaction, together with their checkpoints, so rows
+// and checkpoints never disagree: a failed batch leaves both where they were.
 // Delivery is at-least-once; an event at or below a projection's checkpoint
-// is skipped, so applying a batch twice changes nothing.
+// is skipped, so applying a batch twice changes nothing. A batch is not
+// cancellable once begun; Run and Rebuild stop between batches.
+//
+// # Adding a projection
+//
+//  1. Add a migration under migrations/ (next number) creating its tables.
+//  2. Write its apply file: a type implementing projection (name, tables,
+//     begin with statements prepared on the batch's tx, apply, flush, end,
+//     setCacheLimit); apply must be idempotent and read only its own tables
+//     and the event.
+//  3. Append its constructor to the list in [Open]. Its checkpoint row is
+//     created at 0, so it catches up from the start of the log on the next
+//     Run while the others resume where they were; no wipe is needed.
+//  4. Write its query file: methods on [ReadModel], with callers declaring
+//     the narrow interface they use. Lists page with [Page] and [Cursor]
+//     (pages.go) rather than returning everything.
+//  5. Test that a rebuild gives the state live updates gave (dumpTables in
+//     the tests compares every table).
+//
+// # Queries and memory
+//
+// Lists are read a page at a time and passed on as they are read
+// ([ReadModel.EachParty], [ReadModel.EachRegisterParty],
+// [ReadModel.EachChange], [ReadModel.NetPage]); the slices that
+// [ReadModel.Parties], [ReadModel.Register] and [ReadModel.Changes] return
+// are for callers that need everything (reports, the CLI). Give [Open] a
+// capped query pool and, with [WithWriter], a connection of its own for the
+// batches.
 //
 // # Rebuilding
 //
 // The tables are a function of the log. [ReadModel.Rebuild] wipes them and
 // replays the log from position 0, which must give exactly the state that
-// live updates gave. A migration that changes what a projection stores wipes
-// that projection and resets its checkpoint; it then catches up on its own
-// while the others resume where they were.
+// live updates gave. The secondary indexes that no apply reads are dropped
+// for the replay and built once after it. A migration that changes what a
+// projection stores wipes that projection and resets its checkpoint; it then
+// catches up on its own while the others resume where they were.
 //
 // # Errors
 //
