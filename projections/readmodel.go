@@ -473,6 +473,10 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 	// a whole, and a context that can be cancelled makes go-sqlite3 start a
 	// goroutine per statement (most of a rebuild's time, issue 17). Run and
 	// Rebuild stop between batches.
+	// A batch whose context is already done does not begin.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	committed := false
