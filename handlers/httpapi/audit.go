@@ -347,8 +347,11 @@ func (s *Server) eachRegisterParty(r *http.Request, f projections.PartyFilter, p
 	if err != nil {
 		return projections.Cursor{}, err
 	}
-	if !ok {
+	if !ok && pg.Limit > 0 {
 		return s.Reads.EachRegisterParty(r.Context(), f, pg, fn)
+	}
+	if !ok {
+		return projections.Cursor{}, s.eachRegisterChunk(r, f, fn)
 	}
 	// No wait for the read model: the fold reads the log itself, and reads
 	// past the audit index when the index lags.
@@ -363,6 +366,40 @@ func (s *Server) eachRegisterParty(r *http.Request, f projections.PartyFilter, p
 		}
 	}
 	return next, nil
+}
+
+// registerChunk is how many parties eachRegisterChunk reads at a time.
+var registerChunk = projections.MaxPageLimit
+
+// eachRegisterChunk walks the whole live register (the CSV export) in
+// chunks of registerChunk parties, each read in full before
+// any of it is written: memory stays one chunk, and a slow client never
+// holds one of the read model's few pooled connections (or an open read
+// transaction) while it drains the response. Like a page walk, the chunks
+// are not one snapshot: a party renamed during the export can move across
+// a chunk boundary.
+func (s *Server) eachRegisterChunk(r *http.Request, f projections.PartyFilter, fn func(projections.PartyView) error) error {
+	pg := projections.Page{Limit: registerChunk}
+	chunk := make([]projections.PartyView, 0, pg.Limit)
+	for {
+		chunk = chunk[:0]
+		next, err := s.Reads.EachRegisterParty(r.Context(), f, pg, func(p projections.PartyView) error {
+			chunk = append(chunk, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range chunk {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if next.IsZero() {
+			return nil
+		}
+		pg.After = next
+	}
 }
 
 // writePartyAsOf answers GET /api/v1/parties/{id}?as_of=: the party as it
