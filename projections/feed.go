@@ -407,9 +407,9 @@ func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error)
 	return out, nil
 }
 
-// changeRows queries the rows of [changeCols] inside w, ordered by
+// changeRows queries the columns cols (changeCols, or netKeyCols) inside w, ordered by
 // position; nil rows (and no error) when the window is empty.
-func (m *ReadModel) changeRows(ctx context.Context, w Window) (*sql.Rows, error) {
+func (m *ReadModel) changeRows(ctx context.Context, w Window, cols string) (*sql.Rows, error) {
 	if w.Until < 0 {
 		return nil, nil
 	}
@@ -438,7 +438,7 @@ func (m *ReadModel) changeRows(ctx context.Context, w Window) (*sql.Rows, error)
 			conds, args = append(conds, col+" <= ?"), append(args, formatTime(w.UntilTime))
 		}
 	}
-	q := `SELECT ` + changeCols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
+	q := `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
 	if w.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, w.Limit)

@@ -3,6 +3,7 @@ package projections
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -230,7 +231,7 @@ func PageRegister(ps []PartyView, pg Page) ([]PartyView, Cursor) {
 // in position order, reading as it goes (see [ReadModel.Changes] for the
 // window). An error from fn stops the walk and is returned.
 func (m *ReadModel) EachChange(ctx context.Context, w Window, fn func(ChangeItem) error) error {
-	rows, err := m.changeRows(ctx, w)
+	rows, err := m.changeRows(ctx, w, changeCols)
 	if err != nil || rows == nil {
 		return err
 	}
@@ -264,18 +265,31 @@ func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (i
 	w.Limit = 0
 	index := map[netKey]int{}
 	latest := map[string]PartyRef{}
-	err = m.EachChange(ctx, w, func(it ChangeItem) error {
-		k := netKeyOf(it)
-		if _, ok := index[k]; !ok {
-			index[k] = len(index)
-		}
-		if it.Party.ID != "" {
-			latest[it.Party.ID] = it.Party
-		}
-		return nil
-	})
+	// Pass 1 reads only what the group key and the party's latest name
+	// need: no field changes decoded.
+	rows, err := m.changeRows(ctx, w, netKeyCols)
 	if err != nil {
 		return nil, 0, err
+	}
+	if rows != nil {
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanNetKey(rows)
+			if err != nil {
+				return nil, 0, fmt.Errorf("projections: net changes: %w", err)
+			}
+			k := netKeyOf(it)
+			if _, ok := index[k]; !ok {
+				index[k] = len(index)
+			}
+			if it.Party.ID != "" {
+				latest[it.Party.ID] = it.Party
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("projections: net changes: %w", err)
+		}
+		rows.Close()
 	}
 	inPage := func(k netKey) bool {
 		i := index[k]
@@ -301,4 +315,27 @@ func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (i
 		next = offset + limit
 	}
 	return items, next, nil
+}
+
+// netKeyCols are the columns [netKeyOf] and the latest party reference need.
+const netKeyCols = `position, event_id, party_id, party_name, party_scope, party_category,
+	requirement_id, change_kind, objective`
+
+// scanNetKey reads a row of netKeyCols into the fields of a ChangeItem
+// that [netKeyOf] reads.
+func scanNetKey(s scanner) (ChangeItem, error) {
+	var it ChangeItem
+	var rid, obj sql.NullString
+	if err := s.Scan(&it.Position, &it.EventID, &it.Party.ID, &it.Party.Name, &it.Party.Scope,
+		&it.Party.Category, &rid, &it.Change, &obj); err != nil {
+		return it, err
+	}
+	if rid.Valid {
+		it.Requirement = &RequirementRef{ID: rid.String}
+	}
+	var err error
+	if it.Objective, err = decodeObjective(obj); err != nil {
+		return it, fmt.Errorf("bad stored objective at position %d: %w", it.Position, err)
+	}
+	return it, nil
 }
