@@ -148,7 +148,8 @@ type ReadModel struct {
 	db  *sql.DB // queries
 	wdb *sql.DB // batches, the wipe; db unless [WithWriter]
 
-	partyStmt *sql.Stmt // partyQuery on db
+	pdb       *sql.DB   // point reads (one party); db unless [WithPointReads]
+	partyStmt *sql.Stmt // partyQuery on pdb
 	store     eventstore.Store
 	logger    *slog.Logger
 
@@ -179,6 +180,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	m := &ReadModel{
 		db:      db,
 		wdb:     db,
+		pdb:     db,
 		store:   store,
 		logger:  logger,
 		changed: make(chan struct{}),
@@ -187,7 +189,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		o(m)
 	}
 	var err error
-	if m.partyStmt, err = db.PrepareContext(ctx, partyQuery); err != nil {
+	if m.partyStmt, err = m.pdb.PrepareContext(ctx, partyQuery); err != nil {
 		return nil, fmt.Errorf("projections: open: prepare: %w", err)
 	}
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
@@ -216,6 +218,14 @@ type Option func(*ReadModel)
 // wdb.
 func WithWriter(wdb *sql.DB) Option {
 	return func(m *ReadModel) { m.wdb = wdb }
+}
+
+// WithPointReads makes [ReadModel.Party], the read behind every write's
+// answer and the one-party GET, use pdb, a small pool on the same file of
+// its own: point reads then never queue behind list pages and exports
+// holding the query pool. The caller owns and closes pdb.
+func WithPointReads(pdb *sql.DB) Option {
+	return func(m *ReadModel) { m.pdb = pdb }
 }
 
 func (m *ReadModel) setCacheLimit(n int) {

@@ -41,6 +41,10 @@ type app struct {
 // same read throughput on the measured machines.
 const readPoolConns = 6
 
+// pointPoolConns is the pool of one-party reads, kept apart so that they
+// never wait behind list pages (projections.WithPointReads).
+const pointPoolConns = 2
+
 // openApp opens the store and the read model. If follow is true the read
 // model starts following the log in the background.
 func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool) (*app, error) {
@@ -113,7 +117,16 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	a.closers = append(a.closers, wdb.Close)
-	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections"), projections.WithWriter(wdb)); err != nil {
+	pdb, err := sqlite.OpenDB(f.readModelPath(), sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model %s: %w", f.readModelPath(), err)
+	}
+	pdb.SetMaxOpenConns(pointPoolConns)
+	pdb.SetMaxIdleConns(pointPoolConns)
+	a.closers = append(a.closers, pdb.Close)
+	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections"),
+		projections.WithWriter(wdb), projections.WithPointReads(pdb)); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
