@@ -214,6 +214,53 @@ func BenchmarkQueriesAtScale(b *testing.B) {
 		}, func() int {
 			return raw.query(b, `SELECT `+pCols+` FROM parties p WHERE p.status = ? ORDER BY p.name_key, p.id`, domain.StatusActive)
 		}},
+		// Pages (GET /changes, /register, /parties with limit=100): a
+		// random page anywhere in the list, keyset from a random cursor.
+		{"changes-page", func() (int, error) {
+			n := 0
+			err := m.EachChange(ctx, Window{After: rng.Int64N(int64(o.Events)), Limit: DefaultPageLimit + 1},
+				func(ChangeItem) error { n++; return nil })
+			return n, err
+		}, func() int {
+			return raw.query(b, `SELECT `+changeCols+` FROM changes WHERE position > ? ORDER BY position LIMIT ?`,
+				rng.Int64N(int64(o.Events)), DefaultPageLimit+1)
+		}},
+		{"changes-net-page", func() (int, error) {
+			rv, _, err := m.LastReview(ctx)
+			if err != nil {
+				return 0, err
+			}
+			items, _, err := m.NetPage(ctx, Window{After: rv.Position, Until: int64(o.Events)}, 0, DefaultPageLimit)
+			return len(items), err
+		}, func() int {
+			return raw.query(b, `SELECT `+changeCols+` FROM changes WHERE position > ? AND position <= ? ORDER BY position`,
+				last.Position, o.Events)
+		}},
+		{"register-page", func() (int, error) {
+			n := 0
+			_, err := m.EachRegisterParty(ctx, PartyFilter{}, Page{After: registerCursor(parties[rng.IntN(len(parties))]),
+				Limit: DefaultPageLimit}, func(PartyView) error { n++; return nil })
+			return n, err
+		}, func() int {
+			c := registerCursor(parties[rng.IntN(len(parties))])
+			return raw.query(b, `WITH page AS (SELECT `+pCols+`, p.name_key, (p.scope <> 'internal') AS srank FROM parties p
+				WHERE p.status = ? AND ((p.scope <> 'internal'), p.name_key, p.id) > (?, ?, ?)
+				ORDER BY srank, p.name_key, p.id LIMIT ?)
+				SELECT `+pCols+`, `+rCols+` FROM page p LEFT JOIN requirements r ON r.party_id = p.id AND r.status = ?
+				ORDER BY p.srank, p.name_key, p.id, r.seq`, domain.StatusActive, c.Rank, c.NameKey, c.ID,
+				DefaultPageLimit+1, domain.StatusActive)
+		}},
+		{"parties-page", func() (int, error) {
+			n := 0
+			p := parties[rng.IntN(len(parties))]
+			_, err := m.EachParty(ctx, PartyFilter{}, Page{After: Cursor{NameKey: domain.NormalizeName(p.Name), ID: p.ID},
+				Limit: DefaultPageLimit}, func(PartyView) error { n++; return nil })
+			return n, err
+		}, func() int {
+			p := parties[rng.IntN(len(parties))]
+			return raw.query(b, `SELECT `+pCols+` FROM parties p WHERE p.status = ? AND (p.name_key, p.id) > (?, ?)
+				ORDER BY p.name_key, p.id LIMIT ?`, domain.StatusActive, domain.NormalizeName(p.Name), p.ID, DefaultPageLimit+1)
+		}},
 		{"party", func() (int, error) {
 			_, err := m.Party(ctx, parties[rng.IntN(len(parties))].ID)
 			return 1, err

@@ -396,6 +396,20 @@ const changeCols = `position, event_id, event_type, event_time, actor, reason, e
 // requirement event, ordered by position. For the changes since a management
 // review, pass After: review.Position.
 func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error) {
+	var out []ChangeItem
+	err := m.EachChange(ctx, w, func(it ChangeItem) error {
+		out = append(out, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// changeRows queries the columns cols (changeCols, or netKeyCols) inside w, ordered by
+// position; nil rows (and no error) when the window is empty.
+func (m *ReadModel) changeRows(ctx context.Context, w Window, cols string) (*sql.Rows, error) {
 	if w.Until < 0 {
 		return nil, nil
 	}
@@ -424,7 +438,7 @@ func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error)
 			conds, args = append(conds, col+" <= ?"), append(args, formatTime(w.UntilTime))
 		}
 	}
-	q := `SELECT ` + changeCols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
+	q := `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY position`
 	if w.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, w.Limit)
@@ -433,19 +447,7 @@ func (m *ReadModel) Changes(ctx context.Context, w Window) ([]ChangeItem, error)
 	if err != nil {
 		return nil, fmt.Errorf("projections: changes: %w", err)
 	}
-	defer rows.Close()
-	var out []ChangeItem
-	for rows.Next() {
-		it, err := scanChange(rows)
-		if err != nil {
-			return nil, fmt.Errorf("projections: changes: %w", err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("projections: changes: %w", err)
-	}
-	return out, nil
+	return rows, nil
 }
 
 // timeIndexNarrower decides how to read a window with a time bound: through

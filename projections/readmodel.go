@@ -4,31 +4,69 @@
 //
 // # Projections
 //
-// Three projections share one SQLite file (its own file, separate from the
-// event store):
+// Seven projections share one SQLite file (its own file, separate from the
+// event store). Each is one value of the unexported projection interface,
+// listed in [Open], with its apply code in one file and its queries beside
+// it:
 //
-//   - register: the current state of every party and requirement
-//     (tables parties, requirements);
-//   - reviews: the recorded management reviews (table reviews);
-//   - changes: the detailed change feed, one row per party or requirement
-//     event (table changes, plus change_parties and change_requirements for
-//     the names it shows). management_review.held events are not feed items:
-//     they are the boundaries of the windows the feed is read in.
+//   - register (register.go; queries register_query.go, pages.go): the
+//     current state of every party and requirement (parties, requirements);
+//   - reviews (reviews.go, window.go): the recorded management reviews and
+//     the windows the feed is read in (reviews);
+//   - changes (feed.go, feed_objectives.go; net view net.go): the detailed
+//     change feed, one row per party, requirement, objective or KPI event
+//     (changes, plus change_parties, change_requirements, change_objectives
+//     and change_kpis for the names it shows). management_review.held
+//     events are not feed items: they bound the windows;
+//   - audit (audit.go; the as-of fold asof.go, asof_cache.go): one row per
+//     event of the log, the index of the audit trail (audit_index);
+//   - objectives (objectives.go, objective_views.go): objectives, KPIs and
+//     measurements;
+//   - requirement_reviews (requirement_reviews.go);
+//   - communications (communications.go): the communication plan and log.
 //
 // Each projection keeps its own row in the checkpoints table: the position of
 // the last event it applied. [ReadModel.Run] applies every batch of events to
-// all three in one transaction, together with their checkpoints, so rows and
-// checkpoints never disagree: a failed batch leaves both where they were.
+// all of them in one transaction, together with their checkpoints, so rows
+// and checkpoints never disagree: a failed batch leaves both where they were.
 // Delivery is at-least-once; an event at or below a projection's checkpoint
-// is skipped, so applying a batch twice changes nothing.
+// is skipped, so applying a batch twice changes nothing. A batch is not
+// cancellable once begun; Run and Rebuild stop between batches.
+//
+// # Adding a projection
+//
+//  1. Add a migration under migrations/ (next number) creating its tables.
+//  2. Write its apply file: a type implementing projection (name, tables,
+//     begin with statements prepared on the batch's tx, apply, flush, end,
+//     setCacheLimit); apply must be idempotent and read only its own tables
+//     and the event.
+//  3. Append its constructor to the list in [Open]. Its checkpoint row is
+//     created at 0, so it catches up from the start of the log on the next
+//     Run while the others resume where they were; no wipe is needed.
+//  4. Write its query file: methods on [ReadModel], with callers declaring
+//     the narrow interface they use. Lists page with [Page] and [Cursor]
+//     (pages.go) rather than returning everything.
+//  5. Test that a rebuild gives the state live updates gave (dumpTables in
+//     the tests compares every table).
+//
+// # Queries and memory
+//
+// Lists are read a page at a time and passed on as they are read
+// ([ReadModel.EachParty], [ReadModel.EachRegisterParty],
+// [ReadModel.EachChange], [ReadModel.NetPage]); the slices that
+// [ReadModel.Parties], [ReadModel.Register] and [ReadModel.Changes] return
+// are for callers that need everything (reports, the CLI). Give [Open] a
+// capped query pool and, with [WithWriter], a connection of its own for the
+// batches.
 //
 // # Rebuilding
 //
 // The tables are a function of the log. [ReadModel.Rebuild] wipes them and
 // replays the log from position 0, which must give exactly the state that
-// live updates gave. A migration that changes what a projection stores wipes
-// that projection and resets its checkpoint; it then catches up on its own
-// while the others resume where they were.
+// live updates gave. The secondary indexes that no apply reads are dropped
+// for the replay and built once after it. A migration that changes what a
+// projection stores wipes that projection and resets its checkpoint; it then
+// catches up on its own while the others resume where they were.
 //
 // # Errors
 //
@@ -107,9 +145,13 @@ type projection interface {
 // database: open one ReadModel per database file, and run one Run (or
 // Rebuild) at a time.
 type ReadModel struct {
-	db     *sql.DB
-	store  eventstore.Store
-	logger *slog.Logger
+	db  *sql.DB // queries
+	wdb *sql.DB // batches, the wipe; db unless [WithWriter]
+
+	pdb       *sql.DB   // point reads (one party); db unless [WithPointReads]
+	partyStmt *sql.Stmt // partyQuery on pdb
+	store     eventstore.Store
+	logger    *slog.Logger
 
 	// applyMu serialises batches: Run's, Rebuild's and the wipe.
 	applyMu sync.Mutex
@@ -127,7 +169,7 @@ type ReadModel struct {
 // any time. store is the log the model follows. A nil logger discards.
 //
 // Open does not start following the log: call [ReadModel.Run].
-func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.Logger) (*ReadModel, error) {
+func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.Logger, opts ...Option) (*ReadModel, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,9 +179,18 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	}
 	m := &ReadModel{
 		db:      db,
+		wdb:     db,
+		pdb:     db,
 		store:   store,
 		logger:  logger,
 		changed: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	var err error
+	if m.partyStmt, err = m.pdb.PrepareContext(ctx, partyQuery); err != nil {
+		return nil, fmt.Errorf("projections: open: prepare: %w", err)
 	}
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
 		newObjectives(), newRequirementReviews(), newCommunications()}
@@ -150,7 +201,32 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		return nil, fmt.Errorf("projections: open: %w", err)
 	}
 	m.applied = cp
+	// A rebuild that died half-way left its deferred indexes dropped.
+	if err := restoreDeferredIndexes(ctx, m.wdb); err != nil {
+		return nil, fmt.Errorf("projections: open: %w", err)
+	}
 	return m, nil
+}
+
+// Option configures [Open].
+type Option func(*ReadModel)
+
+// WithWriter makes the read model apply its batches (and the wipe of a
+// rebuild) through wdb, a pool of one connection on the same file, while
+// queries use the db given to [Open]. Queries then cannot starve the
+// projections: with a capped query pool, slow clients holding every query
+// connection still leave the writer its own. The caller owns and closes
+// wdb.
+func WithWriter(wdb *sql.DB) Option {
+	return func(m *ReadModel) { m.wdb = wdb }
+}
+
+// WithPointReads makes [ReadModel.Party], the read behind every write's
+// answer and the one-party GET, use pdb, a small pool on the same file of
+// its own: point reads then never queue behind list pages and exports
+// holding the query pool. The caller owns and closes pdb.
+func WithPointReads(pdb *sql.DB) Option {
+	return func(m *ReadModel) { m.pdb = pdb }
 }
 
 func (m *ReadModel) setCacheLimit(n int) {
@@ -270,13 +346,33 @@ func (m *ReadModel) setRunErr(err error) {
 // but Run would be stalled for the whole rebuild.) If Rebuild fails, the
 // tables hold a prefix of the log with consistent checkpoints, and Run or
 // another Rebuild carries on from there.
+//
+// The secondary indexes no apply reads are dropped for the replay and built
+// once at the end (see rebuildDeferredIndexes); if Rebuild dies half-way,
+// the next [Open] builds them.
 func (m *ReadModel) Rebuild(ctx context.Context) error {
+	return m.RebuildWith(ctx, RebuildOptions{})
+}
+
+// RebuildWith is [ReadModel.Rebuild] with options (progress reports).
+func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err error) {
 	start := time.Now()
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
-	if err := m.wipe(ctx); err != nil {
+	if err := m.wipe(ctx, true); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
+	var applied int64
+	defer func() {
+		if o.Progress != nil {
+			o.Progress(PhaseIndexes, applied, applied)
+		}
+		// Not cancellable: the indexes must come back even when the
+		// rebuild was interrupted.
+		if rerr := restoreDeferredIndexes(context.WithoutCancel(ctx), m.wdb); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("projections: rebuild: %w", rerr))
+		}
+	}()
 	head, _, err := m.store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: rebuild: head: %w", err)
@@ -323,6 +419,10 @@ func (m *ReadModel) Rebuild(ctx context.Context) error {
 			return fmt.Errorf("projections: rebuild: %w", err)
 		}
 		n += len(b.events)
+		applied = b.events[len(b.events)-1].Position
+		if o.Progress != nil {
+			o.Progress(PhaseReplay, applied, head)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
@@ -333,12 +433,17 @@ func (m *ReadModel) Rebuild(ctx context.Context) error {
 
 // wipe empties every projection's tables and sets the checkpoints to 0.
 // The caller holds applyMu.
-func (m *ReadModel) wipe(ctx context.Context) error {
-	tx, err := m.db.BeginTx(ctx, nil)
+func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
+	tx, err := m.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if deferIndexes {
+		if err := dropDeferredIndexes(ctx, tx); err != nil {
+			return err
+		}
+	}
 	for _, p := range m.projs {
 		for _, t := range p.tables() {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
@@ -375,6 +480,15 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 	if len(events) == 0 {
 		return nil
 	}
+	// A batch is not cancellable: it is short, it commits or rolls back as
+	// a whole, and a context that can be cancelled makes go-sqlite3 start a
+	// goroutine per statement (most of a rebuild's time, issue 17). Run and
+	// Rebuild stop between batches.
+	// A batch whose context is already done does not begin.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	start := time.Now()
 	committed := false
 	defer func() {
@@ -383,7 +497,7 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 		}
 	}()
 
-	tx, err := m.db.BeginTx(ctx, nil)
+	tx, err := m.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -75,14 +75,19 @@ func prefixCols(prefix, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
+// partyQuery is [ReadModel.Party]'s statement, prepared once in [Open]:
+// database/sql then keeps it prepared on each pooled connection, so the
+// hottest read skips SQLite's parse and plan.
+var partyQuery = `SELECT ` + pCols + `, ` + rCols + `
+		FROM parties p LEFT JOIN requirements r ON r.party_id = p.id
+		WHERE p.id = ? ORDER BY r.seq`
+
 // Party returns one party with all its requirements, active and retired, in
 // the order they were identified. Version is the party stream's version, the
 // value of an ETag. It returns ENOTFOUND for an unknown party.
 func (m *ReadModel) Party(ctx context.Context, id string) (PartyView, error) {
 	// One statement, so the party and its requirements come from one snapshot.
-	rows, err := m.db.QueryContext(ctx, `SELECT `+pCols+`, `+rCols+`
-		FROM parties p LEFT JOIN requirements r ON r.party_id = p.id
-		WHERE p.id = ? ORDER BY r.seq`, id)
+	rows, err := m.partyStmt.QueryContext(ctx, id)
 	if err != nil {
 		return PartyView{}, fmt.Errorf("projections: party %s: %w", id, err)
 	}
@@ -99,52 +104,25 @@ func (m *ReadModel) Party(ctx context.Context, id string) (PartyView, error) {
 // Parties returns the parties that match f, without their requirements,
 // ordered by name (case-insensitive). It returns EINVALID for a bad filter.
 func (m *ReadModel) Parties(ctx context.Context, f PartyFilter) ([]PartyView, error) {
-	where, args, err := f.where()
-	if err != nil {
-		return nil, err
-	}
-	rows, err := m.db.QueryContext(ctx, `SELECT `+pCols+` FROM parties p
-		WHERE `+where+` ORDER BY p.name_key, p.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("projections: parties: %w", err)
-	}
-	defer rows.Close()
 	var out []PartyView
-	for rows.Next() {
-		v, err := scanParty(rows)
-		if err != nil {
-			return nil, fmt.Errorf("projections: parties: %w", err)
-		}
+	_, err := m.EachParty(ctx, f, Page{}, func(v PartyView) error {
 		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("projections: parties: %w", err)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // Register returns the register: the parties that match f, each with its
 // active requirements in identification order, ordered by scope (internal
 // first) and then by name (case-insensitive). It returns EINVALID for a bad
-// filter.
+// filter. [ReadModel.EachRegisterParty] reads it a page at a time.
 func (m *ReadModel) Register(ctx context.Context, f PartyFilter) ([]PartyView, error) {
-	where, args, err := f.where()
-	if err != nil {
-		return nil, err
-	}
-	args = append([]any{domain.StatusActive}, args...)
-	rows, err := m.db.QueryContext(ctx, `SELECT `+pCols+`, `+rCols+`
-		FROM parties p LEFT JOIN requirements r ON r.party_id = p.id AND r.status = ?
-		WHERE `+where+`
-		ORDER BY p.scope <> 'internal', p.name_key, p.id, r.seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("projections: register: %w", err)
-	}
-	out, err := scanPartiesWithRequirements(rows)
-	if err != nil {
-		return nil, fmt.Errorf("projections: register: %w", err)
-	}
-	return out, nil
+	var out []PartyView
+	_, err := m.EachRegisterParty(ctx, f, Page{}, func(v PartyView) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // scanPartiesWithRequirements reads rows of pCols, rCols (requirement

@@ -35,6 +35,16 @@ type app struct {
 	runErr  error
 }
 
+// readPoolConns caps the read model's query pool. Each SQLite connection
+// keeps its own page cache, so an uncapped pool under many clients was most
+// of the serving process's peak memory (issue 17); 6 connections kept the
+// same read throughput on the measured machines.
+const readPoolConns = 6
+
+// pointPoolConns is the pool of one-party reads, kept apart so that they
+// never wait behind list pages (projections.WithPointReads).
+const pointPoolConns = 2
+
 // openApp opens the store and the read model. If follow is true the read
 // model starts following the log in the background.
 func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool) (*app, error) {
@@ -94,7 +104,29 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	}
 	a.closers = append(a.closers, rdb.Close)
 	a.readDB = rdb
-	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections")); err != nil {
+	// Queries get a capped pool (idle = open, so no connection and its page
+	// cache is thrown away and rebuilt under load); the projections apply
+	// through a connection of their own (see projections.WithWriter).
+	rdb.SetMaxOpenConns(readPoolConns)
+	rdb.SetMaxIdleConns(readPoolConns)
+	wdb, err := sqlite.OpenDB(f.readModelPath(), sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model %s: %w", f.readModelPath(), err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	a.closers = append(a.closers, wdb.Close)
+	pdb, err := sqlite.OpenDB(f.readModelPath(), sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model %s: %w", f.readModelPath(), err)
+	}
+	pdb.SetMaxOpenConns(pointPoolConns)
+	pdb.SetMaxIdleConns(pointPoolConns)
+	a.closers = append(a.closers, pdb.Close)
+	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections"),
+		projections.WithWriter(wdb), projections.WithPointReads(pdb)); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("open read model: %w", err)
 	}

@@ -231,19 +231,24 @@ func markerOf(t *testing.T, ev eventstore.Event) string {
 // want at the given version or a later one.
 func mustShowParties(t *testing.T, c *http.Client, base, token string, want map[string]int64) {
 	t.Helper()
-	var list struct {
-		Parties []struct {
-			ID      string `json:"id"`
-			Version int64  `json:"version"`
-		} `json:"parties"`
-	}
-	st, err := call(context.Background(), c, base, token, "GET", "/api/v1/parties?status=all", nil, &list)
-	if err != nil || st != http.StatusOK {
-		t.Fatalf("GET /parties: %d %v", st, err)
-	}
 	got := map[string]int64{}
-	for _, p := range list.Parties {
-		got[p.ID] = p.Version
+	// The list is paged: follow next to the last page.
+	for path := "/api/v1/parties?status=all&limit=500"; path != ""; {
+		var list struct {
+			Parties []struct {
+				ID      string `json:"id"`
+				Version int64  `json:"version"`
+			} `json:"parties"`
+			Next string `json:"next"`
+		}
+		st, err := call(context.Background(), c, base, token, "GET", path, nil, &list)
+		if err != nil || st != http.StatusOK {
+			t.Fatalf("GET %s: %d %v", path, st, err)
+		}
+		for _, p := range list.Parties {
+			got[p.ID] = p.Version
+		}
+		path = list.Next
 	}
 	for id, v := range want {
 		if got[id] < v {

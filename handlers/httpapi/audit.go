@@ -339,19 +339,67 @@ func (s *Server) asOf(r *http.Request) (at projections.AsOf, ok bool, err error)
 	return at, err == nil, err
 }
 
-// register returns the register for the register route: the live one, or
-// with as_of the one folded from the log as it stood then.
-func (s *Server) register(r *http.Request, f projections.PartyFilter) ([]projections.PartyView, error) {
+// eachRegisterParty walks one page of the register (pg.Limit 0: all of it),
+// live from the read model or, with as_of, folded from the log; see
+// [projections.ReadModel.EachRegisterParty] and [projections.PageRegister].
+func (s *Server) eachRegisterParty(r *http.Request, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error) {
 	at, ok, err := s.asOf(r)
 	if err != nil {
-		return nil, err
+		return projections.Cursor{}, err
+	}
+	if !ok && pg.Limit > 0 {
+		return s.Reads.EachRegisterParty(r.Context(), f, pg, fn)
 	}
 	if !ok {
-		return s.Reads.Register(r.Context(), f)
+		return projections.Cursor{}, s.eachRegisterChunk(r, f, fn)
 	}
 	// No wait for the read model: the fold reads the log itself, and reads
 	// past the audit index when the index lags.
-	return s.Audit.Index.RegisterAsOf(r.Context(), at, f)
+	ps, err := s.Audit.Index.RegisterAsOf(r.Context(), at, f)
+	if err != nil {
+		return projections.Cursor{}, err
+	}
+	ps, next := projections.PageRegister(ps, pg)
+	for _, p := range ps {
+		if err := fn(p); err != nil {
+			return projections.Cursor{}, err
+		}
+	}
+	return next, nil
+}
+
+// registerChunk is how many parties eachRegisterChunk reads at a time.
+var registerChunk = projections.MaxPageLimit
+
+// eachRegisterChunk walks the whole live register (the CSV export) in
+// chunks of registerChunk parties, each read in full before
+// any of it is written: memory stays one chunk, and a slow client never
+// holds one of the read model's few pooled connections (or an open read
+// transaction) while it drains the response. Like a page walk, the chunks
+// are not one snapshot: a party renamed during the export can move across
+// a chunk boundary.
+func (s *Server) eachRegisterChunk(r *http.Request, f projections.PartyFilter, fn func(projections.PartyView) error) error {
+	pg := projections.Page{Limit: registerChunk}
+	chunk := make([]projections.PartyView, 0, pg.Limit)
+	for {
+		chunk = chunk[:0]
+		next, err := s.Reads.EachRegisterParty(r.Context(), f, pg, func(p projections.PartyView) error {
+			chunk = append(chunk, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range chunk {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if next.IsZero() {
+			return nil
+		}
+		pg.After = next
+	}
 }
 
 // writePartyAsOf answers GET /api/v1/parties/{id}?as_of=: the party as it

@@ -102,16 +102,22 @@ func (s *Server) writeParty(w http.ResponseWriter, r *http.Request, id string, s
 
 func (s *Server) handlePartyList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	ps, err := s.Reads.Parties(r.Context(), projections.PartyFilter{
-		Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")})
+	pg, err := pageFromQuery(q)
 	if err != nil {
 		return err
 	}
-	if ps == nil {
-		ps = []projections.PartyView{}
+	lw := newListWriter(w, "parties")
+	next, err := s.Reads.EachParty(r.Context(), projections.PartyFilter{
+		Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")}, pg,
+		func(p projections.PartyView) error { return lw.item(p) })
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"parties": ps})
-	return nil
+	link := ""
+	if !next.IsZero() {
+		link = nextLink(r, map[string]string{"cursor": next.String()})
+	}
+	return lw.end(link)
 }
 
 func (s *Server) handlePartyGet(w http.ResponseWriter, r *http.Request) error {

@@ -26,26 +26,67 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if format != "" && format != "json" && format != "csv" {
 		return badParam("format", "must be json or csv")
 	}
-	ps, err := s.register(r, projections.PartyFilter{
-		Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")})
+	f := projections.PartyFilter{Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")}
+	var pg projections.Page
+	if format != "csv" { // CSV is the whole register, streamed
+		var err error
+		if pg, err = pageFromQuery(q); err != nil {
+			return err
+		}
+	}
+	var out registerOut = newListWriter(w, "parties")
+	if format == "csv" {
+		out = &registerCSV{w: w}
+	}
+	next, err := s.eachRegisterParty(r, f, pg, out.party)
 	if err != nil {
 		return err
 	}
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
-		return WriteRegisterCSV(w, ps)
+	link := ""
+	if !next.IsZero() {
+		link = nextLink(r, map[string]string{"cursor": next.String()})
 	}
-	if ps == nil {
-		ps = []projections.PartyView{}
+	return out.end(link)
+}
+
+// registerOut is where the register is written, one party at a time.
+type registerOut interface {
+	party(p projections.PartyView) error
+	end(next string) error
+}
+
+func (l *listWriter) party(p projections.PartyView) error {
+	if p.Requirements == nil {
+		p.Requirements = []projections.RequirementView{}
 	}
-	for i := range ps {
-		if ps[i].Requirements == nil {
-			ps[i].Requirements = []projections.RequirementView{}
+	return l.item(p)
+}
+
+// registerCSV streams the register as CSV: the header before the first
+// row, then the rows of each party as it is read.
+type registerCSV struct {
+	w  http.ResponseWriter
+	cw *csv.Writer
+}
+
+func (c *registerCSV) party(p projections.PartyView) error {
+	if c.cw == nil {
+		c.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		c.w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
+		c.cw = csv.NewWriter(c.w)
+		if err := c.cw.Write(registerCSVHeader); err != nil {
+			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"parties": ps})
-	return nil
+	return writeRegisterParty(c.cw, p)
+}
+
+func (c *registerCSV) end(string) error {
+	if c.cw == nil { // an empty register: the header only
+		return WriteRegisterCSV(c.w, nil)
+	}
+	c.cw.Flush()
+	return c.cw.Error()
 }
 
 // WriteRegisterCSV writes the register as CSV (RFC 4180). Cells that a
@@ -56,36 +97,42 @@ func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
 		return err
 	}
 	for _, p := range ps {
-		parent := ""
-		if p.ParentID != nil {
-			parent = *p.ParentID
-		}
-		head := []string{p.ID, p.Name, p.Category, p.Scope, p.Owner, strconv.Itoa(p.Influence),
-			strconv.Itoa(p.Interest), parent, p.Status, strconv.FormatInt(p.Version, 10)}
-		if len(p.Requirements) == 0 {
-			if err := cw.Write(safeCells(append(head, make([]string, 13)...))); err != nil {
-				return err
-			}
-			continue
-		}
-		for _, q := range p.Requirements {
-			due, addressed := "", "undecided"
-			if q.ReviewDue != nil {
-				due = *q.ReviewDue
-			}
-			if q.Addressed != nil {
-				addressed = strconv.FormatBool(*q.Addressed)
-			}
-			row := append(append([]string{}, head...), q.ID, q.Kind, q.Title, q.Description,
-				q.SourceType, q.SourceRef, q.Owner, q.Priority, due, addressed, q.Rationale,
-				q.Treatment, strings.Join(q.Controls, " "))
-			if err := cw.Write(safeCells(row)); err != nil {
-				return err
-			}
+		if err := writeRegisterParty(cw, p); err != nil {
+			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// writeRegisterParty writes the CSV rows of one party: one per active
+// requirement, or one for a party without any.
+func writeRegisterParty(cw *csv.Writer, p projections.PartyView) error {
+	parent := ""
+	if p.ParentID != nil {
+		parent = *p.ParentID
+	}
+	head := []string{p.ID, p.Name, p.Category, p.Scope, p.Owner, strconv.Itoa(p.Influence),
+		strconv.Itoa(p.Interest), parent, p.Status, strconv.FormatInt(p.Version, 10)}
+	if len(p.Requirements) == 0 {
+		return cw.Write(safeCells(append(head, make([]string, 13)...)))
+	}
+	for _, q := range p.Requirements {
+		due, addressed := "", "undecided"
+		if q.ReviewDue != nil {
+			due = *q.ReviewDue
+		}
+		if q.Addressed != nil {
+			addressed = strconv.FormatBool(*q.Addressed)
+		}
+		row := append(append([]string{}, head...), q.ID, q.Kind, q.Title, q.Description,
+			q.SourceType, q.SourceRef, q.Owner, q.Priority, due, addressed, q.Rationale,
+			q.Treatment, strings.Join(q.Controls, " "))
+		if err := cw.Write(safeCells(row)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // safeCells defuses CSV formula injection (cells starting with = + - @).

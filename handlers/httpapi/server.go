@@ -40,6 +40,11 @@ type ReadModel interface {
 	Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error)
 	Checkpoint(ctx context.Context) (int64, error)
 	WaitFor(ctx context.Context, position int64) error
+	// Paged, streamed reads (pages.go).
+	EachParty(ctx context.Context, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error)
+	EachRegisterParty(ctx context.Context, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error)
+	EachChange(ctx context.Context, w projections.Window, fn func(projections.ChangeItem) error) error
+	NetPage(ctx context.Context, w projections.Window, offset, limit int) ([]projections.NetItem, int, error)
 }
 
 // Tokens authenticates and manages API tokens (implemented by *auth.Tokens).

@@ -27,6 +27,9 @@ func (failingReads) Party(context.Context, string) (projections.PartyView, error
 func (failingReads) Parties(context.Context, projections.PartyFilter) ([]projections.PartyView, error) {
 	return nil, internalErr
 }
+func (failingReads) EachParty(context.Context, projections.PartyFilter, projections.Page, func(projections.PartyView) error) (projections.Cursor, error) {
+	return projections.Cursor{}, internalErr
+}
 
 // oneToken authenticates a single secret as an admin.
 type oneToken struct{ Tokens }

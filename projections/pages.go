@@ -1,0 +1,341 @@
+package projections
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/partyledger/partyledger/domain"
+)
+
+// Page sizes of the paged lists (GET /api/v1/parties, /register, /changes).
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 500
+)
+
+// Cursor is where a page of a party list ended: the sort key of its last
+// party. The next page starts strictly after it, so a page walk sees every
+// party at most once even while writes go on (keyset paging, not offsets).
+// The zero Cursor is the start of the list.
+type Cursor struct {
+	Rank    int    // register order only: 0 for an internal party, 1 otherwise
+	NameKey string // domain.NormalizeName of the party's name
+	ID      string
+}
+
+// IsZero reports whether c is the start of the list.
+func (c Cursor) IsZero() bool { return c.ID == "" }
+
+// String encodes c for a next link: unpadded base64url of a JSON array. The
+// zero Cursor encodes as "".
+func (c Cursor) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal([]any{c.Rank, c.NameKey, c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursor decodes [Cursor.String]. It returns EINVALID (field cursor)
+// for anything else; "" is the zero Cursor.
+func ParseCursor(s string) (Cursor, error) {
+	var c Cursor
+	if s == "" {
+		return c, nil
+	}
+	bad := &domain.Error{Code: domain.EINVALID, Message: "invalid query parameter",
+		Fields: []domain.FieldError{{Field: "cursor", Message: "must be the cursor of a next link"}}}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, bad
+	}
+	var parts []json.RawMessage
+	if json.Unmarshal(b, &parts) != nil || len(parts) != 3 ||
+		json.Unmarshal(parts[0], &c.Rank) != nil || json.Unmarshal(parts[1], &c.NameKey) != nil ||
+		json.Unmarshal(parts[2], &c.ID) != nil || c.ID == "" || (c.Rank != 0 && c.Rank != 1) {
+		return Cursor{}, bad
+	}
+	return c, nil
+}
+
+// Page selects one page of a party list: the parties after After, at most
+// Limit of them (0: all).
+type Page struct {
+	After Cursor
+	Limit int
+}
+
+// registerRank is the first register sort key: internal parties first.
+func registerRank(scope string) int {
+	if scope == scopeInternal {
+		return 0
+	}
+	return 1
+}
+
+// registerCursor is the cursor of p in register order.
+func registerCursor(p PartyView) Cursor {
+	return Cursor{Rank: registerRank(p.Scope), NameKey: domain.NormalizeName(p.Name), ID: p.ID}
+}
+
+// compareRegister orders cursors as the register lists parties.
+func compareRegister(a, b Cursor) int {
+	return cmp.Or(cmp.Compare(a.Rank, b.Rank), strings.Compare(a.NameKey, b.NameKey), strings.Compare(a.ID, b.ID))
+}
+
+// EachParty calls fn for every party that matches f, in the order of
+// [ReadModel.Parties], starting after pg.After and stopping after pg.Limit
+// parties. It reads as it goes: nothing but the current party is held in
+// memory. next is the cursor of the last party passed to fn when more
+// parties follow, else the zero Cursor. An error from fn stops the walk and
+// is returned. It returns EINVALID for a bad filter.
+func (m *ReadModel) EachParty(ctx context.Context, f PartyFilter, pg Page, fn func(PartyView) error) (next Cursor, err error) {
+	where, args, err := f.where()
+	if err != nil {
+		return next, err
+	}
+	if !pg.After.IsZero() {
+		where += ` AND (p.name_key, p.id) > (?, ?)`
+		args = append(args, pg.After.NameKey, pg.After.ID)
+	}
+	q := `SELECT ` + pCols + `, p.name_key FROM parties p WHERE ` + where + ` ORDER BY p.name_key, p.id`
+	if pg.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, pg.Limit+1)
+	}
+	rows, err := m.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return next, fmt.Errorf("projections: parties: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	var last Cursor
+	for rows.Next() {
+		if pg.Limit > 0 && n == pg.Limit {
+			return last, nil // one more exists
+		}
+		var key string
+		v, err := scanParty(rows, &key)
+		if err != nil {
+			return next, fmt.Errorf("projections: parties: %w", err)
+		}
+		if err := fn(v); err != nil {
+			return next, err
+		}
+		n, last = n+1, Cursor{NameKey: key, ID: v.ID}
+	}
+	if err := rows.Err(); err != nil {
+		return next, fmt.Errorf("projections: parties: %w", err)
+	}
+	return Cursor{}, nil
+}
+
+// EachRegisterParty calls fn for every party of the register that matches
+// f, each with its active requirements, in the order of
+// [ReadModel.Register], starting after pg.After and stopping after pg.Limit
+// parties. Like [ReadModel.EachParty] it holds one party at a time and
+// returns the next cursor (zero on the last page). It returns EINVALID for
+// a bad filter.
+func (m *ReadModel) EachRegisterParty(ctx context.Context, f PartyFilter, pg Page, fn func(PartyView) error) (next Cursor, err error) {
+	where, args, err := f.where()
+	if err != nil {
+		return next, err
+	}
+	if !pg.After.IsZero() {
+		where += ` AND ((p.scope <> 'internal'), p.name_key, p.id) > (?, ?, ?)`
+		args = append(args, pg.After.Rank, pg.After.NameKey, pg.After.ID)
+	}
+	limit := ""
+	if pg.Limit > 0 {
+		limit = ` LIMIT ?`
+		args = append(args, pg.Limit+1)
+	}
+	args = append(args, domain.StatusActive)
+	// The page of parties first, then their requirements: LIMIT counts
+	// parties, not joined rows.
+	rows, err := m.db.QueryContext(ctx, `WITH page AS (
+			SELECT `+pCols+`, p.name_key, (p.scope <> 'internal') AS srank FROM parties p
+			WHERE `+where+` ORDER BY srank, p.name_key, p.id`+limit+`)
+		SELECT `+pCols+`, p.name_key, p.srank, `+rCols+`
+		FROM page p LEFT JOIN requirements r ON r.party_id = p.id AND r.status = ?
+		ORDER BY p.srank, p.name_key, p.id, r.seq`, args...)
+	if err != nil {
+		return next, fmt.Errorf("projections: register: %w", err)
+	}
+	defer rows.Close()
+	var cur *PartyView
+	var curKey, last Cursor
+	n := 0
+	for rows.Next() {
+		var r nullRequirement
+		var key Cursor
+		v, err := scanParty(rows, append([]any{&key.NameKey, &key.Rank}, r.dest()...)...)
+		if err != nil {
+			return next, fmt.Errorf("projections: register: %w", err)
+		}
+		key.ID = v.ID
+		if cur == nil || cur.ID != v.ID {
+			if cur != nil {
+				if err := fn(*cur); err != nil {
+					return next, err
+				}
+				n, last = n+1, curKey
+			}
+			if pg.Limit > 0 && n == pg.Limit {
+				return last, nil // one more party exists
+			}
+			cur, curKey = &v, key
+		}
+		if r.id.Valid {
+			rv, err := r.view()
+			if err != nil {
+				return next, fmt.Errorf("projections: register: %w", err)
+			}
+			cur.Requirements = append(cur.Requirements, rv)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return next, fmt.Errorf("projections: register: %w", err)
+	}
+	if cur != nil {
+		if err := fn(*cur); err != nil {
+			return next, err
+		}
+	}
+	return Cursor{}, nil
+}
+
+// PageRegister returns the page pg of a register already in register order
+// (as [Snapshot.Register] returns it for as_of), with the next cursor, so
+// that folded and live registers page alike.
+func PageRegister(ps []PartyView, pg Page) ([]PartyView, Cursor) {
+	start := 0
+	if !pg.After.IsZero() {
+		for start < len(ps) && compareRegister(registerCursor(ps[start]), pg.After) <= 0 {
+			start++
+		}
+	}
+	ps = ps[start:]
+	if pg.Limit > 0 && len(ps) > pg.Limit {
+		return ps[:pg.Limit], registerCursor(ps[pg.Limit-1])
+	}
+	return ps, Cursor{}
+}
+
+// EachChange calls fn for every item of the detailed change feed inside w,
+// in position order, reading as it goes (see [ReadModel.Changes] for the
+// window). An error from fn stops the walk and is returned.
+func (m *ReadModel) EachChange(ctx context.Context, w Window, fn func(ChangeItem) error) error {
+	rows, err := m.changeRows(ctx, w, changeCols)
+	if err != nil || rows == nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it, err := scanChange(rows)
+		if err != nil {
+			return fmt.Errorf("projections: changes: %w", err)
+		}
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("projections: changes: %w", err)
+	}
+	return nil
+}
+
+// NetPage returns the net change feed inside w (see [NetChanges]) a page at
+// a time: the net items of the groups offset to offset+limit-1, counted in
+// order of first appearance, and the offset of the next page (0 on the last
+// page). A group whose changes cancel out is dropped, so a page may hold
+// fewer than limit items. w must have a fixed upper bound (w.Until > 0 or
+// negative) so that every page reads the same window.
+//
+// It reads the window twice, holding only the group keys and the items of
+// the page, never the whole window: the net view is as bounded in memory
+// as the detailed one.
+func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (items []NetItem, next int, err error) {
+	w.Limit = 0
+	index := map[netKey]int{}
+	latest := map[string]PartyRef{}
+	// Pass 1 reads only what the group key and the party's latest name
+	// need: no field changes decoded.
+	rows, err := m.changeRows(ctx, w, netKeyCols)
+	if err != nil {
+		return nil, 0, err
+	}
+	if rows != nil {
+		defer rows.Close()
+		for rows.Next() {
+			it, err := scanNetKey(rows)
+			if err != nil {
+				return nil, 0, fmt.Errorf("projections: net changes: %w", err)
+			}
+			k := netKeyOf(it)
+			if _, ok := index[k]; !ok {
+				index[k] = len(index)
+			}
+			if it.Party.ID != "" {
+				latest[it.Party.ID] = it.Party
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("projections: net changes: %w", err)
+		}
+		rows.Close()
+	}
+	inPage := func(k netKey) bool {
+		i := index[k]
+		return i >= offset && (limit <= 0 || i < offset+limit)
+	}
+	var page []ChangeItem
+	err = m.EachChange(ctx, w, func(it ChangeItem) error {
+		if inPage(netKeyOf(it)) {
+			page = append(page, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	items = NetChanges(page)
+	for i := range items {
+		if p, ok := latest[items[i].Party.ID]; ok {
+			items[i].Party = p // as last seen in the whole window
+		}
+	}
+	if limit > 0 && len(index) > offset+limit {
+		next = offset + limit
+	}
+	return items, next, nil
+}
+
+// netKeyCols are the columns [netKeyOf] and the latest party reference need.
+const netKeyCols = `position, event_id, party_id, party_name, party_scope, party_category,
+	requirement_id, change_kind, objective`
+
+// scanNetKey reads a row of netKeyCols into the fields of a ChangeItem
+// that [netKeyOf] reads.
+func scanNetKey(s scanner) (ChangeItem, error) {
+	var it ChangeItem
+	var rid, obj sql.NullString
+	if err := s.Scan(&it.Position, &it.EventID, &it.Party.ID, &it.Party.Name, &it.Party.Scope,
+		&it.Party.Category, &rid, &it.Change, &obj); err != nil {
+		return it, err
+	}
+	if rid.Valid {
+		it.Requirement = &RequirementRef{ID: rid.String}
+	}
+	var err error
+	if it.Objective, err = decodeObjective(obj); err != nil {
+		return it, fmt.Errorf("bad stored objective at position %d: %w", it.Position, err)
+	}
+	return it, nil
+}
