@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/partyledger/partyledger/handlers/demo"
 )
 
 // axeSource is axe-core, vendored from the npm registry (testdata/axe-core).
@@ -248,7 +251,6 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 	b.mustAccessible("party page")
-	b.screenshot("console-party-history")
 
 	// The change is on /changes (since the last review), with who and why.
 	b.open("/changes")
@@ -262,7 +264,6 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal("/changes shows a change from before the last review")
 	}
 	b.mustAccessible("/changes")
-	b.screenshot("console-changes")
 	b.open("/changes?view=net&since=beginning")
 	if !strings.Contains(b.text("main"), "Encrypt customer data at rest") {
 		t.Fatal("net view since the beginning lacks the requirement")
@@ -282,7 +283,6 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatal("register lacks the party")
 	}
 	b.mustAccessible("/register")
-	b.screenshot("console-register")
 	b.open("/register?as_of=2000-01-01")
 	if !strings.Contains(b.text("main"), "Time travel") {
 		t.Fatal("as_of register is not labelled")
@@ -354,4 +354,70 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("viewer GET /parties/new: %d, want 403", st)
 	}
 	b.mustAccessible("403 page")
+}
+
+// TestConsoleDemoPages loads the example organisation and visits every
+// console page in Chromium: each shows its data and passes axe-core. With
+// -update-screenshots it also writes the README's screenshots into docs/.
+func TestConsoleDemoPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "demo.db")
+	ctx := context.Background()
+	a, err := openApp(ctx, storeFlags{db: path}, newLogger(io.Discard, "text", "error"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, a.commands, "demo", nil); err != nil {
+		a.Close()
+		t.Fatalf("load the demo: %v", err)
+	}
+	a.Close()
+	ts := MustRunServe(t, path)
+	b := newBrowser(t, ts.URL)
+	b.open("/login")
+	b.fill("#token", ts.Token)
+	b.submit(`form[action="/login"]`)
+
+	var partyPath string
+	for _, p := range []struct{ path, want, shot string }{
+		{"/", "changes since the last review", "console-dashboard"},
+		{"/register", "Download CSV", "console-register"},
+		{"/register?scope=internal&sort=influence", "Internal", ""},
+		{"/changes", "Download the report", "console-changes"},
+		{"/changes?view=net&since=beginning", "Net", ""},
+		{"/reviews", "Record a management review", ""},
+		{"/parties/new", "Add the party", ""},
+	} {
+		b.open(p.path)
+		if st := b.status(); st != http.StatusOK {
+			t.Fatalf("%s: status %d", p.path, st)
+		}
+		if !strings.Contains(b.text("main"), p.want) {
+			t.Errorf("%s lacks %q", p.path, p.want)
+		}
+		b.mustAccessible(p.path)
+		if p.shot != "" {
+			b.screenshot(p.shot)
+		}
+		if p.path == "/changes" {
+			partyPath = eval[string](b, `document.querySelector("ol.changes a").getAttribute("href")`)
+		}
+	}
+	if !strings.HasPrefix(partyPath, "/parties/") {
+		t.Fatalf("no party link on /changes: %q", partyPath)
+	}
+	b.open(partyPath)
+	if !strings.Contains(b.text("#history ~ ol"), "demo") {
+		t.Error("the party's history does not name the actor")
+	}
+	b.mustAccessible(partyPath)
+	b.screenshot("console-party-history")
+	b.open(partyPath + "/edit")
+	b.mustAccessible(partyPath + "/edit")
+	b.open(partyPath)
+	rid := eval[string](b, `(document.querySelector('a[href*="/requirements/"][href$="/edit"]') || {getAttribute: () => ""}).getAttribute("href")`)
+	if rid == "" {
+		t.Fatal("no requirement edit link on the party page")
+	}
+	b.open(rid)
+	b.mustAccessible("requirement edit form")
 }

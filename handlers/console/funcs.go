@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/projections"
 )
 
 var funcs = template.FuncMap{
@@ -29,6 +30,8 @@ var funcs = template.FuncMap{
 	"query":       queryWith,
 	"changeLabel": changeLabel,
 	"addressed":   addressedLabel,
+	"allNew": allNew,
+	"blank":  blank,
 	"isTrue":      func(b *bool) bool { return b != nil && *b },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
@@ -91,6 +94,9 @@ func fmtValue(v any) string {
 		}
 		return "no"
 	case []any:
+		if len(x) == 0 {
+			return "(none)"
+		}
 		parts := make([]string, len(x))
 		for i, e := range x {
 			parts[i] = fmtValue(e)
@@ -152,4 +158,28 @@ func queryWith(q url.Values, key, val string) string {
 		return "?"
 	}
 	return "?" + c.Encode()
+}
+
+// allNew reports whether every field change is a first value (an added
+// item): those are shown as a list of values, not from → to.
+func allNew(cs []projections.FieldChange) bool {
+	for _, c := range cs {
+		if c.From != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// blank reports whether a value is worth leaving out of an added item.
+func blank(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	}
+	return false
 }
