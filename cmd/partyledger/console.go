@@ -38,6 +38,7 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 	if api.Reports != nil {
 		c.Reports = api.Reports
 	}
+	c.AuditTrail = api.Audit
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/healthz", apiH)

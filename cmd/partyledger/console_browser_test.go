@@ -293,6 +293,24 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	b.mustAccessible("/register as_of")
 
+	// Live: a change made elsewhere shows as "1 new change" on an open page.
+	b.open("/register")
+	var was struct {
+		Version int64 `json:"version"`
+	}
+	ts.do(t, "GET", "/api/v1/parties/"+id, nil, &was)
+	mustStatus(t, ts.do(t, "PATCH", "/api/v1/parties/"+id, map[string]any{"owner": "Chief Revenue Officer (EMEA)",
+		"reason": "Regional split", "trigger": "other"}, nil, "If-Match", fmt.Sprintf(`"%d"`, was.Version)), http.StatusOK)
+	live := ""
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if live = eval[string](b, `document.getElementById("live").hidden ? "" : document.getElementById("live").textContent`); live != "" {
+			break
+		}
+	}
+	if !strings.HasPrefix(live, "1 new change") {
+		t.Fatalf("live notice = %q, want 1 new change", live)
+	}
+
 	// Stale version: the form was opened, then someone saved through the API.
 	b.open("/parties/" + id + "/edit")
 	var cur struct {
@@ -390,6 +408,8 @@ func TestConsoleDemoPages(t *testing.T) {
 		{"/changes?view=net&since=beginning", "Net", ""},
 		{"/reviews", "Record a management review", ""},
 		{"/parties/new", "Add the party", ""},
+		{"/audit?verify=1", "The chain verified", ""},
+		{"/audit?actor=demo&trigger=audit_finding", "party.retired", ""},
 	} {
 		b.open(p.path)
 		if st := b.status(); st != http.StatusOK {

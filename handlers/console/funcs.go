@@ -30,8 +30,8 @@ var funcs = template.FuncMap{
 	"query":       queryWith,
 	"changeLabel": changeLabel,
 	"addressed":   addressedLabel,
-	"allNew": allNew,
-	"blank":  blank,
+	"allNew":      allNew,
+	"blank":       blank,
 	"isTrue":      func(b *bool) bool { return b != nil && *b },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}

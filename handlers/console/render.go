@@ -141,6 +141,8 @@ func navOf(p string) string {
 		return "changes"
 	case strings.HasPrefix(p, "/reviews"):
 		return "reviews"
+	case strings.HasPrefix(p, "/audit"):
+		return "audit"
 	}
 	return ""
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/httpapi"
 )
 
 // Commands executes register commands (implemented by *commands.Service,
@@ -64,8 +65,11 @@ type Server struct {
 	Sessions Sessions
 	// Reports builds the change report for downloads; nil hides the links.
 	Reports Reports
-	// Audit answers history, as_of and verify; nil hides those parts.
-	Audit  Audit
+	// Audit answers history and as_of; nil hides those parts.
+	Audit Audit
+	// AuditTrail is the API's audit trail (event index, log, verify,
+	// checkpoints) for /audit; nil turns the page off.
+	AuditTrail *httpapi.Audit
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
@@ -121,6 +125,7 @@ func (s *Server) routes() []route {
 		{"GET", "/reviews", auth.PermRead, s.handleReviews},
 		{"POST", "/reviews", auth.PermWrite, s.handleReviewCreate},
 		{"GET", "/live", auth.PermRead, s.handleLive},
+		{"GET", "/audit", auth.PermAudit, s.handleAudit},
 	}
 }
 
