@@ -70,7 +70,7 @@ type Server struct {
 	// AuditTrail is the API's audit trail (event index, log, verify,
 	// checkpoints) for /audit; nil turns the page off.
 	AuditTrail *httpapi.Audit
-	Logger *slog.Logger
+	Logger     *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
 	// Secure marks the session cookie Secure (the server runs TLS).
