@@ -33,7 +33,7 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 	if !consoleOn {
 		return apiH
 	}
-	c := &console.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Audit: a.reads,
+	c := &console.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Audit: a.reads, Plans: a.reads,
 		Sessions: &console.MemorySessions{}, Secure: secure, Logger: logger.With("component", "console")}
 	if api.Reports != nil {
 		c.Reports = api.Reports

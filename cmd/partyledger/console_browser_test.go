@@ -388,7 +388,7 @@ func TestConsoleDemoPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Load(ctx, a.commands, "demo", nil); err != nil {
+	if _, err := demo.Load(ctx, a.commands, "demo", nil, demo.WithObjectives()); err != nil {
 		a.Close()
 		t.Fatalf("load the demo: %v", err)
 	}
@@ -409,6 +409,9 @@ func TestConsoleDemoPages(t *testing.T) {
 		{"/reviews", "Record a management review", ""},
 		{"/parties/new", "Add the party", ""},
 		{"/audit?verify=1", "The chain verified", ""},
+		{"/objectives", "below target", "console-objectives"},
+		{"/reviews/due", "due", ""},
+		{"/communications", "Communications sent", ""},
 		{"/audit?actor=demo&trigger=audit_finding", "party.retired", ""},
 	} {
 		b.open(p.path)
@@ -423,7 +426,7 @@ func TestConsoleDemoPages(t *testing.T) {
 			b.screenshot(p.shot)
 		}
 		if p.path == "/changes" {
-			partyPath = eval[string](b, `document.querySelector("ol.changes a").getAttribute("href")`)
+			partyPath = eval[string](b, `document.querySelector('ol.changes a[href^="/parties/"]').getAttribute("href")`)
 		}
 	}
 	if !strings.HasPrefix(partyPath, "/parties/") {

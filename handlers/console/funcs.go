@@ -31,8 +31,15 @@ var funcs = template.FuncMap{
 	"changeLabel": changeLabel,
 	"addressed":   addressedLabel,
 	"allNew":      allNew,
-	"blank":       blank,
-	"isTrue":      func(b *bool) bool { return b != nil && *b },
+	"trend":       trendSVG,
+	"day": func(s string) string {
+		if len(s) > 10 {
+			return s[:10]
+		}
+		return s
+	},
+	"blank":  blank,
+	"isTrue": func(b *bool) bool { return b != nil && *b },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {

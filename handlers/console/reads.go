@@ -53,3 +53,13 @@ func (s *Server) register(ctx context.Context, f projections.PartyFilter, at *pr
 	}
 	return s.Reads.Register(ctx, f)
 }
+
+// Plans answers the objective, requirement-review and communication
+// queries (clauses 6.2, 7.4; implemented by *projections.ReadModel).
+type Plans interface {
+	Objectives(ctx context.Context, f projections.ObjectiveFilter) ([]projections.ObjectiveView, error)
+	Objective(ctx context.Context, id string, trend int) (projections.ObjectiveView, error)
+	ReviewsDue(ctx context.Context, today, until string) ([]projections.OwnerReviews, error)
+	Communications(ctx context.Context, f projections.CommunicationFilter) ([]projections.CommunicationView, error)
+	OverdueCommunications(ctx context.Context, partyID, today string) ([]projections.PlanEntryView, error)
+}

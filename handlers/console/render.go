@@ -139,6 +139,10 @@ func navOf(p string) string {
 		return "register"
 	case strings.HasPrefix(p, "/changes"):
 		return "changes"
+	case strings.HasPrefix(p, "/objectives"):
+		return "objectives"
+	case strings.HasPrefix(p, "/communications"):
+		return "communications"
 	case strings.HasPrefix(p, "/reviews"):
 		return "reviews"
 	case strings.HasPrefix(p, "/audit"):

@@ -67,6 +67,9 @@ type Server struct {
 	Reports Reports
 	// Audit answers history and as_of; nil hides those parts.
 	Audit Audit
+	// Plans answers objectives, requirement reviews due and communications;
+	// nil turns those pages off.
+	Plans Plans
 	// AuditTrail is the API's audit trail (event index, log, verify,
 	// checkpoints) for /audit; nil turns the page off.
 	AuditTrail *httpapi.Audit
@@ -126,6 +129,9 @@ func (s *Server) routes() []route {
 		{"POST", "/reviews", auth.PermWrite, s.handleReviewCreate},
 		{"GET", "/live", auth.PermRead, s.handleLive},
 		{"GET", "/audit", auth.PermAudit, s.handleAudit},
+		{"GET", "/objectives", auth.PermRead, s.handleObjectives},
+		{"GET", "/reviews/due", auth.PermRead, s.handleReviewsDue},
+		{"GET", "/communications", auth.PermRead, s.handleCommunications},
 	}
 }
 
