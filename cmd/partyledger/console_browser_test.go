@@ -429,6 +429,14 @@ func TestConsoleDemoPages(t *testing.T) {
 			partyPath = eval[string](b, `document.querySelector('ol.changes a[href^="/parties/"]').getAttribute("href")`)
 		}
 	}
+	// Page weight: the register's HTML, CSS and JS stay under 150 KB.
+	b.open("/register")
+	weight := eval[int](b, `document.documentElement.outerHTML.length +
+		performance.getEntriesByType("resource").reduce((n, r) => n + r.decodedBodySize, 0)`)
+	if weight <= 0 || weight > 150<<10 {
+		t.Errorf("/register weighs %d bytes, want under 150 KB", weight)
+	}
+	t.Logf("/register page weight: %d bytes", weight)
 	if !strings.HasPrefix(partyPath, "/parties/") {
 		t.Fatalf("no party link on /changes: %q", partyPath)
 	}
