@@ -173,8 +173,8 @@ func (b *browser) screenshot(name string) {
 		return
 	}
 	act := chromedp.FullScreenshot(100)
-	if strings.HasSuffix(name, "-register") {
-		act = chromedp.CaptureScreenshot() // the first screenful: the register is long
+	if strings.HasSuffix(name, "-register") || strings.HasSuffix(name, "-changes") {
+		act = chromedp.CaptureScreenshot() // the first screenful: these pages are long
 	}
 	buf := get(b, act)
 	if err := os.WriteFile(filepath.Join("..", "..", "docs", name+".png"), buf, 0o644); err != nil {

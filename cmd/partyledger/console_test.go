@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -196,5 +197,88 @@ func TestConsoleViewerRefused(t *testing.T) {
 		if n := eventCount(t, ts.DB); n != before {
 			t.Errorf("%s: events %d -> %d after refused writes", role, before, n)
 		}
+	}
+}
+
+func TestConsoleFormsWriteThroughCommands(t *testing.T) {
+	ts := MustRunServe(t, "")
+	c := consoleClient(t)
+	MustSignIn(t, c, ts.URL, ts.Token)
+	post := func(path string, form url.Values) (*http.Response, string) {
+		return consoleDo(t, c, "POST", ts.URL+path, form, "Sec-Fetch-Site", "same-origin", "Origin", ts.URL)
+	}
+
+	// Bad input writes nothing and names the field.
+	before := eventCount(t, ts.DB)
+	resp, body := post("/parties", url.Values{"name": {""}, "category": {"nonsense"}, "scope": {"external"},
+		"influence": {"3"}, "interest": {"3"}, "reason": {"x"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "fielderr") {
+		t.Fatalf("bad party form: %d", resp.StatusCode)
+	}
+	if n := eventCount(t, ts.DB); n != before {
+		t.Fatalf("a refused form wrote: events %d -> %d", before, n)
+	}
+
+	resp, _ = post("/parties", url.Values{"name": {"Insurer B"}, "category": {"insurer"}, "scope": {"external"},
+		"influence": {"4"}, "interest": {"2"}, "reason": {"Cyber policy"}, "trigger": {"contract_change"}})
+	id := strings.TrimPrefix(strings.SplitN(resp.Header.Get("Location"), "?", 2)[0], "/parties/")
+	if resp.StatusCode != http.StatusSeeOther || len(id) != 36 {
+		t.Fatalf("add party: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = post("/parties/"+id+"/requirements", url.Values{"kind": {"requirement"}, "title": {"MFA on remote access"},
+		"source_type": {"contract"}, "source_ref": {"Policy §4"}, "priority": {"high"}, "reason": {"Policy condition"}, "trigger": {"contract_change"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add requirement: %d", resp.StatusCode)
+	}
+	type partyJSON struct {
+		Version      int64 `json:"version"`
+		Requirements []struct {
+			ID        string   `json:"id"`
+			Addressed *bool    `json:"addressed"`
+			Controls  []string `json:"controls"`
+			Status    string   `json:"status"`
+		} `json:"requirements"`
+	}
+	var p partyJSON
+	ts.do(t, "GET", "/api/v1/parties/"+id, nil, &p)
+	if len(p.Requirements) != 1 {
+		t.Fatalf("requirements: %+v", p.Requirements)
+	}
+	rid := p.Requirements[0].ID
+	v := func() string {
+		var q partyJSON
+		ts.do(t, "GET", "/api/v1/parties/"+id, nil, &q)
+		return strconv.FormatInt(q.Version, 10)
+	}
+	resp, _ = post("/parties/"+id+"/requirements/"+rid+"/addressing", url.Values{"version": {v()}, "addressed": {"true"},
+		"rationale": {"Insurer condition"}, "controls": {"A.5.17, A.8.5"}, "reason": {"Decided at the risk workshop"}, "trigger": {"risk_assessment"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("addressing: %d", resp.StatusCode)
+	}
+	ts.do(t, "GET", "/api/v1/parties/"+id, nil, &p)
+	if a := p.Requirements[0]; a.Addressed == nil || !*a.Addressed || strings.Join(a.Controls, " ") != "A.5.17 A.8.5" {
+		t.Fatalf("after the decision: %+v", a)
+	}
+	// A stale version is refused with 409 and writes nothing.
+	before = eventCount(t, ts.DB)
+	resp, _ = post("/parties/"+id+"/requirements/"+rid+"/retire", url.Values{"version": {"1"}, "reason": {"Policy lapsed"}})
+	if resp.StatusCode != http.StatusPreconditionFailed && resp.StatusCode != http.StatusConflict {
+		t.Fatalf("stale retire: %d, want 409/412", resp.StatusCode)
+	}
+	if n := eventCount(t, ts.DB); n != before {
+		t.Fatalf("a stale retire wrote: events %d -> %d", before, n)
+	}
+	resp, _ = post("/parties/"+id+"/requirements/"+rid+"/retire", url.Values{"version": {v()}, "reason": {"Policy lapsed"}, "trigger": {"contract_change"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retire requirement: %d", resp.StatusCode)
+	}
+	ts.do(t, "GET", "/api/v1/parties/"+id, nil, &p)
+	if len(p.Requirements) != 1 || p.Requirements[0].Status != "retired" {
+		t.Fatalf("the requirement is not retired: %+v", p.Requirements)
+	}
+	// The register downloads as CSV with the session.
+	resp, body = consoleDo(t, c, "GET", ts.URL+"/register.csv", nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(body, "Insurer B") {
+		t.Fatalf("register.csv: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }

@@ -100,6 +100,11 @@ func fmtValue(v any) string {
 			return "yes"
 		}
 		return "no"
+	case []string:
+		if len(x) == 0 {
+			return "(none)"
+		}
+		return strings.Join(x, ", ")
 	case []any:
 		if len(x) == 0 {
 			return "(none)"

@@ -79,3 +79,21 @@ func (s *Server) handleAddressingDecide(w http.ResponseWriter, r *http.Request) 
 	http.Redirect(w, r, "/parties/"+id+"?saved=1#req-"+rid, http.StatusSeeOther)
 	return nil
 }
+
+// handleRequirementRetire retires a requirement (reason and trigger asked).
+func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	id, rid := r.PathValue("id"), r.PathValue("rid")
+	version, err := formVersion(r.PostForm.Get("version"))
+	if err != nil {
+		return err
+	}
+	cmd := domain.RetireRequirement{Meta: meta(r), PartyID: domain.PartyID(id), RequirementID: domain.RequirementID(rid)}
+	if _, err := s.Commands.RetireRequirement(r.Context(), cmd, version); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/parties/"+id+"?saved=1#history", http.StatusSeeOther)
+	return nil
+}

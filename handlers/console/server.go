@@ -43,6 +43,7 @@ type Commands interface {
 	IdentifyRequirement(ctx context.Context, cmd domain.IdentifyRequirement, ifMatch *int64) (commands.Result, error)
 	ReviseRequirement(ctx context.Context, cmd domain.ReviseRequirement, ifMatch *int64) (commands.Result, error)
 	DecideAddressing(ctx context.Context, cmd domain.DecideAddressing, ifMatch *int64) (commands.Result, error)
+	RetireRequirement(ctx context.Context, cmd domain.RetireRequirement, ifMatch *int64) (commands.Result, error)
 	HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (commands.Result, error)
 }
 
@@ -123,6 +124,7 @@ func (s *Server) routes() []route {
 		{"GET", "/parties/{id}/requirements/{rid}/edit", auth.PermWrite, s.handleRequirementEdit},
 		{"POST", "/parties/{id}/requirements/{rid}", auth.PermWrite, s.handleRequirementUpdate},
 		{"POST", "/parties/{id}/requirements/{rid}/addressing", auth.PermWrite, s.handleAddressingDecide},
+		{"POST", "/parties/{id}/requirements/{rid}/retire", auth.PermWrite, s.handleRequirementRetire},
 		{"GET", "/changes", auth.PermRead, s.handleChanges},
 		{"GET", "/changes/report", auth.PermRead, s.handleReportDownload},
 		{"GET", "/reviews", auth.PermRead, s.handleReviews},
