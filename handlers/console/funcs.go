@@ -192,6 +192,8 @@ func blank(v any) bool {
 		return x == ""
 	case []any:
 		return len(x) == 0
+	case []string:
+		return len(x) == 0
 	}
 	return false
 }
