@@ -137,16 +137,6 @@ func (s *Server) routes() []route {
 	}
 }
 
-// Paths lists "METHOD /path" of every console route, for the wiring that
-// shares one address with the API.
-func (s *Server) Paths() []string {
-	var out []string
-	for _, rt := range s.routes() {
-		out = append(out, rt.method+" "+rt.path)
-	}
-	return out
-}
-
 // Handler returns the console's handler: security headers on every
 // response, cross-origin protection on every state-changing request, then
 // the route table.
