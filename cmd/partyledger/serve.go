@@ -119,7 +119,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		cfg.onAPI(api)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           withConsole(a, api, cfg.tlsCert != "", logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -136,6 +136,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		scheme = "https"
 	}
 	logger.Info("partyledger serving", "addr", scheme+"://"+addr, "db", cfg.store.db, "read_model", cfg.store.readModelPath())
+	printConsoleURL(stdout, scheme+"://"+addr)
 	if cfg.onListen != nil {
 		cfg.onListen(addr)
 	}

@@ -1,0 +1,44 @@
+package console
+
+import (
+	"bytes"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/report"
+)
+
+// handleReportDownload sends the change report (the API's report, built
+// and rendered by package report) with the browser session: format pdf,
+// html, md, csv or xlsx; since and until as on /changes.
+func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) error {
+	if s.Reports == nil {
+		return domain.Errorf(domain.ENOTFOUND, "reports are not enabled on this server")
+	}
+	q := r.URL.Query()
+	f, err := report.ParseFormat(q.Get("format"))
+	if err != nil {
+		return err
+	}
+	rep, err := s.Reports.Build(r.Context(), report.Request{Since: q.Get("since"), Until: q.Get("until"),
+		GeneratedBy: userFrom(r.Context()).Name})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := report.Render(&buf, rep, f); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType())
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": rep.FileName(f)}))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	if f == report.HTML {
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	}
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
