@@ -198,12 +198,41 @@ func (s *Store) Append(ctx context.Context, stream string, expectedVersion int64
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: append %s: %w", stream, err)
 	}
+	parts, err := s.submit(ctx, []reqPart{{stream: stream, expected: expectedVersion, events: evs}})
+	if err != nil {
+		return nil, err
+	}
+	return parts[0], nil
+}
+
+// AppendStreams implements [eventstore.Store.AppendStreams]: the parts are
+// one request to the writer, checked and inserted inside one savepoint of
+// one transaction, so they are stored together or not at all. Errors and
+// cancellation are as for [Store.Append].
+func (s *Store) AppendStreams(ctx context.Context, parts []eventstore.StreamAppend) ([][]eventstore.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := eventstore.CheckParts(parts); err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", err)
+	}
+	rps := make([]reqPart, len(parts))
+	for i, p := range parts {
+		evs, err := prepareEvents(p.Stream, p.ExpectedVersion, p.Events)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: append %s: %w", p.Stream, err)
+		}
+		rps[i] = reqPart{stream: p.Stream, expected: p.ExpectedVersion, events: evs}
+	}
+	return s.submit(ctx, rps)
+}
+
+// submit queues one request for the writer and waits for its outcome.
+func (s *Store) submit(ctx context.Context, parts []reqPart) ([][]eventstore.Event, error) {
 	r := &appendRequest{
-		ctx:      ctx,
-		stream:   stream,
-		expected: expectedVersion,
-		events:   evs,
-		reply:    make(chan appendResult, 1),
+		ctx:   ctx,
+		parts: parts,
+		reply: make(chan appendResult, 1),
 	}
 
 	s.closeMu.RLock()
@@ -221,13 +250,13 @@ func (s *Store) Append(ctx context.Context, stream string, expectedVersion int64
 
 	select {
 	case res := <-r.reply:
-		return res.events, res.err
+		return res.parts, res.err
 	case <-ctx.Done():
 		if r.state.CompareAndSwap(reqPending, reqAbandoned) {
 			return nil, ctx.Err()
 		}
 		res := <-r.reply // taken into a batch: the commit decides
-		return res.events, res.err
+		return res.parts, res.err
 	}
 }
 
