@@ -83,7 +83,7 @@ func (s *Store) appendStreams(ctx context.Context, parts []eventstore.StreamAppe
 		}
 	}
 	type attempt struct {
-		head head       // the first part's head it was built on
+		head head        // the first part's head it was built on
 		msgs []*nats.Msg // its messages
 		all  []eventstore.Event
 	}

@@ -26,7 +26,7 @@ type appendRequest struct {
 	ctx   context.Context
 	parts []reqPart // one per stream; all or none are stored
 	state atomic.Int32
-	reply    chan appendResult // buffered: the writer never blocks on it
+	reply chan appendResult // buffered: the writer never blocks on it
 
 	res appendResult // filled by the writer before the commit
 }
