@@ -205,7 +205,9 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.logger().Error("request failed after the response started", "err", err)
 			}
 		}
-		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "http",
+		// The access line is at debug: at info, under load, it costs more
+		// than the request. Failures are logged at error by writeError.
+		s.logger().LogAttrs(r.Context(), slog.LevelDebug, "http",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.String("actor", actor),
 			slog.Duration("took", time.Since(start)))
