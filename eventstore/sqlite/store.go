@@ -80,6 +80,8 @@ type Store struct {
 	stmts  writeStmts
 	maxBat int
 
+	readStmts sync.Map // query text -> *sql.Stmt on rdb (see readStmt)
+
 	reqs chan *appendRequest
 	quit chan struct{} // closed by Close: the writer drains and exits
 	done chan struct{} // closed by the writer when it has exited
@@ -151,8 +153,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
+	// Idle = open: every read connection stays open, with its pragmas,
+	// page cache and prepared statements, instead of being closed after a
+	// burst and opened again.
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
 
 	s := &Store{
 		path:   path,
@@ -313,7 +320,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	return errors.Join(s.stmts.close(), s.wdb.Close(), s.rdb.Close())
+	return errors.Join(s.stmts.close(), s.closeReadStmts(), s.wdb.Close(), s.rdb.Close())
 }
 
 // begin takes the shared side of closeMu for an operation on the databases.

@@ -322,6 +322,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.Reads.WaitFor(ctx, head); err != nil {
 		cp, _ := s.Reads.Checkpoint(r.Context())
+		setRetryAfter(w, time.Second)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "catching_up", "head": head, "applied": cp})
 		return nil
 	}
