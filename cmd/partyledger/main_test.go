@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 )
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -110,12 +109,9 @@ func (f *Feed) notifications(ctx context.Context, events []eventstore.Event) ([]
 	for i := range items {
 		byPos[items[i].Position] = &items[i]
 	}
-	out := make([]Notification, 0, len(events))
-	for _, ev := range events {
-		if domain.IsInternalEvent(ev.Type) {
-			continue // bookkeeping (name reservations), not a change to notify
-		}
-		out = append(out, Notification{Event: ev, Change: byPos[ev.Position]})
+	out := make([]Notification, len(events))
+	for i, ev := range events {
+		out[i] = Notification{Event: ev, Change: byPos[ev.Position]}
 	}
 	return out, nil
 }
