@@ -64,8 +64,13 @@ func (c *FoldCache) entry(stream string) *cacheEntry {
 		c.lru.MoveToFront(el)
 		return el.Value.(*cacheEntry)
 	}
-	e := &cacheEntry{stream: stream}
-	c.index[stream] = c.lru.PushFront(e)
+	// Even an empty entry (a probe of an unknown id) counts, so that
+	// lookups of many unknown streams cannot grow the cache unbounded.
+	e := &cacheEntry{stream: stream, size: entryOverhead}
+	el := c.lru.PushFront(e)
+	c.index[stream] = el
+	c.used += entryOverhead
+	c.evict(el)
 	return e
 }
 
@@ -79,11 +84,18 @@ func (c *FoldCache) resize(e *cacheEntry, size int64) {
 	if !ok || el.Value.(*cacheEntry) != e {
 		return // evicted meanwhile
 	}
+	size += entryOverhead
 	c.used += size - e.size
 	e.size = size
+	c.evict(el)
+}
+
+// evict drops least recently used entries other than keep while the cache
+// is over its bound. The caller holds c.mu.
+func (c *FoldCache) evict(keep *list.Element) {
 	for c.used > c.max && c.lru.Len() > 1 {
 		last := c.lru.Back()
-		if last == el {
+		if last == keep {
 			break
 		}
 		old := last.Value.(*cacheEntry)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"github.com/partyledger/partyledger/domain"
@@ -246,6 +247,15 @@ func TestFoldCacheBound(t *testing.T) {
 	p, err := svc.LoadParty(ctx, ids[0])
 	if err != nil || p.Name != "Party 0" || p.Version != 1 {
 		t.Fatalf("evicted party reloaded: %+v, %v", p, err)
+	}
+	// Probes of unknown ids count too: they cannot grow the cache.
+	for range 200 {
+		if _, err := svc.LoadParty(ctx, domain.PartyID(uuid.NewString())); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("unknown party: %v, want ENOTFOUND", err)
+		}
+	}
+	if n, bytes := svc.Cache.Stats(); bytes > 8<<10 || n > 8<<10/256 {
+		t.Errorf("after 200 unknown ids the cache holds %d streams, %d bytes; want at most 8 KiB", n, bytes)
 	}
 }
 
