@@ -27,15 +27,83 @@ const (
 	CurrentSchema                     int = 1
 )
 
-// EventTypes lists every event type this version of the code understands.
-var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRetired,
-	EventRequirementIdentified, EventRequirementRevised, EventRequirementAddressingDecided,
-	EventRequirementRetired, EventManagementReviewHeld,
-	EventObjectiveSet, EventObjectiveRevised, EventKPIDefined, EventKPIRevised, EventKPIMeasured,
-	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent,
-	EventRelationshipEstablished, EventRelationshipRevised, EventRelationshipEnded}
+// EventTypes lists every register event type this version of the code
+// understands, in registration order: the types projections fold and
+// subscribers may filter on. Internal events (name reservations) are not in
+// it. It is filled by [RegisterEvents]; do not change it otherwise.
+var EventTypes []string
 
-func init() { EventTypes = append(EventTypes, reviewEventTypes...) } // review_events.go
+// eventTable is the registry of the events of the first aggregates (party,
+// requirement, review, objective, communication). New aggregates register
+// theirs from their own file with [RegisterEvents]; see the package doc.
+var _ = RegisterEvents(
+	Def[PartyIdentified](), Def[PartyRevised](), Def[PartyRetired](),
+	Def[RequirementIdentified](), Def[RequirementRevised](), Def[RequirementAddressingDecided](),
+	Def[RequirementRetired](), Def[ManagementReviewHeld](),
+	Def[ObjectiveSet](), Def[ObjectiveRevised](), Def[KPIDefined](), Def[KPIRevised](), Def[KPIMeasured](),
+	Def[RequirementReviewed](), Def[CommunicationPlanned](), Def[CommunicationSent](),
+)
+
+// EventDef is one row of the event registry: an event's stable type name,
+// how to decode its data, and whether it is internal.
+type EventDef struct {
+	// Type is the stored name, from the struct's EventType method.
+	Type string
+	// Internal marks bookkeeping events (name reservations) that are not
+	// register facts: they are stored and verified like every event, but
+	// left out of [EventTypes], so projections and subscribers skip them.
+	Internal bool
+	decode   func(data []byte) (Event, error)
+}
+
+// Def returns the registry row of the event struct E: its name comes from
+// E's EventType method (never from the Go type name) and [Decode] returns
+// values of type E.
+func Def[E Event]() EventDef {
+	var zero E
+	return EventDef{Type: zero.EventType(), decode: func(data []byte) (Event, error) {
+		var e E
+		if err := json.Unmarshal(data, &e); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}}
+}
+
+// InternalDef is [Def] for an internal event (see [EventDef.Internal]).
+func InternalDef[E Event]() EventDef {
+	d := Def[E]()
+	d.Internal = true
+	return d
+}
+
+var registry = map[string]EventDef{}
+
+// RegisterEvents adds rows to the event registry. Call it from a
+// package-level var declaration of the file that defines the events:
+//
+//	var _ = RegisterEvents(Def[RelationshipDrawn](), Def[RelationshipRevised]())
+//
+// It panics if a type name is registered twice: that is a programming
+// error that must not reach a running server. The result is meaningless.
+func RegisterEvents(defs ...EventDef) struct{} {
+	for _, d := range defs {
+		if d.Type == "" || d.decode == nil {
+			panic("domain: RegisterEvents: a row without a type or decoder (build rows with Def)")
+		}
+		if _, dup := registry[d.Type]; dup {
+			panic("domain: RegisterEvents: event type " + d.Type + " registered twice")
+		}
+		registry[d.Type] = d
+		if !d.Internal {
+			EventTypes = append(EventTypes, d.Type)
+		}
+	}
+	return struct{}{}
+}
+
+// IsInternalEvent reports whether eventType is a registered internal event.
+func IsInternalEvent(eventType string) bool { return registry[eventType].Internal }
 
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
@@ -176,106 +244,21 @@ func (RequirementAddressingDecided) EventType() string {
 func (RequirementRetired) EventType() string   { return EventRequirementRetired }
 func (ManagementReviewHeld) EventType() string { return EventManagementReviewHeld }
 
-// Decode turns a stored event's type, schema and data back into its struct.
-// It fails for an unknown type or a schema newer than this code understands;
-// older schemas are upcast here when there are any.
+// Decode turns a stored event's type, schema and data back into its struct
+// (a value, not a pointer). It fails for an unknown type or a schema newer
+// than this code understands; older schemas are upcast here when there are
+// any.
 func Decode(eventType string, schema int, data []byte) (Event, error) {
 	if schema < 1 || schema > CurrentSchema {
 		return nil, Errorf(EINTERNAL, "decode %s: unsupported schema %d", eventType, schema)
 	}
-	var e Event
-	switch eventType {
-	case EventPartyIdentified:
-		e = &PartyIdentified{}
-	case EventPartyRevised:
-		e = &PartyRevised{}
-	case EventPartyRetired:
-		e = &PartyRetired{}
-	case EventRequirementIdentified:
-		e = &RequirementIdentified{}
-	case EventRequirementRevised:
-		e = &RequirementRevised{}
-	case EventRequirementAddressingDecided:
-		e = &RequirementAddressingDecided{}
-	case EventRequirementRetired:
-		e = &RequirementRetired{}
-	case EventManagementReviewHeld:
-		e = &ManagementReviewHeld{}
-	case EventObjectiveSet:
-		e = &ObjectiveSet{}
-	case EventObjectiveRevised:
-		e = &ObjectiveRevised{}
-	case EventKPIDefined:
-		e = &KPIDefined{}
-	case EventKPIRevised:
-		e = &KPIRevised{}
-	case EventKPIMeasured:
-		e = &KPIMeasured{}
-	case EventRequirementReviewed:
-		e = &RequirementReviewed{}
-	case EventCommunicationPlanned:
-		e = &CommunicationPlanned{}
-	case EventCommunicationSent:
-		e = &CommunicationSent{}
-	case EventRelationshipEstablished:
-		e = &RelationshipEstablished{}
-	case EventRelationshipRevised:
-		e = &RelationshipRevised{}
-	case EventRelationshipEnded:
-		e = &RelationshipEnded{}
-	default:
-		if e = newReviewEvent(eventType); e == nil { // review_events.go
-			return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
-		}
+	d, ok := registry[eventType]
+	if !ok {
+		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
 	}
-	if err := json.Unmarshal(data, e); err != nil {
+	e, err := d.decode(data)
+	if err != nil {
 		return nil, &Error{Code: EINTERNAL, Message: fmt.Sprintf("decode %s: %v", eventType, err), Err: err}
 	}
-	return deref(e), nil
-}
-
-// deref returns the value the pointer points to, so that callers switch on
-// value types.
-func deref(e Event) Event {
-	switch v := e.(type) {
-	case *PartyIdentified:
-		return *v
-	case *PartyRevised:
-		return *v
-	case *PartyRetired:
-		return *v
-	case *RequirementIdentified:
-		return *v
-	case *RequirementRevised:
-		return *v
-	case *RequirementAddressingDecided:
-		return *v
-	case *RequirementRetired:
-		return *v
-	case *ManagementReviewHeld:
-		return *v
-	case *ObjectiveSet:
-		return *v
-	case *ObjectiveRevised:
-		return *v
-	case *KPIDefined:
-		return *v
-	case *KPIRevised:
-		return *v
-	case *KPIMeasured:
-		return *v
-	case *RequirementReviewed:
-		return *v
-	case *CommunicationPlanned:
-		return *v
-	case *CommunicationSent:
-		return *v
-	case *RelationshipEstablished:
-		return *v
-	case *RelationshipRevised:
-		return *v
-	case *RelationshipEnded:
-		return *v
-	}
-	return derefReviewEvent(e)
+	return e, nil
 }

@@ -412,3 +412,27 @@ func clonePtr[T any](p *T) *T {
 	v := *p
 	return &v
 }
+
+// Clone returns a deep copy of the party, which shares no memory with p:
+// callers may keep it while p goes on folding events.
+func (p *Party) Clone() *Party {
+	c := *p
+	c.ParentID = clonePtr(p.ParentID)
+	c.Order = slices.Clone(p.Order)
+	if p.Requirements != nil {
+		c.Requirements = make(map[RequirementID]*Requirement, len(p.Requirements))
+		for id, r := range p.Requirements {
+			rc := *r
+			rc.ReviewDue, rc.Addressed, rc.Controls = clonePtr(r.ReviewDue), clonePtr(r.Addressed), slices.Clone(r.Controls)
+			c.Requirements[id] = &rc
+		}
+	}
+	if p.Plan != nil {
+		c.Plan = make(map[PlanEntryID]*PlanEntry, len(p.Plan))
+		for id, e := range p.Plan {
+			ec := *e
+			c.Plan[id] = &ec
+		}
+	}
+	return &c
+}

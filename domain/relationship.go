@@ -67,6 +67,9 @@ func (RelationshipEstablished) EventType() string { return EventRelationshipEsta
 func (RelationshipRevised) EventType() string     { return EventRelationshipRevised }
 func (RelationshipEnded) EventType() string       { return EventRelationshipEnded }
 
+// The relationship aggregate's events, registered in the one event registry.
+var _ = RegisterEvents(Def[RelationshipEstablished](), Def[RelationshipRevised](), Def[RelationshipEnded]())
+
 // Relationship is the state of one relationship, folded from its stream.
 type Relationship struct {
 	ID          RelationshipID

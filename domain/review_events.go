@@ -10,10 +10,6 @@ const (
 	EventSettingsChanged           = "settings.changed"
 )
 
-// reviewEventTypes are the event types of this file, in EventTypes order.
-var reviewEventTypes = []string{EventManagementReviewCorrected, EventManagementReviewVoided,
-	EventReviewActionCompleted, EventReviewActionCancelled, EventSettingsChanged}
-
 // ManagementReviewCorrected records corrected fields of a review
 // (changes: held_on, title, attendees, notes, considered_from,
 // considered_to, decisions).
@@ -55,37 +51,8 @@ func (ReviewActionCompleted) EventType() string     { return EventReviewActionCo
 func (ReviewActionCancelled) EventType() string     { return EventReviewActionCancelled }
 func (SettingsChanged) EventType() string           { return EventSettingsChanged }
 
-// newReviewEvent returns a pointer to decode eventType into, or nil when
-// the type is not one of this file's.
-func newReviewEvent(eventType string) Event {
-	switch eventType {
-	case EventManagementReviewCorrected:
-		return &ManagementReviewCorrected{}
-	case EventManagementReviewVoided:
-		return &ManagementReviewVoided{}
-	case EventReviewActionCompleted:
-		return &ReviewActionCompleted{}
-	case EventReviewActionCancelled:
-		return &ReviewActionCancelled{}
-	case EventSettingsChanged:
-		return &SettingsChanged{}
-	}
-	return nil
-}
-
-// derefReviewEvent is deref for this file's events.
-func derefReviewEvent(e Event) Event {
-	switch v := e.(type) {
-	case *ManagementReviewCorrected:
-		return *v
-	case *ManagementReviewVoided:
-		return *v
-	case *ReviewActionCompleted:
-		return *v
-	case *ReviewActionCancelled:
-		return *v
-	case *SettingsChanged:
-		return *v
-	}
-	return e
-}
+// The review outputs' events, registered in the one event registry.
+var _ = RegisterEvents(
+	Def[ManagementReviewCorrected](), Def[ManagementReviewVoided](),
+	Def[ReviewActionCompleted](), Def[ReviewActionCancelled](), Def[SettingsChanged](),
+)

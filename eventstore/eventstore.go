@@ -69,6 +69,21 @@ type Store interface {
 	// events, and [ErrClosed] after Close. Nothing is written on any error.
 	Append(ctx context.Context, stream string, expectedVersion int64, events []Event) ([]Event, error)
 
+	// AppendStreams atomically appends to several streams at once: either
+	// every part is stored or none. Each part names its own stream and
+	// expected version, checked as [Store.Append] checks it; the events of
+	// the parts get consecutive positions in the order of parts. It is the
+	// way to keep a rule that spans aggregates (a name reservation stream
+	// beside the party that claims the name, an import of many parties) in
+	// one all-or-nothing write. A stream may appear in one part only.
+	//
+	// It returns the stored events of each part, in the order of parts. The
+	// errors are those of Append: a *[ConflictError] for the first part
+	// whose expected version is wrong (and nothing written), an error
+	// matching [ErrInvalid] for malformed input (no parts, a part without
+	// events, a stream named twice), [ErrClosed] after Close.
+	AppendStreams(ctx context.Context, parts []StreamAppend) ([][]Event, error)
+
 	// ReadStream returns the events of stream with Version >= fromVersion, in
 	// version order. A stream with no events yields an empty slice, not an error.
 	ReadStream(ctx context.Context, stream string, fromVersion int64) ([]Event, error)
@@ -89,6 +104,30 @@ type Store interface {
 
 	// Close releases the store's resources. Appends in flight finish first.
 	Close() error
+}
+
+// StreamAppend is one stream's part of [Store.AppendStreams].
+type StreamAppend struct {
+	Stream          string
+	ExpectedVersion int64
+	Events          []Event
+}
+
+// CheckParts validates the shape of an [Store.AppendStreams] call that
+// does not depend on the backend: at least one part, no stream named
+// twice. Backends call it before validating each part as Append does.
+func CheckParts(parts []StreamAppend) error {
+	if len(parts) == 0 {
+		return fmt.Errorf("%w: no streams to append to", ErrInvalid)
+	}
+	seen := make(map[string]bool, len(parts))
+	for _, p := range parts {
+		if seen[p.Stream] {
+			return fmt.Errorf("%w: stream %s named twice in one append", ErrInvalid, p.Stream)
+		}
+		seen[p.Stream] = true
+	}
+	return nil
 }
 
 // Errors callers branch on with errors.Is.

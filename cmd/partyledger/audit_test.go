@@ -459,7 +459,7 @@ func TestVerifyCommand(t *testing.T) {
 	if out, code := runCLI(t, "audit", "export", "--db", db, "--out", pack); code != 0 {
 		t.Fatalf("export: exit %d: %s", code, out)
 	}
-	if out, code := runCLI(t, "verify", "--pack", pack); code != 0 || !strings.Contains(out, "OK: 16 events") {
+	if out, code := runCLI(t, "verify", "--pack", pack); code != 0 || !strings.Contains(out, "OK: 24 events") /* 8 parties, their 8 name claims, 8 requirements */ {
 		t.Fatalf("verify --pack: exit %d: %s", code, out)
 	}
 	// The jsonl of "audit events" is the export's format.
@@ -521,13 +521,13 @@ func TestVerifyCommand(t *testing.T) {
 	tamper(t, rehashed, `UPDATE events SET reason = 'forged' WHERE position = 7`)
 	rehashFrom(t, rehashed, 7)
 	check("re-hashed, no checkpoint", 0, 0, "--db", rehashed, "--stored-checkpoints=false")
-	check("re-hashed, saved checkpoint", 1, 16, "--db", rehashed, "--checkpoint", saved, "--public-key", pub, "--stored-checkpoints=false")
+	check("re-hashed, saved checkpoint", 1, 24, "--db", rehashed, "--checkpoint", saved, "--public-key", pub, "--stored-checkpoints=false")
 	check("re-hashed, reference", 1, 7, "--db", rehashed, "--reference", filepath.Join(pack, "events.jsonl"))
 	// The checkpoints kept in the database catch it too, unless their
 	// table is forged, which breaks their signatures.
-	check("re-hashed, stored checkpoints", 1, 16, "--db", rehashed, "--public-key", pub)
+	check("re-hashed, stored checkpoints", 1, 24, "--db", rehashed, "--public-key", pub)
 	tamper(t, rehashed, `UPDATE audit_checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 4, 5), 'AAAAA')`)
-	check("re-hashed, forged stored checkpoints", 1, 16, "--db", rehashed, "--public-key", pub)
+	check("re-hashed, forged stored checkpoints", 1, 24, "--db", rehashed, "--public-key", pub)
 
 	if out, code := runCLI(t, "verify", "--db", filepath.Join(dir, "missing.db")); code != 2 {
 		t.Fatalf("missing database: exit %d: %s", code, out)

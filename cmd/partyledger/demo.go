@@ -20,7 +20,7 @@ the "changes since the last management review" feed are not empty.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger := newLogger(cmd.ErrOrStderr(), "text", "warn")
-			a, err := openApp(cmd.Context(), f, logger, true)
+			a, _, err := openWriterApp(cmd.Context(), f, logger, true, "demo")
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
@@ -184,4 +185,30 @@ func openDBForTest(tb testing.TB, path string) *sql.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// registerEventCount returns the number of events in the log that are not
+// internal bookkeeping (name reservations, see domain.IsInternalEvent).
+func registerEventCount(tb testing.TB, dbPath string) int {
+	tb.Helper()
+	db := openDBForTest(tb, dbPath)
+	rows, err := db.Query(`SELECT type FROM events`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var typ string
+		if err := rows.Scan(&typ); err != nil {
+			tb.Fatal(err)
+		}
+		if !domain.IsInternalEvent(typ) {
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -19,7 +19,7 @@ event log into it. Stop "serve" on the same files first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger := newLogger(cmd.ErrOrStderr(), "text", "info")
-			a, err := openApp(cmd.Context(), f, logger, false)
+			a, _, err := openWriterApp(cmd.Context(), f, logger, false, "rebuild")
 			if err != nil {
 				return err
 			}

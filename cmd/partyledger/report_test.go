@@ -150,7 +150,7 @@ func TestReportCLI(t *testing.T) {
 	}
 
 	// Markdown on stdout by default.
-	stdout, _ := mustRun(t, "report", "--db", db, "--since", "position:3", "--until", "position:5", "--by", "ciso")
+	stdout, _ := mustRun(t, "report", "--db", db, "--since", "position:2", "--until", "position:5", "--by", "ciso") // 3 and 5 are parties, 4 a name claim
 	if !strings.Contains(stdout, "| Events in the window | 2 |") || !strings.Contains(stdout, "by ciso") {
 		t.Errorf("stdout report:\n%s", stdout)
 	}

@@ -81,15 +81,11 @@ var serveFeatures []serveFeature
 // projections, close the store.
 func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
-	a, err := openApp(ctx, cfg.store, logger, true)
+	a, lock, err := openWriterApp(ctx, cfg.store, logger, true, "serve")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-
-	if err := bootstrapAdmin(ctx, a.tokens, stdout); err != nil {
-		return err
-	}
 
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -97,6 +93,24 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 	limits := httpapi.DefaultLimits
 	limits.PerToken, limits.PerTokenBurst = rate.Limit(cfg.rateLimit), cfg.rateBurst
 	limits.FailedAuth, limits.FailedAuthBurst = rate.Limit(cfg.authFails/60), int(max(1, cfg.authFails))
+	// Bind first: a start that fails (the port is taken) must not have
+	// minted the one-time admin token or any key.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		scheme = "https"
+	}
+	if err := lock.describe(scheme + "://" + addr); err != nil {
+		return err
+	}
+	if err := bootstrapAdmin(ctx, a.tokens, stdout); err != nil {
+		return err
+	}
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
 		Access: a.access, Limits: limits, Logger: logger.With("component", "http")}
 	for _, f := range serveFeatures {
@@ -125,15 +139,6 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
-	}
-	addr := ln.Addr().String()
-	scheme := "http"
-	if cfg.tlsCert != "" {
-		scheme = "https"
 	}
 	logger.Info("partyledger serving", "addr", scheme+"://"+addr, "db", cfg.store.db, "read_model", cfg.store.readModelPath())
 	printConsoleURL(stdout, scheme+"://"+addr)

@@ -334,6 +334,12 @@ func placed(built []eventstore.Event, last uint64) []eventstore.Event {
 // the server's answer, or an error when there is none.
 func (s *Store) publish(ctx context.Context, msgs []*nats.Msg, lastSeq uint64) (pubResponse, error) {
 	msgs[0].Header.Set(nats.ExpectedLastSubjSeqHdr, strconv.FormatUint(lastSeq, 10))
+	return s.send(ctx, msgs)
+}
+
+// send publishes msgs, whose expectation headers are set, as one message or
+// one atomic batch, and returns the server's answer.
+func (s *Store) send(ctx context.Context, msgs []*nats.Msg) (pubResponse, error) {
 	if s.testSendTwice.Load() > 0 && s.testSendTwice.Add(-1) >= 0 {
 		// Test hook: an earlier attempt that was stored but whose answer
 		// was lost (sent without a reply subject).

@@ -344,5 +344,13 @@ func OpenDB(path string, opts ...DBOption) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// database/sql keeps 2 idle connections by default: a burst of reads
+	// then opens and closes SQLite connections, each with its pragmas and a
+	// cold page cache. Keep up to DefaultIdleConns warm instead; callers
+	// that cap the pool with SetMaxOpenConns keep idle = open.
+	db.SetMaxIdleConns(DefaultIdleConns)
 	return db, nil
 }
+
+// DefaultIdleConns is how many idle connections [OpenDB] keeps open.
+const DefaultIdleConns = 8

@@ -58,7 +58,11 @@ func (s *Store) Head(ctx context.Context) (position int64, hash string, err erro
 		return 0, "", eventstore.ErrClosed
 	}
 	defer s.end()
-	err = s.rdb.QueryRowContext(ctx, headSQL).Scan(&position, &hash)
+	st, err := s.readStmt(ctx, headSQL)
+	if err != nil {
+		return 0, "", fmt.Errorf("sqlite: head: %w", unavailable(err))
+	}
+	err = st.QueryRowContext(ctx).Scan(&position, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", nil
 	}
@@ -109,7 +113,11 @@ func (s *Store) Subscribe(ctx context.Context, after int64, fn func(ctx context.
 
 // query runs a SELECT of selectEvents columns on the read pool.
 func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.Event, error) {
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	st, err := s.readStmt(ctx, q)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -137,4 +145,33 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.
 		return nil, unavailable(err)
 	}
 	return evs, nil
+}
+
+// readStmt returns the prepared statement for q on the read pool, preparing
+// it on first use. database/sql keeps one prepared copy per connection of
+// the pool, so a hot query is parsed once per connection, not once a call.
+func (s *Store) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if old, loaded := s.readStmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// closeReadStmts closes the statements readStmt prepared.
+func (s *Store) closeReadStmts() error {
+	var errs []error
+	s.readStmts.Range(func(k, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		s.readStmts.Delete(k)
+		return true
+	})
+	return errors.Join(errs...)
 }

@@ -80,6 +80,8 @@ type Store struct {
 	stmts  writeStmts
 	maxBat int
 
+	readStmts sync.Map // query text -> *sql.Stmt on rdb (see readStmt)
+
 	reqs chan *appendRequest
 	quit chan struct{} // closed by Close: the writer drains and exits
 	done chan struct{} // closed by the writer when it has exited
@@ -151,8 +153,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
+	// Idle = open: every read connection stays open, with its pragmas,
+	// page cache and prepared statements, instead of being closed after a
+	// burst and opened again.
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
 
 	s := &Store{
 		path:   path,
@@ -198,12 +205,41 @@ func (s *Store) Append(ctx context.Context, stream string, expectedVersion int64
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: append %s: %w", stream, err)
 	}
+	parts, err := s.submit(ctx, []reqPart{{stream: stream, expected: expectedVersion, events: evs}})
+	if err != nil {
+		return nil, err
+	}
+	return parts[0], nil
+}
+
+// AppendStreams implements [eventstore.Store.AppendStreams]: the parts are
+// one request to the writer, checked and inserted inside one savepoint of
+// one transaction, so they are stored together or not at all. Errors and
+// cancellation are as for [Store.Append].
+func (s *Store) AppendStreams(ctx context.Context, parts []eventstore.StreamAppend) ([][]eventstore.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := eventstore.CheckParts(parts); err != nil {
+		return nil, fmt.Errorf("sqlite: append: %w", err)
+	}
+	rps := make([]reqPart, len(parts))
+	for i, p := range parts {
+		evs, err := prepareEvents(p.Stream, p.ExpectedVersion, p.Events)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: append %s: %w", p.Stream, err)
+		}
+		rps[i] = reqPart{stream: p.Stream, expected: p.ExpectedVersion, events: evs}
+	}
+	return s.submit(ctx, rps)
+}
+
+// submit queues one request for the writer and waits for its outcome.
+func (s *Store) submit(ctx context.Context, parts []reqPart) ([][]eventstore.Event, error) {
 	r := &appendRequest{
-		ctx:      ctx,
-		stream:   stream,
-		expected: expectedVersion,
-		events:   evs,
-		reply:    make(chan appendResult, 1),
+		ctx:   ctx,
+		parts: parts,
+		reply: make(chan appendResult, 1),
 	}
 
 	s.closeMu.RLock()
@@ -221,13 +257,13 @@ func (s *Store) Append(ctx context.Context, stream string, expectedVersion int64
 
 	select {
 	case res := <-r.reply:
-		return res.events, res.err
+		return res.parts, res.err
 	case <-ctx.Done():
 		if r.state.CompareAndSwap(reqPending, reqAbandoned) {
 			return nil, ctx.Err()
 		}
 		res := <-r.reply // taken into a batch: the commit decides
-		return res.events, res.err
+		return res.parts, res.err
 	}
 }
 
@@ -284,7 +320,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
-	return errors.Join(s.stmts.close(), s.wdb.Close(), s.rdb.Close())
+	return errors.Join(s.stmts.close(), s.closeReadStmts(), s.wdb.Close(), s.rdb.Close())
 }
 
 // begin takes the shared side of closeMu for an operation on the databases.

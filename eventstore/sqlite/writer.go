@@ -21,21 +21,26 @@ const (
 	reqAbandoned
 )
 
-// appendRequest is one Append call waiting for the writer.
+// appendRequest is one Append or AppendStreams call waiting for the writer.
 type appendRequest struct {
-	ctx      context.Context
-	stream   string
-	expected int64
-	events   []eventstore.Event // validated, normalised copies
-	state    atomic.Int32
-	reply    chan appendResult // buffered: the writer never blocks on it
+	ctx   context.Context
+	parts []reqPart // one per stream; all or none are stored
+	state atomic.Int32
+	reply chan appendResult // buffered: the writer never blocks on it
 
 	res appendResult // filled by the writer before the commit
 }
 
+// reqPart is one stream's share of a request.
+type reqPart struct {
+	stream   string
+	expected int64
+	events   []eventstore.Event // validated, normalised copies
+}
+
 type appendResult struct {
-	events []eventstore.Event
-	err    error
+	parts [][]eventstore.Event // stored events, one slice per part
+	err   error
 }
 
 // take claims r for a batch. It returns false if the caller has given up;
@@ -161,7 +166,9 @@ func (s *Store) writeBatch(batch []*appendRequest) {
 	for _, r := range taken {
 		if r.res.err == nil {
 			appends++
-			events += int64(len(r.res.events))
+			for _, p := range r.res.parts {
+				events += int64(len(p))
+			}
 		}
 	}
 	s.commits.Add(1)
@@ -216,7 +223,7 @@ func (s *Store) commitBatch(batch []*appendRequest) error {
 		var reqErr *requestError
 		switch {
 		case err == nil:
-			r.res.events = evs
+			r.res.parts = evs
 		case errors.As(err, &reqErr):
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO request"); err != nil {
 				return fmt.Errorf("rollback to savepoint: %w", err)
@@ -250,42 +257,50 @@ type batchWriter struct {
 	versions                  map[string]int64
 }
 
-// apply checks r's expected version against the stream as it stands in this
-// transaction (including earlier requests of the batch), then inserts r's
-// events with the next versions, positions and hashes. The batch state
-// advances only if every insert succeeds.
-func (w *batchWriter) apply(r *appendRequest) ([]eventstore.Event, error) {
-	cur, ok := w.versions[r.stream]
-	if !ok {
-		if err := w.version.QueryRowContext(w.ctx, r.stream).Scan(&cur); err != nil {
-			return nil, fmt.Errorf("read version of %s: %w", r.stream, err)
-		}
-		w.versions[r.stream] = cur
-	}
-	if r.expected != eventstore.AnyVersion && r.expected != cur {
-		return nil, &requestError{&eventstore.ConflictError{Stream: r.stream, Expected: r.expected, Actual: cur}}
-	}
-
-	out := make([]eventstore.Event, len(r.events))
+// apply checks the expected version of each of r's parts against its
+// stream as it stands in this transaction (including earlier requests of
+// the batch), then inserts the parts' events with the next versions,
+// positions and hashes. The batch state advances only if every part
+// succeeds; otherwise the caller rolls back to the request's savepoint.
+func (w *batchWriter) apply(r *appendRequest) ([][]eventstore.Event, error) {
+	out := make([][]eventstore.Event, len(r.parts))
 	pos, prev := w.headPos, w.headHash
-	for i, ev := range r.events {
-		ev.Version = cur + 1 + int64(i)
-		ev.Position = pos + 1 + int64(i)
-		ev.PrevHash = prev
-		ev.Hash = ev.ComputeHash()
-		prev = ev.Hash
-		_, err := w.insert.ExecContext(w.ctx,
-			ev.Position, ev.ID, ev.Stream, ev.Version, ev.Type, ev.Schema, eventstore.FormatTime(ev.Time),
-			ev.Actor, ev.Reason, ev.Trigger, ev.CorrelationID, ev.CausationID,
-			string(ev.Data), ev.PrevHash, ev.Hash)
-		if err != nil {
-			return nil, w.insertError(r.stream, ev.ID, err)
+	newVersions := make(map[string]int64, len(r.parts))
+	for pi, p := range r.parts {
+		cur, ok := w.versions[p.stream]
+		if !ok {
+			if err := w.version.QueryRowContext(w.ctx, p.stream).Scan(&cur); err != nil {
+				return nil, fmt.Errorf("read version of %s: %w", p.stream, err)
+			}
+			w.versions[p.stream] = cur
 		}
-		out[i] = ev
+		if p.expected != eventstore.AnyVersion && p.expected != cur {
+			return nil, &requestError{&eventstore.ConflictError{Stream: p.stream, Expected: p.expected, Actual: cur}}
+		}
+		evs := make([]eventstore.Event, len(p.events))
+		for i, ev := range p.events {
+			pos++
+			ev.Version = cur + 1 + int64(i)
+			ev.Position = pos
+			ev.PrevHash = prev
+			ev.Hash = ev.ComputeHash()
+			prev = ev.Hash
+			_, err := w.insert.ExecContext(w.ctx,
+				ev.Position, ev.ID, ev.Stream, ev.Version, ev.Type, ev.Schema, eventstore.FormatTime(ev.Time),
+				ev.Actor, ev.Reason, ev.Trigger, ev.CorrelationID, ev.CausationID,
+				string(ev.Data), ev.PrevHash, ev.Hash)
+			if err != nil {
+				return nil, w.insertError(p.stream, ev.ID, err)
+			}
+			evs[i] = ev
+		}
+		out[pi] = evs
+		newVersions[p.stream] = evs[len(evs)-1].Version
 	}
-	last := out[len(out)-1]
-	w.headPos, w.headHash = last.Position, last.Hash
-	w.versions[r.stream] = last.Version
+	w.headPos, w.headHash = pos, prev
+	for st, v := range newVersions {
+		w.versions[st] = v
+	}
 	return out, nil
 }
 

@@ -99,6 +99,10 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) eventstore.Store, o
 		{"SubscribeStopsOnCancel", s.testSubscribeStopsOnCancel},
 		{"SubscribeReturnsFnError", s.testSubscribeReturnsFnError},
 		{"AppendAfterClose", s.testAppendAfterClose},
+		{"AppendStreamsAtomic", s.testAppendStreamsAtomic},
+		{"AppendStreamsConflictWritesNothing", s.testAppendStreamsConflictWritesNothing},
+		{"AppendStreamsInvalid", s.testAppendStreamsInvalid},
+		{"AppendStreamsRaceOnSharedStream", s.testAppendStreamsRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)
@@ -969,4 +973,134 @@ func (s suite) testAppendAfterClose(t *testing.T) {
 	if !errors.Is(err, eventstore.ErrClosed) {
 		t.Errorf("Append after Close: err = %v, want ErrClosed", err)
 	}
+}
+
+func (s suite) testAppendStreamsAtomic(t *testing.T) {
+	st := s.open(t)
+	mustAppend(t, st, "party-b", eventstore.NoStream, newEvent("party.identified"))
+	got, err := st.AppendStreams(t.Context(), []eventstore.StreamAppend{
+		{Stream: "party-a", ExpectedVersion: eventstore.NoStream, Events: newEvents("party.identified", 2)},
+		{Stream: "party-b", ExpectedVersion: 1, Events: newEvents("party.revised", 1)},
+		{Stream: "name-x", ExpectedVersion: eventstore.AnyVersion, Events: newEvents("name.claimed", 1)},
+	})
+	if err != nil {
+		t.Fatalf("AppendStreams: %v", err)
+	}
+	if len(got) != 3 || len(got[0]) != 2 || len(got[1]) != 1 || len(got[2]) != 1 {
+		t.Fatalf("AppendStreams returned parts of sizes %v, want 2, 1, 1", partSizes(got))
+	}
+	wantVersions := [][]int64{{1, 2}, {2}, {1}}
+	var prev eventstore.Event
+	for i, part := range got {
+		for j, ev := range part {
+			if ev.Version != wantVersions[i][j] {
+				t.Errorf("part %d event %d: version %d, want %d", i, j, ev.Version, wantVersions[i][j])
+			}
+			if prev.Position != 0 && ev.Position <= prev.Position {
+				t.Errorf("part %d event %d: position %d not after %d", i, j, ev.Position, prev.Position)
+			}
+			prev = ev
+		}
+	}
+	for i, stream := range []string{"party-a", "party-b", "name-x"} {
+		read := mustReadStream(t, st, stream, got[i][0].Version)
+		if diff := cmp.Diff(got[i], read); diff != "" {
+			t.Errorf("ReadStream(%s) differs from AppendStreams' result (-append +read):\n%s", stream, diff)
+		}
+	}
+	s.checkLog(t, mustReadAll(t, st, 0))
+}
+
+func partSizes(parts [][]eventstore.Event) []int {
+	n := make([]int, len(parts))
+	for i, p := range parts {
+		n[i] = len(p)
+	}
+	return n
+}
+
+func (s suite) testAppendStreamsConflictWritesNothing(t *testing.T) {
+	st := s.open(t)
+	mustAppend(t, st, "name-x", eventstore.NoStream, newEvent("name.claimed"))
+	before := mustReadAll(t, st, 0)
+	// The first part alone would succeed; the second's expected version is
+	// stale, so neither may be stored.
+	_, err := st.AppendStreams(t.Context(), []eventstore.StreamAppend{
+		{Stream: "party-a", ExpectedVersion: eventstore.NoStream, Events: newEvents("party.identified", 1)},
+		{Stream: "name-x", ExpectedVersion: eventstore.NoStream, Events: newEvents("name.claimed", 1)},
+	})
+	checkConflict(t, err, "name-x", eventstore.NoStream, 1)
+	checkUnchanged(t, st, before)
+	if evs := mustReadStream(t, st, "party-a", 1); len(evs) != 0 {
+		t.Errorf("party-a holds %d events after a failed multi-stream append, want 0", len(evs))
+	}
+}
+
+func (s suite) testAppendStreamsInvalid(t *testing.T) {
+	st := s.open(t)
+	mustAppend(t, st, "party-a", eventstore.NoStream, newEvent("party.identified"))
+	before := mustReadAll(t, st, 0)
+	dup := newEvent("party.revised")
+	for name, parts := range map[string][]eventstore.StreamAppend{
+		"no parts": nil,
+		"stream twice": {
+			{Stream: "party-b", ExpectedVersion: eventstore.AnyVersion, Events: newEvents("x", 1)},
+			{Stream: "party-b", ExpectedVersion: eventstore.AnyVersion, Events: newEvents("x", 1)},
+		},
+		"part without events": {
+			{Stream: "party-b", ExpectedVersion: eventstore.AnyVersion, Events: newEvents("x", 1)},
+			{Stream: "party-c", ExpectedVersion: eventstore.AnyVersion},
+		},
+		"id repeated across parts": {
+			{Stream: "party-b", ExpectedVersion: eventstore.AnyVersion, Events: []eventstore.Event{dup}},
+			{Stream: "party-c", ExpectedVersion: eventstore.AnyVersion, Events: []eventstore.Event{dup}},
+		},
+	} {
+		if _, err := st.AppendStreams(t.Context(), parts); !errors.Is(err, eventstore.ErrInvalid) {
+			t.Errorf("%s: err = %v, want one matching ErrInvalid", name, err)
+		}
+	}
+	checkUnchanged(t, st, before)
+}
+
+// testAppendStreamsRace is the uniqueness race: many appends that each
+// create their own stream and claim one shared stream at version 0. Exactly
+// one may win; the others conflict and write nothing.
+func (s suite) testAppendStreamsRace(t *testing.T) {
+	st := s.open(t)
+	const n = 20
+	var wg sync.WaitGroup
+	var won, conflicts atomic.Int32
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := st.AppendStreams(t.Context(), []eventstore.StreamAppend{
+				{Stream: fmt.Sprintf("party-%d", i), ExpectedVersion: eventstore.NoStream, Events: newEvents("party.identified", 1)},
+				{Stream: "name-shared", ExpectedVersion: eventstore.NoStream, Events: newEvents("name.claimed", 1)},
+			})
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.Is(err, eventstore.ErrConflict):
+				conflicts.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("AppendStreams: %v", err)
+	}
+	if won.Load() != 1 || conflicts.Load() != n-1 {
+		t.Errorf("won %d, conflicts %d; want 1 and %d", won.Load(), conflicts.Load(), n-1)
+	}
+	all := mustReadAll(t, st, 0)
+	if len(all) != 2 {
+		t.Errorf("the log holds %d events, want 2 (one party, one claim)", len(all))
+	}
+	s.checkLog(t, all)
 }

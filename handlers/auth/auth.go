@@ -86,6 +86,8 @@ var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 type Tokens struct {
 	db  *sql.DB
 	Now func() time.Time
+
+	cache authCache // answers of Authenticate, for at most authCacheTTL
 }
 
 // NewTokens creates the tokens table in db if needed.
@@ -163,6 +165,9 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 		return Token{}, ErrUnauthenticated
 	}
 	h := hashSecret(secret)
+	if tok, ok := t.cache.get(h, t.now()); ok {
+		return tok, nil
+	}
 	var stored string
 	tok, err := t.scan(t.db.QueryRowContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens WHERE hash = ?`, h), &stored)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -176,6 +181,7 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || !tok.Active(t.now()) {
 		return Token{}, ErrUnauthenticated
 	}
+	t.cache.put(h, tok, t.now())
 	return tok, nil
 }
 
@@ -216,6 +222,7 @@ func (t *Tokens) Count(ctx context.Context) (int, error) {
 // Revoke revokes the named token; it takes effect on the next request. It
 // fails with ENOTFOUND if no active token has that name.
 func (t *Tokens) Revoke(ctx context.Context, name string) error {
+	defer t.cache.clear() // a revocation here takes effect at once
 	res, err := t.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`,
 		t.now().Format(time.RFC3339Nano), name)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore"
 )
 
 // ReviewRequirement records a periodic review of a requirement. With
@@ -47,11 +46,8 @@ func (s *Service) SendCommunication(ctx context.Context, cmd domain.SendCommunic
 	if err != nil {
 		return Result{}, err
 	}
-	c := &domain.Communication{}
-	now := s.now()
-	events, err := c.Send(cmd, party, now)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.append(ctx, cmd.CommunicationID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+	return execute(ctx, s, command[domain.Communication]{
+		stream: cmd.CommunicationID.Stream(), meta: cmd.Meta, fresh: true,
+		decide: func(c *domain.Communication, now time.Time) ([]domain.Event, error) { return c.Send(cmd, party, now) },
+	})
 }

@@ -2,12 +2,10 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore"
 )
 
 // RequirementReads is what the objective commands need from the read model
@@ -29,13 +27,10 @@ func (s *Service) SetObjective(ctx context.Context, cmd domain.SetObjective) (Re
 	if err != nil {
 		return Result{}, err
 	}
-	o := &domain.Objective{}
-	now := s.now()
-	events, err := o.Set(cmd, dir, now)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.append(ctx, cmd.ObjectiveID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+	return execute(ctx, s, command[domain.Objective]{
+		stream: cmd.ObjectiveID.Stream(), meta: cmd.Meta, fresh: true,
+		decide: func(o *domain.Objective, now time.Time) ([]domain.Event, error) { return o.Set(cmd, dir, now) },
+	})
 }
 
 // ReviseObjective changes an objective: status, re-targeting, linked
@@ -84,57 +79,17 @@ func (s *Service) MeasureKPI(ctx context.Context, cmd domain.MeasureKPI, ifMatch
 	})
 }
 
-// LoadObjective folds an objective's stream. It fails with ENOTFOUND for an
-// unknown objective.
-func (s *Service) LoadObjective(ctx context.Context, id domain.ObjectiveID) (*domain.Objective, error) {
-	if !domain.ValidID(string(id)) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no objective %s", id)
-	}
-	stored, err := s.Store.ReadStream(ctx, id.Stream(), 1)
-	if err != nil {
-		return nil, fmt.Errorf("load objective %s: %w", id, err)
-	}
-	o := &domain.Objective{ID: id}
-	for _, e := range stored {
-		de, err := domain.Decode(e.Type, e.Schema, e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("load objective %s at version %d: %w", id, e.Version, err)
-		}
-		o.Apply(de)
-	}
-	if !o.Exists() {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no objective %s", id)
-	}
-	return o, nil
-}
-
-// onObjective loads the objective, checks the caller's expected version,
-// decides and appends with the loaded version as the expected one.
+// onObjective runs a decision on an existing objective through [execute].
 func (s *Service) onObjective(ctx context.Context, id domain.ObjectiveID, ifMatch *int64, meta domain.Meta,
 	decide func(*domain.Objective, time.Time) ([]domain.Event, error)) (Result, error) {
-	o, err := s.LoadObjective(ctx, id)
-	if err != nil {
-		return Result{}, err
+	notFound := func() error { return domain.Errorf(domain.ENOTFOUND, "no objective %s", id) }
+	if !domain.ValidID(string(id)) {
+		return Result{}, notFound()
 	}
-	if ifMatch != nil && *ifMatch != o.Version {
-		return Result{}, &domain.Error{Code: domain.EPRECONDITION,
-			Message: fmt.Sprintf("objective %s is at version %d, not %d as the request expected", id, o.Version, *ifMatch),
-			Err:     &eventstore.ConflictError{Stream: id.Stream(), Expected: *ifMatch, Actual: o.Version}}
-	}
-	now := s.now()
-	events, err := decide(o, now)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := s.append(ctx, id.Stream(), o.Version, meta, events, now)
-	var de *domain.Error
-	if err != nil && ifMatch != nil && errors.As(err, &de) && de.Code == domain.ECONFLICT && errors.Is(err, eventstore.ErrConflict) {
-		de.Code = domain.EPRECONDITION // the named version was current when loaded, but lost a race
-	}
-	if res.Version == 0 {
-		res.Version = o.Version
-	}
-	return res, err
+	return execute(ctx, s, command[domain.Objective]{
+		stream: id.Stream(), meta: meta, ifMatch: ifMatch,
+		exists: (*domain.Objective).Exists, notFound: notFound, decide: decide,
+	})
 }
 
 // requirements answers the objective decisions' questions about the
@@ -153,7 +108,7 @@ func (s *Service) requirements(ctx context.Context, ids []domain.RequirementID) 
 	if err != nil {
 		return nil, fmt.Errorf("read head: %w", err)
 	}
-	if err := s.Reads.WaitFor(ctx, head); err != nil {
+	if err := s.waitFor(ctx, head); err != nil {
 		return nil, fmt.Errorf("wait for read model: %w", err)
 	}
 	for i, id := range ids {

@@ -8,8 +8,6 @@ package commands
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -30,17 +28,41 @@ type ReadModel interface {
 }
 
 // Service executes commands. It is safe for concurrent use.
+//
+// Every command goes through one pipeline ([execute]): fold cache, decide,
+// atomic append with the expected version (plus name reservations),
+// wait. Nothing is serialised across streams: a party name is kept unique by
+// its reservation stream (see [domain.ReservationStream]), which the store
+// checks in the same atomic append as the event that takes the name, so the
+// rule holds across processes sharing one store.
 type Service struct {
 	Store eventstore.Store
 	Reads ReadModel
 	// Now returns the server time stamped on events; defaults to time.Now.
 	Now func() time.Time
+	// Cache keeps folded aggregates. Nil means a cache of
+	// [DefaultCacheBytes], made on first use.
+	Cache *FoldCache
+	// WaitTimeout bounds each wait for the read model. Zero means
+	// [DefaultWaitTimeout].
+	WaitTimeout time.Duration
 
-	// directory serialises the commands whose decision depends on other
-	// parties (a party's name must be unique among active parties): check
-	// and append happen under it, after the read model has caught up with
-	// the log, so two requests cannot both claim one name on this server.
+	cacheOnce sync.Once
+
+	// directory serialises, within this process, the commands whose rule
+	// spans aggregates and is checked against the read model rather than
+	// kept as data: a relationship's (from, to, kind) and a review's
+	// default window (see serialised.go).
 	directory sync.Mutex
+}
+
+func (s *Service) cache() *FoldCache {
+	s.cacheOnce.Do(func() {
+		if s.Cache == nil {
+			s.Cache = NewFoldCache(0)
+		}
+	})
+	return s.Cache
 }
 
 // Result is what a successful command appended.
@@ -59,34 +81,33 @@ func (s *Service) now() time.Time {
 }
 
 // IdentifyParty adds a party. The command's PartyID is set here if empty.
+// The name is claimed in the same atomic append.
 func (s *Service) IdentifyParty(ctx context.Context, cmd domain.IdentifyParty) (Result, error) {
 	if cmd.PartyID == "" {
 		cmd.PartyID = domain.PartyID(newID())
 	}
-	s.directory.Lock()
-	defer s.directory.Unlock()
-	dir, err := s.snapshot(ctx, &cmd.Name, cmd.ParentID)
-	if err != nil {
-		return Result{}, err
-	}
-	p := &domain.Party{}
-	now := s.now()
-	events, err := p.Identify(cmd, dir, now)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.append(ctx, cmd.PartyID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+	return execute(ctx, s, command[domain.Party]{
+		stream: cmd.PartyID.Stream(), meta: cmd.Meta, fresh: true,
+		decide: func(p *domain.Party, now time.Time) ([]domain.Event, error) {
+			dir, err := s.snapshot(ctx, &cmd.Name, cmd.ParentID)
+			if err != nil {
+				return nil, err
+			}
+			return p.Identify(cmd, dir, now)
+		},
+		also: s.reservations,
+	})
 }
 
 // ReviseParty changes a party. ifMatch, when not nil, is the version the
 // caller last saw (HTTP If-Match); a different current version fails with
-// EPRECONDITION.
+// EPRECONDITION. A rename releases the old name and claims the new one in
+// the same atomic append.
 func (s *Service) ReviseParty(ctx context.Context, cmd domain.ReviseParty, ifMatch *int64) (Result, error) {
-	if cmd.Name != nil || cmd.ParentID != nil {
-		s.directory.Lock()
-		defer s.directory.Unlock()
-	}
 	return s.onParty(ctx, cmd.PartyID, ifMatch, cmd.Meta, func(p *domain.Party, now time.Time) ([]domain.Event, error) {
+		if cmd.Name == nil && cmd.ParentID == nil {
+			return p.Revise(cmd, noDirectory{}, now)
+		}
 		dir, err := s.snapshot(ctx, cmd.Name, cmd.ParentID)
 		if err != nil {
 			return nil, err
@@ -95,7 +116,7 @@ func (s *Service) ReviseParty(ctx context.Context, cmd domain.ReviseParty, ifMat
 	})
 }
 
-// RetireParty retires a party.
+// RetireParty retires a party and releases its name.
 func (s *Service) RetireParty(ctx context.Context, cmd domain.RetireParty, ifMatch *int64) (Result, error) {
 	return s.onParty(ctx, cmd.PartyID, ifMatch, cmd.Meta, func(p *domain.Party, now time.Time) ([]domain.Event, error) {
 		return p.Retire(cmd, now)
@@ -134,110 +155,117 @@ func (s *Service) RetireRequirement(ctx context.Context, cmd domain.RetireRequir
 	})
 }
 
-// LoadParty folds a party's stream. It fails with ENOTFOUND for an unknown
-// party.
+// LoadParty returns a party folded from its stream (through the fold
+// cache), as a copy the caller may keep. It fails with ENOTFOUND for an
+// unknown party.
 func (s *Service) LoadParty(ctx context.Context, id domain.PartyID) (*domain.Party, error) {
 	if !domain.ValidID(string(id)) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no party %s", id)
+		return nil, partyNotFound(id)()
 	}
-	stored, err := s.Store.ReadStream(ctx, id.Stream(), 1)
+	var out *domain.Party
+	_, err := execute(ctx, s, command[domain.Party]{
+		stream: id.Stream(), exists: (*domain.Party).Exists, notFound: partyNotFound(id),
+		decide: func(p *domain.Party, _ time.Time) ([]domain.Event, error) {
+			out = p.Clone()
+			return nil, nil
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("load party %s: %w", id, err)
+		return nil, err
 	}
-	p := &domain.Party{ID: id}
-	for _, e := range stored {
-		de, err := domain.Decode(e.Type, e.Schema, e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("load party %s at version %d: %w", id, e.Version, err)
-		}
-		p.Apply(de)
-	}
-	if !p.Exists() {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no party %s", id)
-	}
-	return p, nil
+	return out, nil
 }
 
-// onParty loads the party, checks the caller's expected version, decides and
-// appends with the loaded version as the expected one.
+func partyNotFound(id domain.PartyID) func() error {
+	return func() error { return domain.Errorf(domain.ENOTFOUND, "no party %s", id) }
+}
+
+// onParty runs a decision on an existing party through [execute].
 func (s *Service) onParty(ctx context.Context, id domain.PartyID, ifMatch *int64, meta domain.Meta,
 	decide func(*domain.Party, time.Time) ([]domain.Event, error)) (Result, error) {
-	p, err := s.LoadParty(ctx, id)
-	if err != nil {
-		return Result{}, err
+	if !domain.ValidID(string(id)) {
+		return Result{}, partyNotFound(id)()
 	}
-	if ifMatch != nil && *ifMatch != p.Version {
-		return Result{}, &domain.Error{Code: domain.EPRECONDITION,
-			Message: fmt.Sprintf("party %s is at version %d, not %d as the request expected", id, p.Version, *ifMatch),
-			Err:     &eventstore.ConflictError{Stream: id.Stream(), Expected: *ifMatch, Actual: p.Version}}
-	}
-	now := s.now()
-	events, err := decide(p, now)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := s.append(ctx, id.Stream(), p.Version, meta, events, now)
-	if err != nil && ifMatch != nil && domain.ErrorCode(err) == domain.ECONFLICT && errors.Is(err, eventstore.ErrConflict) {
-		// The version the caller named was current when we loaded it but
-		// another write landed before ours: the precondition failed.
-		err.(*domain.Error).Code = domain.EPRECONDITION
-	}
-	if res.Version == 0 {
-		res.Version = p.Version
-	}
-	return res, err
+	return execute(ctx, s, command[domain.Party]{
+		stream: id.Stream(), meta: meta, ifMatch: ifMatch,
+		exists: (*domain.Party).Exists, notFound: partyNotFound(id),
+		decide: decide, also: s.reservations,
+	})
 }
 
-// append wraps domain events in envelopes, appends them and waits for the
-// read model. A command that decided nothing appends nothing.
-func (s *Service) append(ctx context.Context, stream string, expected int64, meta domain.Meta, events []domain.Event, now time.Time) (Result, error) {
-	res := Result{Stream: stream}
-	if len(events) == 0 {
-		return res, nil
+// reservations returns the name claims and releases that go with a party's
+// events: the name of an identification is claimed; a rename releases the
+// old name (when this party holds it) and claims the new one; a retirement
+// releases the name. A name another party holds fails with ECONFLICT. The
+// reservation streams are read here and appended at the version read, so a
+// concurrent claim makes the whole append fail.
+func (s *Service) reservations(ctx context.Context, p *domain.Party, events []domain.Event) ([]part, error) {
+	var claim, release string
+	id := p.ID
+	for _, e := range events {
+		switch e := e.(type) {
+		case domain.PartyIdentified:
+			claim, id = e.Name, e.PartyID
+		case domain.PartyRevised:
+			if ch, ok := e.Changes["name"]; ok {
+				to, _ := ch.To.(string)
+				if domain.NormalizeName(to) != domain.NormalizeName(p.Name) {
+					claim, release = to, p.Name
+				}
+			}
+		case domain.PartyRetired:
+			release = p.Name
+		}
 	}
-	corr := meta.CorrelationID
-	envs := make([]eventstore.Event, 0, len(events))
-	for _, de := range events {
-		data, err := json.Marshal(de)
+	var parts []part
+	if release != "" {
+		r, err := s.reservation(ctx, release)
 		if err != nil {
-			return res, fmt.Errorf("encode %s: %w", de.EventType(), err)
+			return nil, err
 		}
-		id := newID()
-		if corr == "" {
-			corr = id
+		if evs := r.Release(id, release); len(evs) > 0 {
+			parts = append(parts, part{stream: domain.ReservationStream(release), expected: r.Version, events: evs})
 		}
-		envs = append(envs, eventstore.Event{ID: id, Type: de.EventType(), Schema: domain.CurrentSchema,
-			Time: now, Actor: meta.Actor, Reason: meta.Reason, Trigger: meta.TriggerOrDefault(),
-			CorrelationID: corr, CausationID: meta.CausationID, Data: data})
 	}
-	stored, err := s.Store.Append(ctx, stream, expected, envs)
-	if err != nil {
-		var ce *eventstore.ConflictError
-		if errors.As(err, &ce) {
-			return res, &domain.Error{Code: domain.ECONFLICT, Err: err,
-				Message: fmt.Sprintf("%s was changed concurrently: expected version %d, actual %d", stream, ce.Expected, ce.Actual)}
+	if claim != "" {
+		r, err := s.reservation(ctx, claim)
+		if err != nil {
+			return nil, err
 		}
-		return res, fmt.Errorf("append %s: %w", stream, err)
+		evs, err := r.Claim(id, claim)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 {
+			parts = append(parts, part{stream: domain.ReservationStream(claim), expected: r.Version, events: evs})
+		}
 	}
-	last := stored[len(stored)-1]
-	res.Events, res.Version, res.Position = stored, last.Version, last.Position
-	if err := s.Reads.WaitFor(ctx, last.Position); err != nil {
-		return res, fmt.Errorf("append %s: stored at position %d, but the read model has not caught up: %w", stream, last.Position, err)
-	}
-	return res, nil
+	return parts, nil
 }
 
-// snapshot answers the domain's Directory questions for one command: who
-// owns name, and the chain of parents above parent. The read model is first
-// brought up to the head of the log so that the answer is not stale.
-func (s *Service) snapshot(ctx context.Context, name *string, parent *domain.PartyID) (*directory, error) {
-	head, _, err := s.Store.Head(ctx)
+// reservation folds the reservation stream of name. Reservation streams are
+// short (one claim and one release per holder) and not cached: their
+// version is checked at append anyway.
+func (s *Service) reservation(ctx context.Context, name string) (*domain.NameReservation, error) {
+	stream := domain.ReservationStream(name)
+	evs, err := s.Store.ReadStream(ctx, stream, 1)
 	if err != nil {
-		return nil, fmt.Errorf("read head: %w", err)
+		return nil, fmt.Errorf("load %s: %w", stream, err)
 	}
-	if err := s.Reads.WaitFor(ctx, head); err != nil {
-		return nil, fmt.Errorf("wait for read model: %w", err)
+	r := &domain.NameReservation{}
+	var size int64
+	if err := fold(r, evs, &r.Version, &size); err != nil {
+		return nil, err
 	}
+	return r, nil
+}
+
+// snapshot answers the domain's Directory questions for one command from
+// the read model as it stands: names of parties created before name
+// reservations existed, and the chain of parents above parent. Names are
+// kept unique by the reservation streams; the read model needs no catch-up
+// here (every acknowledged write has already been applied to it).
+func (s *Service) snapshot(ctx context.Context, name *string, parent *domain.PartyID) (*directory, error) {
 	d := &directory{byName: map[string]domain.PartyID{}, status: map[domain.PartyID]string{}, parent: map[domain.PartyID]domain.PartyID{}}
 	if name != nil {
 		id, ok, err := s.Reads.ActivePartyByName(ctx, *name)
@@ -268,6 +296,14 @@ func (s *Service) snapshot(ctx context.Context, name *string, parent *domain.Par
 	}
 	return d, nil
 }
+
+// noDirectory answers a revision that changes neither name nor parent,
+// which asks nothing about other parties.
+type noDirectory struct{}
+
+func (noDirectory) ActivePartyByName(string) (domain.PartyID, bool) { return "", false }
+func (noDirectory) PartyStatus(domain.PartyID) string               { return "" }
+func (noDirectory) ParentOf(domain.PartyID) (domain.PartyID, bool)  { return "", false }
 
 // directory is a domain.Directory over the answers fetched for one command.
 type directory struct {

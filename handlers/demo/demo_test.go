@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/commands"
 	"github.com/partyledger/partyledger/handlers/demo"
@@ -72,12 +73,8 @@ func TestLoad(t *testing.T) {
 	if lines != sum.Commands {
 		t.Errorf("progress called %d times for %d commands", lines, sum.Commands)
 	}
-	head, _, err := e.store.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(sum.Events) != head {
-		t.Errorf("summary counts %d events, the log holds %d", sum.Events, head)
+	if n := mustCountRegisterEvents(t, e.store); sum.Events != n {
+		t.Errorf("summary counts %d events, the log holds %d (besides name reservations)", sum.Events, n)
 	}
 
 	// The register.
@@ -248,4 +245,21 @@ func TestLoadNeedsActor(t *testing.T) {
 	if domain.ErrorCode(err) != domain.EINVALID {
 		t.Fatalf("load without actor: %v, want an invalid-input error", err)
 	}
+}
+
+// mustCountRegisterEvents counts the events of the log that are not
+// internal bookkeeping (name reservations).
+func mustCountRegisterEvents(tb testing.TB, store eventstore.Store) int {
+	tb.Helper()
+	all, err := store.ReadAll(context.Background(), 0, 1<<20)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := 0
+	for _, ev := range all {
+		if !domain.IsInternalEvent(ev.Type) {
+			n++
+		}
+	}
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
@@ -78,6 +79,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p.Detail = "the server could not complete the request; it has been logged"
 		if status == http.StatusServiceUnavailable {
 			p.Detail = "the store is unavailable; retry later"
+			if w.Header().Get("Retry-After") == "" {
+				setRetryAfter(w, time.Second)
+			}
 		}
 	} else if errors.As(err, &de) {
 		p.Detail, p.Errors = de.Message, de.Fields

@@ -215,7 +215,9 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.logger().Error("request failed after the response started", "err", err)
 			}
 		}
-		s.logger().LogAttrs(r.Context(), slog.LevelInfo, "http",
+		// The access line is at debug: at info, under load, it costs more
+		// than the request. Failures are logged at error by writeError.
+		s.logger().LogAttrs(r.Context(), slog.LevelDebug, "http",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.String("actor", actor),
 			slog.Duration("took", time.Since(start)))
@@ -330,6 +332,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	if err := s.Reads.WaitFor(ctx, head); err != nil {
 		cp, _ := s.Reads.Checkpoint(r.Context())
+		setRetryAfter(w, time.Second)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "catching_up", "head": head, "applied": cp})
 		return nil
 	}

@@ -346,8 +346,8 @@ func TestPDF(t *testing.T) {
 // TestNoChangesInEveryFormat: an empty window gives a report that says so,
 // in every format, not an error.
 func TestNoChangesInEveryFormat(t *testing.T) {
-	e, sum := MustLoadDemo(t)
-	rep := e.MustBuild(t, "position:"+strconv.Itoa(sum.Events), "")
+	e, _ := MustLoadDemo(t)
+	rep := e.MustBuild(t, "position:"+strconv.FormatInt(e.MustHead(t), 10), "")
 	if !rep.NoChanges() {
 		t.Fatalf("%d events after the head", rep.Events)
 	}

@@ -170,3 +170,14 @@ func compareGolden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from the golden file (-want +got; go test -update rewrites it):\n%s", name, diff)
 	}
 }
+
+// MustHead returns the position of the last event in the log (name
+// reservations included, so not the demo summary's event count).
+func (e *env) MustHead(tb testing.TB) int64 {
+	tb.Helper()
+	head, _, err := e.store.Head(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return head
+}

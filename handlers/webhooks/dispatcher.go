@@ -217,7 +217,9 @@ func (w *worker) follow(ctx context.Context) error {
 	return w.feed.Follow(ctx, sub.Position, func(ctx context.Context, batch []Notification) error {
 		var skipped int64
 		for _, n := range batch {
-			if !w.sub.Filter.Match(n.Event.Type, n.Event.Trigger, n.Change) {
+			// Name reservations are bookkeeping, not changes: skipped
+			// like events the filter does not match.
+			if domain.IsInternalEvent(n.Event.Type) || !w.sub.Filter.Match(n.Event.Type, n.Event.Trigger, n.Change) {
 				skipped = n.Event.Position
 				continue
 			}
