@@ -152,11 +152,13 @@ func (s *Server) Handler() http.Handler {
 			allow += ", HEAD"
 		}
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			setSecurityHeaders(w, r, false)
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, problemf(codeMethodNotAllowed, r.Method+" is not allowed here; use "+allow))
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w, r, false)
 		s.writeError(w, r, problemf(domain.ENOTFOUND, "no such endpoint: "+r.URL.Path))
 	})
 	return mux
@@ -185,6 +187,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		setSecurityHeaders(sw, r, rt.perm != "")
 		var err error
 		actor := ""
 		if rt.perm != "" {
@@ -194,6 +197,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			if err == nil {
 				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok))
 			}
+		}
+		if err == nil {
+			err = checkRequest(r)
 		}
 		if err == nil {
 			err = rt.handle(sw, r)

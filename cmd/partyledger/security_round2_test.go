@@ -1,0 +1,89 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Issue 18, finding 1: trace ids are checked at the edge; a bad one is a
+// 400 that writes nothing, and a good one reaches the stored event.
+func TestTraceIDsCheckedAtTheEdge(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	body := map[string]any{"name": "Customers", "category": "customer", "scope": "external"}
+	before := eventCount(t, s.DB)
+	for _, bad := range []string{"bad\xff\xfeutf8", strings.Repeat("a", 129), "tab\there", "ünïcode"} {
+		for _, h := range []string{"X-Correlation-ID", "X-Causation-ID"} {
+			resp := s.do(t, "POST", "/api/v1/parties", body, nil, h, bad)
+			mustStatus(t, resp, http.StatusBadRequest)
+			if !strings.Contains(readAll(t, resp), h) {
+				t.Errorf("%s %q: the problem does not name the header", h, bad)
+			}
+		}
+	}
+	if n := eventCount(t, s.DB); n != before {
+		t.Fatalf("events written by refused requests: %d → %d", before, n)
+	}
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", body, nil,
+		"X-Correlation-ID", "0190f1a2-0000-7000-8000-000000000001", "X-Causation-ID", "<b>job 42</b>"), http.StatusCreated)
+	db := openDBForTest(t, s.DB)
+	var corr, cause string
+	if err := db.QueryRow(`SELECT correlation_id, causation_id FROM events ORDER BY position DESC LIMIT 1`).Scan(&corr, &cause); err != nil {
+		t.Fatal(err)
+	}
+	if corr != "0190f1a2-0000-7000-8000-000000000001" || cause != "<b>job 42</b>" {
+		t.Fatalf("stored trace ids %q %q", corr, cause)
+	}
+}
+
+// Issue 18, finding 10: duplicate JSON keys, numbers sent as strings and
+// repeated single-valued query parameters are refused, not guessed at.
+func TestStrictDecoding(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	before := eventCount(t, s.DB)
+	for _, body := range []string{
+		`{"name":"A","name":"B","category":"customer","scope":"external"}`,
+		`{"name":"A","category":"customer","scope":"external","influence":"3"}`,
+		`{"name":"A","category":"customer","scope":"external","description":"x","reason":"r","trigger":"other","interest":{"a":1,"a":2}}`,
+	} {
+		mustStatus(t, s.do(t, "POST", "/api/v1/parties", body, nil), http.StatusBadRequest)
+	}
+	if n := eventCount(t, s.DB); n != before {
+		t.Fatalf("events written by refused requests: %d → %d", before, n)
+	}
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", `{"name":"A","category":"customer","scope":"external","influence":3}`, nil), http.StatusCreated)
+	mustStatus(t, s.do(t, "GET", "/api/v1/changes?since=beginning&since=last_review", nil, nil), http.StatusBadRequest)
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties?category=customer&category=other", nil, nil), http.StatusBadRequest)
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties?x=%zz", nil, nil), http.StatusBadRequest)
+	mustStatus(t, s.do(t, "GET", "/api/v1/changes?since=beginning", nil, nil), http.StatusOK)
+}
+
+// Issue 18, finding 11: the hardening headers.
+func TestHardeningHeaders(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": "A", "category": "customer", "scope": "external"}, nil), http.StatusCreated)
+	for _, c := range []struct {
+		path    string
+		token   string
+		status  int
+		noStore bool
+	}{
+		{"/healthz", "", 200, false},
+		{"/api/v1/register?format=csv", s.Token, 200, true},
+		{"/api/v1/register", s.Token, 200, true},
+		{"/api/v1/parties", "", 401, true},
+		{"/no/such/path", "", 404, true},
+	} {
+		resp := s.as(c.token).do(t, "GET", c.path, nil, nil)
+		mustStatus(t, resp, c.status)
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q", c.path, got)
+		}
+		if c.noStore && resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", c.path, resp.Header.Get("Cache-Control"))
+		}
+		if c.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: WWW-Authenticate %q", c.path, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}
