@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,6 +85,48 @@ func TestHardeningHeaders(t *testing.T) {
 		}
 		if c.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%s: WWW-Authenticate %q", c.path, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}
+
+// Issue 18, finding 5: the register CSV and the change report CSV quote
+// every field and neutralise a formula after any separator, with the
+// full-width signs too.
+func TestCSVFormulaInjection(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	var p struct{ ID string }
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": "x;=1+1", "category": "customer",
+		"scope": "external", "description": "＝HYPERLINK(\"http://evil\")", "owner": "a,@SUM(A1)"}, &p), http.StatusCreated)
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties/"+p.ID+"/requirements", map[string]any{"kind": "requirement",
+		"title": "t;-2+3", "description": "line\n-2+3", "reason": "＋1;＠x"}, nil), http.StatusCreated)
+	for _, path := range []string{"/api/v1/register?format=csv", "/api/v1/reports/changes?since=beginning&format=csv"} {
+		resp := s.do(t, "GET", path, nil, nil)
+		mustStatus(t, resp, http.StatusOK)
+		body := readAll(t, resp)
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("%s: %v %q", path, err, body)
+		}
+		// Every field is quoted: each line starts and ends with a quote.
+		for _, line := range strings.Split(strings.TrimSuffix(body, "\r\n"), "\r\n") {
+			if !strings.HasPrefix(line, `"`) {
+				t.Errorf("%s: unquoted field in line %q", path, line)
+			}
+		}
+		// No cell, split again on any separator a spreadsheet might use,
+		// starts with a formula character.
+		for _, row := range rows[1:] {
+			for _, cell := range row {
+				for _, part := range strings.FieldsFunc(cell, func(r rune) bool { return strings.ContainsRune(",;\t\r\n", r) }) {
+					part = strings.TrimLeft(part, " ")
+					if part != "" && strings.ContainsRune("=+-@＝＋－＠", []rune(part)[0]) {
+						t.Errorf("%s: cell %q has a formula start %q", path, cell, part)
+					}
+				}
+			}
+		}
+		if !strings.Contains(body, "x;'=1+1") {
+			t.Errorf("%s: the party name was not defused: %q", path, body)
 		}
 	}
 }

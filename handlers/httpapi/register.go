@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/csvsafe"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -48,10 +48,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// WriteRegisterCSV writes the register as CSV (RFC 4180). Cells that a
-// spreadsheet would run as a formula are prefixed with a quote.
+// WriteRegisterCSV writes the register as CSV (RFC 4180) through
+// [csvsafe.Writer]: every cell quoted and defused.
 func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	if err := cw.Write(registerCSVHeader); err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
 		head := []string{p.ID, p.Name, p.Category, p.Scope, p.Owner, strconv.Itoa(p.Influence),
 			strconv.Itoa(p.Interest), parent, p.Status, strconv.FormatInt(p.Version, 10)}
 		if len(p.Requirements) == 0 {
-			if err := cw.Write(safeCells(append(head, make([]string, 13)...))); err != nil {
+			if err := cw.Write(append(head, make([]string, 13)...)); err != nil {
 				return err
 			}
 			continue
@@ -79,23 +79,13 @@ func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
 			row := append(append([]string{}, head...), q.ID, q.Kind, q.Title, q.Description,
 				q.SourceType, q.SourceRef, q.Owner, q.Priority, due, addressed, q.Rationale,
 				q.Treatment, strings.Join(q.Controls, " "))
-			if err := cw.Write(safeCells(row)); err != nil {
+			if err := cw.Write(row); err != nil {
 				return err
 			}
 		}
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// safeCells defuses CSV formula injection (cells starting with = + - @).
-func safeCells(row []string) []string {
-	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			row[i] = "'" + c
-		}
-	}
-	return row
 }
 
 var _ = domain.EINVALID
