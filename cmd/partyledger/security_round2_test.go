@@ -130,3 +130,20 @@ func TestCSVFormulaInjection(t *testing.T) {
 		}
 	}
 }
+
+// Issue 18, finding 9: look-alike names are the same name; invisible and
+// bidi controls are refused.
+func TestLookAlikeNames(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	mk := func(name string) *http.Response {
+		return s.do(t, "POST", "/api/v1/parties", map[string]any{"name": name, "category": "customer", "scope": "external"}, nil)
+	}
+	mustStatus(t, mk("Customers"), http.StatusCreated)
+	for _, name := range []string{"Сustomers", "ＣＵＳＴＯＭＥＲＳ", "Cust0mers", "customers "} {
+		mustStatus(t, mk(name), http.StatusConflict)
+	}
+	for _, name := range []string{"Cust\u200bomers", "\u202eCustomers", "Sup\u2067pliers"} {
+		mustStatus(t, mk(name), http.StatusBadRequest)
+	}
+	mustStatus(t, mk("Suppliers"), http.StatusCreated)
+}
