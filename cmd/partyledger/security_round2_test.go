@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -146,4 +147,57 @@ func TestLookAlikeNames(t *testing.T) {
 		mustStatus(t, mk(name), http.StatusBadRequest)
 	}
 	mustStatus(t, mk("Suppliers"), http.StatusCreated)
+}
+
+// Issue 18, findings 2 and 3: behind a trusted proxy the limiter counts
+// the forwarded client, repeated denials are aggregated into few lines of
+// the security log's own file, and the event log's file holds none.
+func TestFailedAuthBehindTrustedProxy(t *testing.T) {
+	s := MustRunServe(t, "", func(c *serveConfig) {
+		c.rateLimit, c.authFails = 0, 10
+		c.trustedProxies = []string{"127.0.0.0/8"}
+	})
+	bad := s.as("plt_wrong")
+	for range 10 {
+		mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.5"), http.StatusUnauthorized)
+	}
+	mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.5"), http.StatusTooManyRequests)
+	// Another client behind the same proxy is not affected, nor is a valid
+	// token from the locked-out client.
+	mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "Forwarded", `for="203.0.113.6:4711"`), http.StatusUnauthorized)
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.5"), http.StatusOK)
+	// A spoofed hop in front of the real client does not move the limit:
+	// the nearest untrusted address is the client.
+	mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "198.51.100.1, 203.0.113.5"), http.StatusTooManyRequests)
+
+	// A flood from the locked-out client: few lines, every denial counted.
+	for range 200 {
+		bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.5")
+	}
+	sec := openDBForTest(t, strings.TrimSuffix(s.DB, ".db")+".security.db")
+	var lines, total int
+	if err := sec.QueryRow(`SELECT COUNT(*), SUM(count) FROM access_log WHERE client = '203.0.113.5'`).Scan(&lines, &total); err != nil {
+		t.Fatal(err)
+	}
+	if lines > 4 || total != 212 {
+		t.Fatalf("security log: %d lines for %d denials; want at most 4 lines for 212", lines, total)
+	}
+	var inEventLog int
+	if err := openDBForTest(t, s.DB).QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name = 'access_log'`).Scan(&inEventLog); err != nil {
+		t.Fatal(err)
+	}
+	if inEventLog != 0 {
+		t.Fatal("the event log's file has an access_log table")
+	}
+}
+
+// Without --trusted-proxy, forwarding headers are ignored: a client cannot
+// pick the address it is limited by.
+func TestForwardedHeadersIgnoredWithoutTrust(t *testing.T) {
+	s := MustRunServe(t, "", func(c *serveConfig) { c.rateLimit, c.authFails = 0, 3 })
+	bad := s.as("plt_wrong")
+	for i := range 3 {
+		mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)), http.StatusUnauthorized)
+	}
+	mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.99"), http.StatusTooManyRequests)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -67,6 +68,9 @@ type Server struct {
 	Access AccessLog
 	// Limits are the rate limits; see [DefaultLimits].
 	Limits Limits
+	// TrustedProxies are the proxies whose X-Forwarded-For / Forwarded
+	// headers name the client (see clientAddr); empty trusts none.
+	TrustedProxies []netip.Prefix
 
 	tokenLim, authLim *limiters
 
@@ -220,22 +224,23 @@ func (s *Server) wrap(rt route) http.Handler {
 
 // authorize authenticates the request and checks the role, the per-client
 // failed-authentication limit and the per-token rate limit. Every denial is
-// recorded in the security log.
+// recorded in the security log. The token is checked first: the
+// failed-authentication limit counts and refuses only requests that fail
+// to authenticate, so it never blocks a valid token.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm auth.Permission) (auth.Token, error) {
-	client := clientAddr(r)
+	client := s.clientAddr(r)
 	deny := func(tok auth.Token, outcome string, err *domain.Error) (auth.Token, error) {
 		s.recordDenial(r, client, tok.Name, outcome, statuses[err.Code])
 		return tok, err
-	}
-	if over, wait := s.authLim.exhausted(client); over {
-		setRetryAfter(w, wait)
-		return deny(auth.Token{}, "auth_rate_limited", problemf(codeRateLimited, "too many failed authentications from this address; retry later"))
 	}
 	tok, err := s.authenticate(r)
 	if err != nil {
 		var de *domain.Error
 		if errors.As(err, &de) && de.Code == codeUnauthorized {
-			s.authLim.allow(client)
+			if ok, wait := s.authLim.allow(client); !ok {
+				setRetryAfter(w, wait)
+				return deny(auth.Token{}, "auth_rate_limited", problemf(codeRateLimited, "too many failed authentications from this address; retry later"))
+			}
 			return deny(auth.Token{}, "unauthenticated", de)
 		}
 		return tok, err
