@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 18, finding 1: trace ids are checked at the edge; a bad one is a
@@ -200,4 +202,52 @@ func TestForwardedHeadersIgnoredWithoutTrust(t *testing.T) {
 		mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)), http.StatusUnauthorized)
 	}
 	mustStatus(t, bad.do(t, "GET", "/api/v1/parties", nil, nil, "X-Forwarded-For", "203.0.113.99"), http.StatusTooManyRequests)
+}
+
+// openRawStream opens GET /api/v1/stream with token and returns the response.
+func openRawStream(tb testing.TB, s *testServer, token string) *http.Response {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// Issue 18, findings 6 and 4: a token holds at most 8 live streams (the
+// ninth gets 429 with Retry-After), and a revoked token loses its streams
+// within 15 s.
+func TestStreamLimitsAndRevocation(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	viewer := s.mustToken(t, "streamer", "viewer")
+	other := s.mustToken(t, "other", "viewer")
+	var streams []*http.Response
+	for range 8 {
+		resp := openRawStream(t, s, viewer)
+		mustStatus(t, resp, http.StatusOK)
+		streams = append(streams, resp)
+	}
+	ninth := openRawStream(t, s, viewer)
+	mustStatus(t, ninth, http.StatusTooManyRequests)
+	if ninth.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	mustStatus(t, openRawStream(t, s, other), http.StatusOK) // other tokens are not affected
+
+	mustStatus(t, s.do(t, "DELETE", "/api/v1/tokens/streamer", nil, nil), http.StatusNoContent)
+	start := time.Now()
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, streams[0].Body) // returns when the server closes the stream
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the revoked token's stream is still open after 15 s")
+	}
+	t.Logf("stream closed %v after revocation", time.Since(start).Round(time.Millisecond))
 }

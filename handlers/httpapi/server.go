@@ -73,6 +73,7 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 
 	tokenLim, authLim *limiters
+	streams           streamSlots // open live streams per token (streamlimit.go)
 
 	// Feature dependencies: one field per line, each feature declaring its
 	// own narrow interface in its own file. Nil disables the feature's routes.
