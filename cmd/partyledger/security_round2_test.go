@@ -251,3 +251,62 @@ func TestStreamLimitsAndRevocation(t *testing.T) {
 	}
 	t.Logf("stream closed %v after revocation", time.Since(start).Round(time.Millisecond))
 }
+
+// Issue 18, finding 8 (and 4's webhook half): subscriptions belong to
+// their creator (admins manage all); an editor's deliveries carry no
+// auditor-only envelope fields; revoking a token pauses its subscriptions
+// and their history says so.
+func TestSubscriptionOwnership(t *testing.T) {
+	withWebhookAllow(t, "127.0.0.1/32")
+	rc := newHookReceiver(t)
+	s := MustRunServe(t, "", noLimits)
+	alice := s.as(s.mustToken(t, "alice", "editor"))
+	bob := s.as(s.mustToken(t, "bob", "editor"))
+	var sub struct {
+		ID           string `json:"id"`
+		FullEnvelope bool   `json:"full_envelope"`
+	}
+	mustStatus(t, alice.do(t, "POST", "/api/v1/subscriptions", map[string]any{"url": rc.URL + "/alice"}, &sub), http.StatusCreated)
+	if sub.FullEnvelope {
+		t.Fatal("an editor's subscription gets the full envelope")
+	}
+	base := "/api/v1/subscriptions/" + sub.ID
+	for _, c := range []struct{ method, path string }{
+		{"GET", base}, {"DELETE", base}, {"POST", base + "/rotate-secret"}, {"POST", base + "/enable"},
+		{"GET", base + "/deliveries"},
+	} {
+		mustStatus(t, bob.do(t, c.method, c.path, nil, nil), http.StatusNotFound)
+	}
+	mustStatus(t, bob.do(t, "POST", base+"/redeliver", map[string]any{"from_position": 1}, nil), http.StatusNotFound)
+	var list struct {
+		Subscriptions []struct{ ID string } `json:"subscriptions"`
+	}
+	mustStatus(t, bob.do(t, "GET", "/api/v1/subscriptions", nil, &list), http.StatusOK)
+	if len(list.Subscriptions) != 0 {
+		t.Fatalf("bob lists %v", list.Subscriptions)
+	}
+	mustStatus(t, s.do(t, "GET", base, nil, nil), http.StatusOK) // admin
+
+	// A delivery to alice's receiver: no hash chain or trace ids.
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": "P", "category": "other", "scope": "internal"}, nil,
+		"X-Correlation-ID", "corr-secret-1"), http.StatusCreated)
+	hits := rc.waitHits(t, 1)
+	if ev := hits[0].payload.Data.Event; strings.Contains(string(hits[0].body), "corr-secret-1") || ev.Hash != "" || ev.PrevHash != "" || ev.ID == "" {
+		t.Fatalf("an editor's delivery carries auditor-only fields: %s", hits[0].body)
+	}
+
+	// Revoking alice pauses her subscription, and its history says why.
+	mustStatus(t, s.do(t, "DELETE", "/api/v1/tokens/alice", nil, nil), http.StatusNoContent)
+	var got struct {
+		Status  string `json:"status"`
+		History []struct {
+			Kind   string `json:"kind"`
+			Detail string `json:"detail"`
+		} `json:"history"`
+	}
+	mustStatus(t, s.do(t, "GET", base, nil, &got), http.StatusOK)
+	last := got.History[len(got.History)-1]
+	if got.Status != "disabled" || !strings.Contains(last.Detail, "revoked") {
+		t.Fatalf("after revoking alice: %+v", got)
+	}
+}

@@ -47,8 +47,16 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Tokens.Revoke(r.Context(), r.PathValue("name")); err != nil {
+	name := r.PathValue("name")
+	if err := s.Tokens.Revoke(r.Context(), name); err != nil {
 		return err
+	}
+	// The revoked token's webhook subscriptions stop delivering too; each
+	// one's history says why.
+	if s.Subscriptions != nil {
+		if _, err := s.Subscriptions.PauseOwnedBy(r.Context(), name, tokenFrom(r.Context()).Name, "paused: the token "+name+" that created it was revoked"); err != nil {
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

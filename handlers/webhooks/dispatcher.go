@@ -237,7 +237,11 @@ func (w *worker) follow(ctx context.Context) error {
 // exhausted or the receiver answers 410. It returns nil once delivered and
 // errDisabled when it disabled the subscription.
 func (w *worker) deliver(ctx context.Context, n Notification) error {
-	body, err := NewPayload(n.Event, n.Change).Marshal()
+	ev := n.Event
+	if !w.sub.FullEnvelope {
+		ev = RedactEnvelope(ev)
+	}
+	body, err := NewPayload(ev, n.Change).Marshal()
 	if err != nil {
 		return fmt.Errorf("webhooks: encode event %d: %w", n.Event.Position, err)
 	}
