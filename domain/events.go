@@ -32,7 +32,8 @@ var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRet
 	EventRequirementIdentified, EventRequirementRevised, EventRequirementAddressingDecided,
 	EventRequirementRetired, EventManagementReviewHeld,
 	EventObjectiveSet, EventObjectiveRevised, EventKPIDefined, EventKPIRevised, EventKPIMeasured,
-	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent}
+	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent,
+	EventTokenCreated, EventTokenRevoked} // token.go
 
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
@@ -207,6 +208,10 @@ func Decode(eventType string, schema int, data []byte) (Event, error) {
 		e = &CommunicationPlanned{}
 	case EventCommunicationSent:
 		e = &CommunicationSent{}
+	case EventTokenCreated: // token.go
+		e = &TokenCreated{}
+	case EventTokenRevoked:
+		e = &TokenRevoked{}
 	default:
 		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
 	}
@@ -251,6 +256,10 @@ func deref(e Event) Event {
 	case *CommunicationPlanned:
 		return *v
 	case *CommunicationSent:
+		return *v
+	case *TokenCreated: // token.go
+		return *v
+	case *TokenRevoked:
 		return *v
 	}
 	return e

@@ -141,7 +141,8 @@ func TestEventTypeNames(t *testing.T) {
 		"requirement.revised", "requirement.addressing_decided", "requirement.retired",
 		"management_review.held",
 		"objective.set", "objective.revised", "kpi.defined", "kpi.revised", "kpi.measured",
-		"requirement.reviewed", "communication.planned", "communication.sent"}
+		"requirement.reviewed", "communication.planned", "communication.sent",
+		"token.created", "token.revoked"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -211,6 +212,8 @@ func canonicalEvents() []domain.Event {
 		domain.CommunicationSent{CommunicationID: idCom, PartyID: idA, PlanEntryID: ptr(idPE), Channel: "email",
 			SentBy: "CISO", Summary: "Incident INC-7 notified.", EvidenceRef: "mail:<abc@example.com>",
 			SentAt: "2025-05-30T14:00:00Z"},
+		domain.TokenCreated{Name: "alice", Role: "editor", ExpiresAt: ptr("2026-12-31T00:00:00Z")},
+		domain.TokenRevoked{Name: "alice", PausedSubscriptions: []string{"0190f1a2-0000-7000-8000-00000000000a"}},
 	}
 }
 

@@ -100,6 +100,9 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
 	a.commands = &commands.Service{Store: store, Reads: a.reads}
+	// Token creation and revocation are events of the log; a new token may
+	// not take a name that already acts in it.
+	a.tokens.Log, a.tokens.Actors = store, a.reads
 	if follow {
 		a.follow()
 	}

@@ -310,3 +310,55 @@ func TestSubscriptionOwnership(t *testing.T) {
 		t.Fatalf("after revoking alice: %+v", got)
 	}
 }
+
+// Issue 18, finding 7: token names are unique case-insensitively, never
+// reuse an actor of the log, and creation and revocation are events an
+// auditor reads (without the secret).
+func TestTokenNamesAndEvents(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": "P", "category": "other", "scope": "internal"}, nil), http.StatusCreated)
+	secret := s.mustToken(t, "alice", "editor")
+	for _, name := range []string{"Alice", "ALICE", "admin"} {
+		mustStatus(t, s.do(t, "POST", "/api/v1/tokens", map[string]any{"name": name, "role": "viewer"}, nil), http.StatusConflict)
+	}
+	mustStatus(t, s.as(secret).do(t, "POST", "/api/v1/parties", map[string]any{"name": "Q", "category": "other", "scope": "internal"}, nil), http.StatusCreated)
+	mustStatus(t, s.do(t, "DELETE", "/api/v1/tokens/alice", nil, nil), http.StatusNoContent)
+
+	db := openDBForTest(t, s.DB)
+	rows, err := db.Query(`SELECT type, actor, data FROM events WHERE type LIKE 'token.%' ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var typ, actor, data string
+		if err := rows.Scan(&typ, &actor, &data); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(data, secret) || strings.Contains(data, "plt_") {
+			t.Fatalf("%s carries a secret: %s", typ, data)
+		}
+		got = append(got, typ+" by "+actor+": "+data)
+	}
+	want := []string{
+		`token.created by admin: {"name":"alice","role":"editor","expires_at":null}`,
+		`token.revoked by admin: {"name":"alice","paused_subscriptions":[]}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("token events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A name that acts in the log cannot become a token's name.
+func TestTokenNameOfAnActor(t *testing.T) {
+	db := MustDemoDB(t)
+	s := MustRunServe(t, db, noLimits)
+	var actor string
+	if err := openDBForTest(t, db).QueryRow(`SELECT actor FROM events WHERE actor <> '' LIMIT 1`).Scan(&actor); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the read model has applied the demo log.
+	mustStatus(t, s.do(t, "GET", "/readyz", nil, nil), http.StatusOK)
+	mustStatus(t, s.do(t, "POST", "/api/v1/tokens", map[string]any{"name": strings.ToUpper(actor), "role": "viewer"}, nil), http.StatusConflict)
+}

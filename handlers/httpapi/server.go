@@ -46,9 +46,9 @@ type ReadModel interface {
 // Tokens authenticates and manages API tokens (implemented by *auth.Tokens).
 type Tokens interface {
 	Authenticate(ctx context.Context, secret string) (auth.Token, error)
-	Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, auth.Token, error)
+	CreateBy(ctx context.Context, actor, name, role string, expiresAt *time.Time) (string, auth.Token, error)
 	List(ctx context.Context) ([]auth.Token, error)
-	Revoke(ctx context.Context, name string) error
+	RevokeBy(ctx context.Context, actor, name string, then func(context.Context) ([]string, error)) error
 }
 
 // Head reports the last position of the event log.
