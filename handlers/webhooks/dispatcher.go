@@ -338,6 +338,10 @@ type result struct {
 
 func (r result) ok() bool { return r.status >= 200 && r.status <= 299 }
 
+// ErrUnreachable is the recorded error of every delivery attempt that got
+// no HTTP answer (refused, reset, timed out, refused by the address guard).
+const ErrUnreachable = "the receiver could not be reached"
+
 // send makes one attempt: a POST of body signed with each of secrets.
 func (w *worker) send(ctx context.Context, id string, body []byte, secrets []string) result {
 	start := time.Now()
@@ -364,7 +368,12 @@ func (w *worker) send(ctx context.Context, id string, body []byte, secrets []str
 	resp, err := w.client.Do(req)
 	res.latency = time.Since(start)
 	if err != nil {
-		res.err = err.Error()
+		// The API shows this text to the subscription's owner: one message
+		// for every transport failure, so that deliveries cannot tell a
+		// closed port from a filtered one or a timeout (a port scanner).
+		// The operator log keeps the cause.
+		w.log.Warn("webhook delivery failed", "subscription", w.sub.ID, "err", err)
+		res.err = ErrUnreachable
 		return res
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
