@@ -51,7 +51,8 @@ func NormalizeName(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	// Mapped letters may now compose with marks that followed them.
+	return norm.NFKC.String(b.String())
 }
 
 // normName is the package's short name for [NormalizeName].

@@ -1,8 +1,11 @@
 package domain_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/partyledger/partyledger/domain"
 )
@@ -55,4 +58,26 @@ func TestNamesRefuseFormatControls(t *testing.T) {
 	if _, err := (&domain.Party{}).Identify(cmd, mapDirectory{}, now); domain.ErrorCode(err) != domain.EINVALID {
 		t.Errorf("bidi override in a description: err %v, want EINVALID", err)
 	}
+}
+
+// FuzzNormalizeName: the key is stable (normalising a key gives the same
+// key), valid UTF-8, and free of format characters and outer spaces.
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"Customers", "Сustomers", "Cust\u200bomers", "Ｃｕｓｔ", "Straße", " a  b ", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := domain.NormalizeName(s)
+		if again := domain.NormalizeName(k); again != k {
+			t.Fatalf("NormalizeName(%q) = %q, but NormalizeName of that = %q", s, k, again)
+		}
+		if !utf8.ValidString(k) || strings.TrimSpace(k) != k {
+			t.Fatalf("NormalizeName(%q) = %q", s, k)
+		}
+		for _, r := range k {
+			if unicode.Is(unicode.Cf, r) {
+				t.Fatalf("NormalizeName(%q) = %q keeps U+%04X", s, k, r)
+			}
+		}
+	})
 }
