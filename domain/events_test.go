@@ -144,7 +144,8 @@ func TestEventTypeNames(t *testing.T) {
 		"requirement.reviewed", "communication.planned", "communication.sent",
 		"relationship.established", "relationship.revised", "relationship.ended",
 		"management_review.corrected", "management_review.voided", "review_action.completed",
-		"review_action.cancelled", "settings.changed"}
+		"review_action.cancelled", "settings.changed",
+		"token.created", "token.revoked"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -239,6 +240,8 @@ func canonicalEvents() []domain.Event {
 		domain.ReviewActionCancelled{ActionID: idAct, ReviewID: idMR,
 			Changes: domain.Changes{"status": {From: "open", To: "cancelled"}}},
 		domain.SettingsChanged{Changes: domain.Changes{"org_name": {From: "", To: "Acme Payments Ltd"}}},
+		domain.TokenCreated{Name: "alice", Role: "editor", ExpiresAt: ptr("2026-12-31T00:00:00Z")},
+		domain.TokenRevoked{Name: "alice", PausedSubscriptions: []string{"0190f1a2-0000-7000-8000-00000000000a"}},
 	}
 }
 

@@ -524,15 +524,6 @@ func checkNumber(v *validation, field string, f float64) {
 	}
 }
 
-// checkLine validates optional single-line text.
-func checkLine(v *validation, field, s string, max int) {
-	if strings.ContainsAny(s, "\n\r\t") {
-		v.add(field, "must be a single line")
-		return
-	}
-	checkText(v, field, s, max)
-}
-
 // nameFree fails if another KPI of the objective has name.
 func (o *Objective) nameFree(name string, self KPIID) error {
 	for _, id := range o.KPIOrder {

@@ -180,7 +180,7 @@ func asInt(v any) int {
 // register read model; tests implement it with a map.
 type Directory interface {
 	// ActivePartyByName returns the active party whose name is name, compared
-	// case-insensitively after trimming.
+	// by [NormalizeName].
 	ActivePartyByName(name string) (PartyID, bool)
 	// PartyStatus returns the party's status, or "" if no such party exists.
 	PartyStatus(id PartyID) string

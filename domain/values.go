@@ -135,6 +135,10 @@ func checkText(v *validation, field, s string, max int) {
 			v.add(field, "contains a control character")
 			return
 		}
+		if isBidiControl(r) {
+			v.add(field, "contains a bidirectional control character (U+%04X), which makes text display in another order than it reads", r)
+			return
+		}
 	}
 }
 
@@ -144,11 +148,7 @@ func checkName(v *validation, field, s string, max int) {
 		v.add(field, "is required")
 		return
 	}
-	if strings.ContainsAny(s, "\n\r\t") {
-		v.add(field, "must be a single line")
-		return
-	}
-	checkText(v, field, s, max)
+	checkLine(v, field, s, max)
 }
 
 func checkEnum(v *validation, field, s string, e enum) {
@@ -196,11 +196,3 @@ func checkControls(v *validation, field string, cs []string) {
 		seen[c] = true
 	}
 }
-
-// normName is the key under which party names and requirement titles are
-// unique: trimmed and case-folded.
-func normName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// NormalizeName is the exported form of the uniqueness key, for read models
-// that index names.
-func NormalizeName(s string) string { return normName(s) }

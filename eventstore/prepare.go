@@ -12,8 +12,9 @@ import "fmt"
 // The error names the event by index and ID and wraps the cause: the error
 // of Event.Validate, ErrDuplicateID when an ID repeats within events,
 // ErrInvalid when Time lies outside the years 0001-9999 (there TimeFormat
-// is not fixed width and the stored time would not parse back), or the
-// error of CanonicalData.
+// is not fixed width and the stored time would not parse back), the
+// error of CanonicalData, or the error of [Event.CheckRoundTrip] (a string
+// field that is not valid UTF-8 or does not survive the JSON round trip).
 func Prepare(stream string, events []Event) ([]Event, error) {
 	out := make([]Event, len(events))
 	seen := make(map[string]struct{}, len(events))
@@ -36,6 +37,9 @@ func Prepare(stream string, events []Event) ([]Event, error) {
 			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, err)
 		}
 		ev.Data = data
+		if err := ev.CheckRoundTrip(); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", i, ev.ID, err)
+		}
 		out[i] = ev
 	}
 	return out, nil

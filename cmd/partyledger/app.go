@@ -84,12 +84,13 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		return nil, err
 	}
 
-	// The security log shares the event log's file but not its durability
-	// setting: a flood of denied requests must not cost an fsync each.
-	adb, err := sqlite.OpenDB(f.db, sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	// The security log has a file of its own and not the event log's
+	// durability setting: a flood of denied requests must neither grow the
+	// event log's file nor cost an fsync each.
+	adb, err := sqlite.OpenDB(f.securityLogPath(), sqlite.WithSynchronous(sqlite.SynchronousNormal))
 	if err != nil {
 		a.Close()
-		return nil, fmt.Errorf("open security log in %s: %w", f.db, err)
+		return nil, fmt.Errorf("open security log %s: %w", f.securityLogPath(), err)
 	}
 	a.closers = append(a.closers, adb.Close)
 	if a.access, err = auth.NewAccessLog(ctx, adb); err != nil {
@@ -131,6 +132,9 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
 	a.commands = &commands.Service{Store: store, Reads: a.reads}
+	// Token creation and revocation are events of the log; a new token may
+	// not take a name that already acts in it.
+	a.tokens.Log, a.tokens.Actors = store, a.reads
 	if follow {
 		a.follow()
 	}

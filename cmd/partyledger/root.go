@@ -46,6 +46,13 @@ func (f *storeFlags) readModelPath() string {
 	return strings.TrimSuffix(f.db, ".db") + ".readmodel.db"
 }
 
+// securityLogPath returns the security log's file: the event log's path
+// with ".security.db" in place of ".db". It is a file of its own so that a
+// flood of denied requests never grows or slows the event log.
+func (f *storeFlags) securityLogPath() string {
+	return strings.TrimSuffix(f.db, ".db") + ".security.db"
+}
+
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "partyledger",

@@ -28,6 +28,10 @@ type serveConfig struct {
 	rateLimit float64
 	rateBurst int
 	authFails float64
+	// trustedProxies are CIDRs whose forwarding headers name the client.
+	trustedProxies []string
+	// accessLogRetention is how long the security log keeps a line.
+	accessLogRetention retentionValue
 	// onListen, if set, is called with the bound address (tests use :0).
 	onListen func(addr string)
 	// onAPI, if set, is called with the API server once every feature has
@@ -56,6 +60,10 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.rateBurst, "rate-burst", httpapi.DefaultLimits.PerTokenBurst, "burst of requests allowed per token")
 	cmd.Flags().Float64Var(&cfg.authFails, "auth-failures-per-minute", float64(httpapi.DefaultLimits.FailedAuthBurst),
 		"failed authentications allowed per client address per minute before it gets 429 (0: unlimited)")
+	cmd.Flags().StringSliceVar(&cfg.trustedProxies, "trusted-proxy", nil,
+		"CIDR of a reverse proxy whose X-Forwarded-For/Forwarded headers name the client (repeatable; default: trust none)")
+	cfg.accessLogRetention = retentionValue(auth.DefaultAccessLogRetention)
+	cmd.Flags().Var(&cfg.accessLogRetention, "access-log-retention", "how long the security log keeps a line, e.g. 90d or 720h")
 	for _, f := range serveFeatures {
 		if f.flags != nil {
 			f.flags(cmd.Flags())
@@ -93,6 +101,10 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 	limits := httpapi.DefaultLimits
 	limits.PerToken, limits.PerTokenBurst = rate.Limit(cfg.rateLimit), cfg.rateBurst
 	limits.FailedAuth, limits.FailedAuthBurst = rate.Limit(cfg.authFails/60), int(max(1, cfg.authFails))
+	proxies, err := httpapi.ParseTrustedProxies(cfg.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
 	// Bind first: a start that fails (the port is taken) must not have
 	// minted the one-time admin token or any key.
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -112,7 +124,18 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 		return err
 	}
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
-		Access: a.access, Limits: limits, Logger: logger.With("component", "http")}
+		Access: a.access, Limits: limits, Logger: logger.With("component", "http"), TrustedProxies: proxies}
+	retention := time.Duration(cfg.accessLogRetention)
+	if retention <= 0 {
+		retention = auth.DefaultAccessLogRetention
+	}
+	retCtx, stopRetention := context.WithCancel(ctx)
+	retDone := make(chan struct{})
+	go func() {
+		defer close(retDone)
+		a.access.RunRetention(retCtx, retention, time.Hour, func(err error) { logger.Warn("security log retention", "err", err) })
+	}()
+	defer func() { stopRetention(); <-retDone }()
 	for _, f := range serveFeatures {
 		if f.start == nil {
 			continue

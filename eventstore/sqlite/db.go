@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,6 +338,11 @@ func OpenDB(path string, opts ...DBOption) (*sql.DB, error) {
 	if cfg.busyTimeout < 0 {
 		return nil, fmt.Errorf("sqlite: negative busy timeout %s", cfg.busyTimeout)
 	}
+	if !cfg.queryOnly {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
+	}
 	db, err := sql.Open(DriverName, cfg.dsn())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -354,3 +361,20 @@ func OpenDB(path string, opts ...DBOption) (*sql.DB, error) {
 
 // DefaultIdleConns is how many idle connections [OpenDB] keeps open.
 const DefaultIdleConns = 8
+
+// createPrivate creates the database file with mode 0600 if it does not
+// exist yet: the event log, the read model and the security log hold the
+// organisation's register and its token hashes, which other users of the
+// machine have no business reading. SQLite gives the -wal and -shm files
+// the main file's mode. An existing file keeps its mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		return f.Close()
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	default:
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -732,5 +733,25 @@ func TestReadAllRejectsBadLimit(t *testing.T) {
 	s := MustOpenStore(t, filepath.Join(t.TempDir(), "events.db"), Options{})
 	if _, err := s.ReadAll(t.Context(), 0, 0); !errors.Is(err, eventstore.ErrInvalid) {
 		t.Errorf("ReadAll limit 0: err = %v, want ErrInvalid", err)
+	}
+}
+
+// Issue 18, finding 11: database files are created readable by their
+// owner only, the WAL too.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+		}
 	}
 }

@@ -489,6 +489,14 @@ func (s suite) testInvalidAppendWritesNothing(t *testing.T) {
 			newEvent("party.identified"), with(func(e *eventstore.Event) { e.Data = json.RawMessage("nope") }), newEvent("party.revised"),
 		}},
 		{"same id twice in one append", "party-a", 1, []eventstore.Event{dup, newEvent("party.revised"), dup}},
+		// Strings that are not valid UTF-8 would be stored and hashed as
+		// bytes but come out of every JSON export as U+FFFD: the event
+		// could never verify from its own export.
+		{"correlation id not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.CorrelationID = "bad\xff\xfeutf8" })}},
+		{"causation id not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.CausationID = "\xc3" })}},
+		{"reason not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.Reason = "ok \xed\xa0\x80" })}},
+		{"actor not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.Actor = "\xff" })}},
+		{"data string not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.Data = json.RawMessage("{\"a\":\"\xff\"}") })}},
 		{"expected version below AnyVersion", "party-a", -2, newEvents("party.revised", 1)},
 	}
 	for _, tt := range tests {

@@ -266,6 +266,9 @@ func (v *verifier) check(ev *eventstore.Event) {
 	if got := hash(*ev); got != ev.Hash {
 		v.fail(ev.Position, fmt.Sprintf("the event's hash does not match its content (stored %s, computed %s): the event was altered", short(ev.Hash), short(got)))
 	}
+	if err := ev.CheckRoundTrip(); err != nil {
+		v.fail(ev.Position, fmt.Sprintf("the event does not survive a JSON round trip, so its exported copy cannot verify: %v", err))
+	}
 	if prev, known := v.chain.Prev(ev); known && ev.PrevHash != prev {
 		v.fail(ev.Position, fmt.Sprintf("prev_hash %s does not link to the hash before it (%s): an event was inserted, removed or reordered", short(ev.PrevHash), short(prev)))
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
 )
 
 // Roles, from least to most powerful.
@@ -88,6 +89,13 @@ type Tokens struct {
 	Now func() time.Time
 
 	cache authCache // answers of Authenticate, for at most authCacheTTL
+	// Log, if set, receives token.created and token.revoked events, so that
+	// who made which token with which role, and who revoked it, is in the
+	// audit trail. The secret never is.
+	Log TokenLog
+	// Actors, if set, is asked whether a new token's name already acts in
+	// the log (such as "demo"): such names are refused.
+	Actors ActorIndex
 }
 
 // NewTokens creates the tokens table in db if needed.
@@ -115,10 +123,23 @@ func (t *Tokens) now() time.Time {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$`)
 
-// Create makes a token and returns its secret, which is not stored and
-// cannot be shown again. It fails with EINVALID for a bad name, role or
-// expiry and ECONFLICT if the name was ever used.
+// Create makes a token on behalf of the operator (the first admin at the
+// first start, the CLI on the server's machine), like [Tokens.CreateBy]
+// but without a token.created event: the operator is not an actor of the
+// log, and replicas that each bootstrap their own admin must not collide.
 func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, Token, error) {
+	return t.create(ctx, "", name, role, expiresAt, false)
+}
+
+// CreateBy makes a token, attributed to actor, and returns its secret,
+// which is not stored and cannot be shown again. It fails with EINVALID
+// for a bad name, role or expiry and ECONFLICT if the name, in any case,
+// was ever used for a token or acts in the log.
+func (t *Tokens) CreateBy(ctx context.Context, actor, name, role string, expiresAt *time.Time) (string, Token, error) {
+	return t.create(ctx, actor, name, role, expiresAt, true)
+}
+
+func (t *Tokens) create(ctx context.Context, actor, name, role string, expiresAt *time.Time, record bool) (string, Token, error) {
 	var fields []domain.FieldError
 	if !nameRE.MatchString(name) {
 		fields = append(fields, domain.FieldError{Field: "name", Message: "must be 1-100 characters: letters, digits, . _ @ -, starting with a letter or digit"})
@@ -132,6 +153,22 @@ func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.
 	}
 	if len(fields) > 0 {
 		return "", Token{}, &domain.Error{Code: domain.EINVALID, Message: "invalid token request", Fields: fields}
+	}
+	var used int
+	if err := t.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE name = ? COLLATE NOCASE`, name).Scan(&used); err != nil {
+		return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
+	}
+	if used > 0 {
+		return "", Token{}, nameTaken(name)
+	}
+	if t.Actors != nil {
+		acts, err := t.Actors.ActorUsed(ctx, name)
+		if err != nil {
+			return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
+		}
+		if acts {
+			return "", Token{}, nameTaken(name)
+		}
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -152,8 +189,15 @@ func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.
 		return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return "", Token{}, &domain.Error{Code: domain.ECONFLICT, Message: "a token named " + name + " exists or existed; names are never reused because they identify actors in the audit trail",
-			Fields: []domain.FieldError{{Field: "name", Message: "is already used"}}}
+		return "", Token{}, nameTaken(name)
+	}
+	if !record {
+		return secret, tok, nil
+	}
+	if err := t.appendTokenEvent(ctx, actor, name, 0, domain.TokenCreated{Name: name, Role: role, ExpiresAt: fmtExpiry(tok.ExpiresAt)}); err != nil {
+		// Not in the log, so not made: take the row back.
+		_, _ = t.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM tokens WHERE name = ?`, name)
+		return "", Token{}, err
 	}
 	return secret, tok, nil
 }
@@ -219,9 +263,36 @@ func (t *Tokens) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Revoke revokes the named token; it takes effect on the next request. It
-// fails with ENOTFOUND if no active token has that name.
+// Revoke revokes the named token on behalf of the operator (the CLI),
+// without a token.revoked event; see [Tokens.RevokeBy].
 func (t *Tokens) Revoke(ctx context.Context, name string) error {
+	return t.revoke(ctx, name)
+}
+
+// RevokeBy revokes the named token, attributed to actor; it takes effect on
+// the next request. then, if not nil, runs after the revocation (pausing
+// what the token owned) and returns the ids it paused, which the
+// token.revoked event lists. It fails with ENOTFOUND if no active token
+// has that name. The token stays revoked even if recording the event
+// fails; the error says so.
+func (t *Tokens) RevokeBy(ctx context.Context, actor, name string, then func(context.Context) ([]string, error)) error {
+	if err := t.revoke(ctx, name); err != nil {
+		return err
+	}
+	var paused []string
+	if then != nil {
+		var err error
+		if paused, err = then(ctx); err != nil {
+			return err
+		}
+	}
+	if paused == nil {
+		paused = []string{}
+	}
+	return t.appendTokenEvent(ctx, actor, name, eventstore.AnyVersion, domain.TokenRevoked{Name: name, PausedSubscriptions: paused})
+}
+
+func (t *Tokens) revoke(ctx context.Context, name string) error {
 	defer t.cache.clear() // a revocation here takes effect at once
 	res, err := t.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`,
 		t.now().Format(time.RFC3339Nano), name)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ func readBody(r *http.Request, allowed ...string) (map[string]json.RawMessage, e
 		return nil, problemf(domain.EINVALID, "the body is not valid UTF-8")
 	}
 	if err := checkShape(body); err != nil {
+		return nil, err
+	}
+	if err := checkDuplicateKeys(body); err != nil {
 		return nil, err
 	}
 	var members map[string]json.RawMessage
@@ -158,9 +162,8 @@ func (d *fieldDecoder) intPtr(name string) *int {
 	if !d.has(name) {
 		return nil
 	}
-	var f json.Number
-	raw := strings.TrimSpace(string(d.m[name]))
-	if err := json.Unmarshal([]byte(raw), &f); err != nil || d.isNull(name) {
+	f, ok := d.number(name)
+	if !ok {
 		d.fail(name, "must be an integer")
 		return nil
 	}
@@ -170,6 +173,21 @@ func (d *fieldDecoder) intPtr(name string) *int {
 		return nil
 	}
 	return &n
+}
+
+// number returns member name as a JSON number literal. A number written
+// as a string ("3") is not one: encoding/json would accept it into a
+// json.Number, and a client would never learn that its types are wrong.
+func (d *fieldDecoder) number(name string) (json.Number, bool) {
+	raw := strings.TrimSpace(string(d.m[name]))
+	if raw == "" || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return "", false
+	}
+	var f json.Number
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		return "", false
+	}
+	return f, true
 }
 
 func (d *fieldDecoder) strings(name string) []string {
@@ -254,4 +272,55 @@ func checkShape(body []byte) error {
 		}
 	}
 	return nil
+}
+
+// checkDuplicateKeys refuses an object, at any depth, that names the same
+// key twice. encoding/json keeps the last value, and another reader of the
+// same bytes (a proxy, a WAF, a log) may keep the first: the two would act
+// on different requests. Syntax errors are left to json.Unmarshal.
+func checkDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		object  bool
+		keys    map[string]struct{}
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or a syntax error json.Unmarshal reports
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.wantKey = true // this value ends; the next token is a key
+				}
+				stack = append(stack, &frame{object: t == '{', keys: map[string]struct{}{}, wantKey: true})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.object && top.wantKey {
+				if _, dup := top.keys[t]; dup {
+					return problemf(domain.EINVALID, "the body names a key twice",
+						domain.FieldError{Field: t, Message: "is given more than once"})
+				}
+				top.keys[t] = struct{}{}
+				top.wantKey = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.wantKey = true
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -234,6 +235,48 @@ func FuzzAuditQuery(f *testing.F) {
 		}
 		if at.Position < 0 || (at.Time.IsZero() && at.Position == 0 && asOf != "position:0" && !strings.HasPrefix(asOf, "position:")) {
 			t.Fatalf("as_of %q parsed to %+v", asOf, at)
+		}
+	})
+}
+
+// FuzzDuplicateKeys: an object that names a key twice is refused whatever
+// the value, and wrapping a value in a one-key object changes nothing.
+func FuzzDuplicateKeys(f *testing.F) {
+	f.Add(`{"a":1}`)
+	f.Add(`[{"a":1,"b":{"a":2}}]`)
+	f.Add(`{"a":{"a":1,"a":2}}`)
+	f.Add(`"x"`)
+	f.Fuzz(func(t *testing.T, v string) {
+		if !json.Valid([]byte(v)) {
+			_ = checkDuplicateKeys([]byte(v)) // must not panic
+			return
+		}
+		inner := checkDuplicateKeys([]byte(v))
+		if err := checkDuplicateKeys([]byte(`{"x":` + v + `,"x":` + v + `}`)); err == nil {
+			t.Fatalf("duplicate key accepted around %s", v)
+		}
+		if err := checkDuplicateKeys([]byte(`{"x":` + v + `,"y":` + v + `}`)); (err == nil) != (inner == nil) {
+			t.Fatalf("wrapping %s changed the verdict: %v vs %v", v, err, inner)
+		}
+	})
+}
+
+// FuzzTraceID: an accepted trace id is short printable text that survives
+// the event envelope's JSON round trip.
+func FuzzTraceID(f *testing.F) {
+	f.Add("0190f1a2-0000-7000-8000-000000000001")
+	f.Add("bad\xff\xfeutf8")
+	f.Add("<script>")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !ValidTraceID(s) {
+			return
+		}
+		if len(s) > MaxTraceIDBytes || !utf8.ValidString(s) {
+			t.Fatalf("accepted %q", s)
+		}
+		ev := eventstore.Event{ID: "x", Type: "t", Schema: 1, Time: time.Unix(0, 0).UTC(), CorrelationID: s, CausationID: s, Data: json.RawMessage(`{}`)}
+		if err := ev.CheckRoundTrip(); err != nil {
+			t.Fatalf("accepted %q does not round-trip: %v", s, err)
 		}
 	})
 }

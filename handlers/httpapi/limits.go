@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +25,11 @@ type Limits struct {
 	PerToken      rate.Limit
 	PerTokenBurst int
 	// FailedAuth is the rate of failed authentications allowed per client
-	// address, and FailedAuthBurst its burst. Beyond it every request from
-	// that address is refused with 429 until the bucket refills. Zero disables.
+	// address, and FailedAuthBurst its burst. Beyond it, requests from that
+	// address that fail to authenticate get 429 instead of 401 until the
+	// bucket refills; a valid token is never refused by it, so one
+	// anonymous client behind a shared address (NAT, proxy) cannot lock
+	// out the others. Zero disables.
 	FailedAuth      rate.Limit
 	FailedAuthBurst int
 }
@@ -106,33 +112,109 @@ func (l *limiters) allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// exhausted reports, without taking a token, whether key's bucket is empty.
-func (l *limiters) exhausted(key string) (bool, time.Duration) {
-	if l == nil {
-		return false, 0
-	}
-	now := time.Now()
-	lim := l.get(key, now)
-	if lim.TokensAt(now) >= 1 {
-		return false, 0
-	}
-	r := lim.ReserveN(now, 1)
-	d := r.DelayFrom(now)
-	r.CancelAt(now)
-	return true, d
-}
-
 // setRetryAfter sets Retry-After in whole seconds, at least 1.
 func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(d.Seconds())))))
 }
 
-// clientAddr is the remote host of the request. partyledger does not trust
-// X-Forwarded-For: put a proxy that rewrites RemoteAddr in front if needed.
-func clientAddr(r *http.Request) string {
+// clientAddr is the address the request came from: the connection's peer,
+// or, when that peer is a trusted proxy (see [Server.TrustedProxies]), the
+// nearest address in X-Forwarded-For (or, without it, Forwarded: for=)
+// that is not itself a trusted proxy. Forwarding headers from anyone else
+// are ignored: a client cannot choose the address it is limited by.
+func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.TrustedProxies) == 0 || !s.trusted(host) {
+		return host
+	}
+	hops := forwardedFor(r)
+	for i := len(hops) - 1; i >= 0; i-- {
+		if !s.trusted(hops[i]) {
+			return hops[i]
+		}
+	}
+	if len(hops) > 0 {
+		return hops[0]
 	}
 	return host
+}
+
+func (s *Server) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedFor returns the client chain a proxy reports, nearest last:
+// X-Forwarded-For if present, else the for= parameters of Forwarded (RFC
+// 7239). Entries that are not IP addresses are dropped.
+func forwardedFor(r *http.Request) []string {
+	var out []string
+	add := func(v string) {
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		if h, _, err := net.SplitHostPort(v); err == nil {
+			v = h
+		}
+		v = strings.Trim(v, "[]")
+		if ip, err := netip.ParseAddr(v); err == nil {
+			out = append(out, ip.Unmap().String())
+		}
+	}
+	if xs := r.Header.Values("X-Forwarded-For"); len(xs) > 0 {
+		for _, x := range xs {
+			for _, v := range strings.Split(x, ",") {
+				add(v)
+			}
+		}
+		return out
+	}
+	for _, f := range r.Header.Values("Forwarded") {
+		for _, elem := range strings.Split(f, ",") {
+			for _, pair := range strings.Split(elem, ";") {
+				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(k, "for") {
+					add(v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ParseTrustedProxies parses CIDRs (or single addresses) of trusted proxies.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range list {
+		for _, v := range strings.Split(item, ",") {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				continue
+			}
+			if !strings.Contains(v, "/") {
+				ip, err := netip.ParseAddr(v)
+				if err != nil {
+					return nil, fmt.Errorf("trusted proxy %q: %w", v, err)
+				}
+				out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+				continue
+			}
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: %w", v, err)
+			}
+			out = append(out, p.Masked())
+		}
+	}
+	return out, nil
 }

@@ -104,8 +104,8 @@ func number(d *fieldDecoder, name string) (float64, bool) {
 }
 
 func numberPtrValue(d *fieldDecoder, name string) (float64, bool) {
-	var n json.Number
-	if d.isNull(name) || json.Unmarshal(d.m[name], &n) != nil {
+	n, ok := d.number(name)
+	if d.isNull(name) || !ok {
 		d.fail(name, "must be a number")
 		return 0, false
 	}

@@ -16,7 +16,8 @@ func meta(r *http.Request, d *fieldDecoder) domain.Meta {
 		Actor:         tokenFrom(r.Context()).Name,
 		Reason:        d.str("reason"),
 		Trigger:       d.str("trigger"),
-		CorrelationID: r.Header.Get("X-Correlation-ID"),
+		CorrelationID: r.Header.Get(headerCorrelationID), // checked by checkRequest
+		CausationID:   r.Header.Get(headerCausationID),
 	}
 }
 

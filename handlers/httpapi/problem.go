@@ -49,6 +49,7 @@ var statuses = map[string]int{
 	domain.EINTERNAL:     http.StatusInternalServerError,
 	codeUnavailable:      http.StatusServiceUnavailable,
 	codeRateLimited:      http.StatusTooManyRequests,
+	codeStreamsFull:      http.StatusServiceUnavailable,
 }
 
 // problemf builds a Problem for an edge error.
@@ -73,7 +74,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{Type: "urn:partyledger:problem:" + code, Title: http.StatusText(status), Status: status, Code: code}
 	var de *domain.Error
-	if status >= 500 {
+	if status >= 500 && code != codeStreamsFull {
 		s.logger().LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		p.Detail = "the server could not complete the request; it has been logged"
@@ -92,6 +93,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="partyledger"`)
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
 }

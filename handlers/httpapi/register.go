@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/csvsafe"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -66,14 +66,14 @@ func (l *listWriter) party(p projections.PartyView) error {
 // row, then the rows of each party as it is read.
 type registerCSV struct {
 	w  http.ResponseWriter
-	cw *csv.Writer
+	cw *csvsafe.Writer
 }
 
 func (c *registerCSV) party(p projections.PartyView) error {
 	if c.cw == nil {
 		c.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		c.w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
-		c.cw = csv.NewWriter(c.w)
+		c.cw = csvsafe.NewWriter(c.w)
 		if err := c.cw.Write(registerCSVHeader); err != nil {
 			return err
 		}
@@ -89,10 +89,10 @@ func (c *registerCSV) end(string) error {
 	return c.cw.Error()
 }
 
-// WriteRegisterCSV writes the register as CSV (RFC 4180). Cells that a
-// spreadsheet would run as a formula are prefixed with a quote.
+// WriteRegisterCSV writes the register as CSV (RFC 4180) through
+// [csvsafe.Writer]: every cell quoted and defused.
 func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	if err := cw.Write(registerCSVHeader); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func WriteRegisterCSV(w http.ResponseWriter, ps []projections.PartyView) error {
 
 // writeRegisterParty writes the CSV rows of one party: one per active
 // requirement, or one for a party without any.
-func writeRegisterParty(cw *csv.Writer, p projections.PartyView) error {
+func writeRegisterParty(cw *csvsafe.Writer, p projections.PartyView) error {
 	parent := ""
 	if p.ParentID != nil {
 		parent = *p.ParentID
@@ -115,7 +115,7 @@ func writeRegisterParty(cw *csv.Writer, p projections.PartyView) error {
 	head := []string{p.ID, p.Name, p.Category, p.Scope, p.Owner, strconv.Itoa(p.Influence),
 		strconv.Itoa(p.Interest), parent, p.Status, strconv.FormatInt(p.Version, 10)}
 	if len(p.Requirements) == 0 {
-		return cw.Write(safeCells(append(head, make([]string, 13)...)))
+		return cw.Write(append(head, make([]string, 13)...))
 	}
 	for _, q := range p.Requirements {
 		due, addressed := "", "undecided"
@@ -128,21 +128,11 @@ func writeRegisterParty(cw *csv.Writer, p projections.PartyView) error {
 		row := append(append([]string{}, head...), q.ID, q.Kind, q.Title, q.Description,
 			q.SourceType, q.SourceRef, q.Owner, q.Priority, due, addressed, q.Rationale,
 			q.Treatment, strings.Join(q.Controls, " "))
-		if err := cw.Write(safeCells(row)); err != nil {
+		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// safeCells defuses CSV formula injection (cells starting with = + - @).
-func safeCells(row []string) []string {
-	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			row[i] = "'" + c
-		}
-	}
-	return row
 }
 
 var _ = domain.EINVALID

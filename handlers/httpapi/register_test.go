@@ -39,7 +39,7 @@ func TestRegisterCSVInChunks(t *testing.T) {
 	reads := &pagedReads{}
 	for i := range 10 {
 		reads.ps = append(reads.ps, projections.PartyView{ID: fmt.Sprintf("id-%02d", i),
-			Name: fmt.Sprintf("party %02d", i), Scope: "external", Status: "active"})
+			Name: "party " + string(rune('a'+i)), Scope: "external", Status: "active"})
 	}
 	s := &Server{Reads: reads, Tokens: oneToken{}}
 	srv := httptest.NewServer(s.Handler())

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -50,9 +51,9 @@ type ReadModel interface {
 // Tokens authenticates and manages API tokens (implemented by *auth.Tokens).
 type Tokens interface {
 	Authenticate(ctx context.Context, secret string) (auth.Token, error)
-	Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, auth.Token, error)
+	CreateBy(ctx context.Context, actor, name, role string, expiresAt *time.Time) (string, auth.Token, error)
 	List(ctx context.Context) ([]auth.Token, error)
-	Revoke(ctx context.Context, name string) error
+	RevokeBy(ctx context.Context, actor, name string, then func(context.Context) ([]string, error)) error
 }
 
 // Head reports the last position of the event log.
@@ -72,8 +73,12 @@ type Server struct {
 	Access AccessLog
 	// Limits are the rate limits; see [DefaultLimits].
 	Limits Limits
+	// TrustedProxies are the proxies whose X-Forwarded-For / Forwarded
+	// headers name the client (see clientAddr); empty trusts none.
+	TrustedProxies []netip.Prefix
 
 	tokenLim, authLim *limiters
+	streams           streamSlots // open live streams per token (streamlimit.go)
 
 	// Feature dependencies: one field per line, each feature declaring its
 	// own narrow interface in its own file. Nil disables the feature's routes.
@@ -162,11 +167,13 @@ func (s *Server) Handler() http.Handler {
 			allow += ", HEAD"
 		}
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			setSecurityHeaders(w, r, false)
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, problemf(codeMethodNotAllowed, r.Method+" is not allowed here; use "+allow))
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w, r, false)
 		s.writeError(w, r, problemf(domain.ENOTFOUND, "no such endpoint: "+r.URL.Path))
 	})
 	return mux
@@ -195,6 +202,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		setSecurityHeaders(sw, r, rt.perm != "")
 		var err error
 		actor := ""
 		if rt.perm != "" {
@@ -204,6 +212,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			if err == nil {
 				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, tok))
 			}
+		}
+		if err == nil {
+			err = checkRequest(r)
 		}
 		if err == nil {
 			err = rt.handle(sw, r)
@@ -226,22 +237,23 @@ func (s *Server) wrap(rt route) http.Handler {
 
 // authorize authenticates the request and checks the role, the per-client
 // failed-authentication limit and the per-token rate limit. Every denial is
-// recorded in the security log.
+// recorded in the security log. The token is checked first: the
+// failed-authentication limit counts and refuses only requests that fail
+// to authenticate, so it never blocks a valid token.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, perm auth.Permission) (auth.Token, error) {
-	client := clientAddr(r)
+	client := s.clientAddr(r)
 	deny := func(tok auth.Token, outcome string, err *domain.Error) (auth.Token, error) {
 		s.recordDenial(r, client, tok.Name, outcome, statuses[err.Code])
 		return tok, err
-	}
-	if over, wait := s.authLim.exhausted(client); over {
-		setRetryAfter(w, wait)
-		return deny(auth.Token{}, "auth_rate_limited", problemf(codeRateLimited, "too many failed authentications from this address; retry later"))
 	}
 	tok, err := s.authenticate(r)
 	if err != nil {
 		var de *domain.Error
 		if errors.As(err, &de) && de.Code == codeUnauthorized {
-			s.authLim.allow(client)
+			if ok, wait := s.authLim.allow(client); !ok {
+				setRetryAfter(w, wait)
+				return deny(auth.Token{}, "auth_rate_limited", problemf(codeRateLimited, "too many failed authentications from this address; retry later"))
+			}
 			return deny(auth.Token{}, "unauthenticated", de)
 		}
 		return tok, err

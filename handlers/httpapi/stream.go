@@ -85,9 +85,14 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	watch, err := s.Stream.Watch(r.Context(), after, f)
+	r, done, err := s.openStream(w, r) // per-token limit, token re-check (streamlimit.go)
 	if err != nil {
 		return err
+	}
+	defer done()
+	watch, err := s.Stream.Watch(r.Context(), after, f)
+	if err != nil {
+		return streamWatchError(w, err)
 	}
 
 	// A stream outlives the server's timeouts (serve's WriteTimeout is 60 s):

@@ -191,3 +191,40 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// Issue 18, finding 6: a full server answers 503 "streams_full" with
+// Retry-After, not "store unavailable".
+func TestStreamFullServerSaysSo(t *testing.T) {
+	log := newMemLog()
+	feed := &webhooks.Feed{Log: log, Reads: memReads{log}, MaxWatches: 1}
+	s := &Server{Tokens: viewerToken{}, Stream: feed}
+	srv := &http.Server{Handler: s.Handler()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	defer feed.Stop()
+	get := func() *http.Response {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/api/v1/stream", nil)
+		req.Header.Set("Authorization", "Bearer plt_viewer")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := get()
+	defer first.Body.Close()
+	if first.StatusCode != 200 {
+		t.Fatalf("first stream: %d", first.StatusCode)
+	}
+	second := get()
+	defer second.Body.Close()
+	var p Problem
+	_ = json.NewDecoder(second.Body).Decode(&p)
+	if second.StatusCode != 503 || p.Code != codeStreamsFull || second.Header.Get("Retry-After") == "" || !strings.Contains(p.Detail, "stream") {
+		t.Fatalf("second stream: %d %+v Retry-After %q", second.StatusCode, p, second.Header.Get("Retry-After"))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 )
@@ -24,6 +25,23 @@ type Subscriptions interface {
 	Redeliver(ctx context.Context, id, actor string, fromPosition int64) (webhooks.Subscription, error)
 	Deliveries(ctx context.Context, id string, limit int) ([]webhooks.Delivery, error)
 	History(ctx context.Context, id string) ([]webhooks.Record, error)
+	PauseOwnedBy(ctx context.Context, owner, actor, reason string) ([]string, error)
+}
+
+// ownSubscription returns subscription id if the request's token may
+// manage it: its creator, or an admin. Anyone else gets ENOTFOUND, as for
+// an id that does not exist, so that ids of others' subscriptions leak
+// nothing.
+func (s *Server) ownSubscription(r *http.Request) (webhooks.Subscription, error) {
+	id := r.PathValue("id")
+	sub, err := s.Subscriptions.Get(r.Context(), id)
+	if err != nil {
+		return sub, err
+	}
+	if tok := tokenFrom(r.Context()); tok.Role != auth.RoleAdmin && sub.CreatedBy != tok.Name {
+		return webhooks.Subscription{}, domain.Errorf(domain.ENOTFOUND, "no subscription with id %s", id)
+	}
+	return sub, nil
 }
 
 // subscriptionRoutes are the webhook subscription endpoints, for editors
@@ -58,7 +76,11 @@ func (s *Server) handleSubscriptionCreate(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	d := &fieldDecoder{m: m}
-	n := webhooks.NewSubscription{URL: d.str("url"), Description: d.str("description"), Actor: tokenFrom(r.Context()).Name}
+	tok := tokenFrom(r.Context())
+	// Deliveries follow the creator's role: the full envelope only for
+	// roles that may read the audit trail.
+	n := webhooks.NewSubscription{URL: d.str("url"), Description: d.str("description"), Actor: tok.Name,
+		FullEnvelope: auth.Allowed(tok.Role, auth.PermAudit)}
 	if d.has("filter") && !d.isNull("filter") {
 		dec := json.NewDecoder(bytes.NewReader(m["filter"]))
 		dec.DisallowUnknownFields()
@@ -83,13 +105,25 @@ func (s *Server) handleSubscriptionList(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
+	if tok := tokenFrom(r.Context()); tok.Role != auth.RoleAdmin {
+		mine := subs[:0:0]
+		for _, sub := range subs {
+			if sub.CreatedBy == tok.Name {
+				mine = append(mine, sub)
+			}
+		}
+		subs = mine
+	}
+	if subs == nil {
+		subs = []webhooks.Subscription{}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"subscriptions": subs})
 	return nil
 }
 
 func (s *Server) handleSubscriptionGet(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	sub, err := s.Subscriptions.Get(r.Context(), id)
+	sub, err := s.ownSubscription(r)
 	if err != nil {
 		return err
 	}
@@ -105,6 +139,9 @@ func (s *Server) handleSubscriptionGet(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleSubscriptionDelete(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.ownSubscription(r); err != nil {
+		return err
+	}
 	if err := s.Subscriptions.Delete(r.Context(), r.PathValue("id"), tokenFrom(r.Context()).Name); err != nil {
 		return err
 	}
@@ -113,6 +150,9 @@ func (s *Server) handleSubscriptionDelete(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleSubscriptionRotate(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.ownSubscription(r); err != nil {
+		return err
+	}
 	sub, secret, err := s.Subscriptions.RotateSecret(r.Context(), r.PathValue("id"), tokenFrom(r.Context()).Name)
 	if err != nil {
 		return err
@@ -122,6 +162,9 @@ func (s *Server) handleSubscriptionRotate(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleSubscriptionEnable(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.ownSubscription(r); err != nil {
+		return err
+	}
 	sub, err := s.Subscriptions.Enable(r.Context(), r.PathValue("id"), tokenFrom(r.Context()).Name)
 	if err != nil {
 		return err
@@ -131,6 +174,9 @@ func (s *Server) handleSubscriptionEnable(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleSubscriptionDeliveries(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.ownSubscription(r); err != nil {
+		return err
+	}
 	limit := 0
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -161,6 +207,9 @@ func (s *Server) handleSubscriptionRedeliver(w http.ResponseWriter, r *http.Requ
 		d.fail("from_position", "must be a position >= 1")
 	}
 	if err := d.err(); err != nil {
+		return err
+	}
+	if _, err := s.ownSubscription(r); err != nil {
 		return err
 	}
 	sub, err := s.Subscriptions.Redeliver(r.Context(), r.PathValue("id"), tokenFrom(r.Context()).Name, from)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -26,7 +27,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) error
 	if err := d.err(); err != nil {
 		return err
 	}
-	secret, tok, err := s.Tokens.Create(r.Context(), name, role, exp)
+	secret, tok, err := s.Tokens.CreateBy(r.Context(), tokenFrom(r.Context()).Name, name, role, exp)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,17 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Tokens.Revoke(r.Context(), r.PathValue("name")); err != nil {
+	name := r.PathValue("name")
+	actor := tokenFrom(r.Context()).Name
+	// The revoked token's webhook subscriptions stop delivering too; each
+	// one's history says why, and the token.revoked event lists them.
+	var pause func(context.Context) ([]string, error)
+	if s.Subscriptions != nil {
+		pause = func(ctx context.Context) ([]string, error) {
+			return s.Subscriptions.PauseOwnedBy(ctx, name, actor, "paused: the token "+name+" that created it was revoked")
+		}
+	}
+	if err := s.Tokens.RevokeBy(r.Context(), actor, name, pause); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,11 +1,12 @@
 package report
 
 import (
+	"github.com/partyledger/partyledger/handlers/csvsafe"
+
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partyledger/partyledger/projections"
 )
@@ -100,17 +101,6 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-// Defuse makes a cell safe to open in a spreadsheet: text that a
-// spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
-// carriage return, or their full-width forms) gets a leading apostrophe, as
-// OWASP recommends against CSV injection.
-func Defuse(s string) string {
-	if s == "" {
-		return s
-	}
-	switch c, _ := utf8.DecodeRuneInString(s); c {
-	case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
-		return "'" + s
-	}
-	return s
-}
+// Defuse makes a cell safe to open in a spreadsheet; it is
+// [csvsafe.Defuse], the one defuse every CSV and XLSX writer shares.
+func Defuse(s string) string { return csvsafe.Defuse(s) }

@@ -239,7 +239,11 @@ func (w *worker) follow(ctx context.Context) error {
 // exhausted or the receiver answers 410. It returns nil once delivered and
 // errDisabled when it disabled the subscription.
 func (w *worker) deliver(ctx context.Context, n Notification) error {
-	body, err := NewPayload(n.Event, n.Change).Marshal()
+	ev := n.Event
+	if !w.sub.FullEnvelope {
+		ev = RedactEnvelope(ev)
+	}
+	body, err := NewPayload(ev, n.Change).Marshal()
 	if err != nil {
 		return fmt.Errorf("webhooks: encode event %d: %w", n.Event.Position, err)
 	}
@@ -336,6 +340,10 @@ type result struct {
 
 func (r result) ok() bool { return r.status >= 200 && r.status <= 299 }
 
+// ErrUnreachable is the recorded error of every delivery attempt that got
+// no HTTP answer (refused, reset, timed out, refused by the address guard).
+const ErrUnreachable = "the receiver could not be reached"
+
 // send makes one attempt: a POST of body signed with each of secrets.
 func (w *worker) send(ctx context.Context, id string, body []byte, secrets []string) result {
 	start := time.Now()
@@ -362,7 +370,12 @@ func (w *worker) send(ctx context.Context, id string, body []byte, secrets []str
 	resp, err := w.client.Do(req)
 	res.latency = time.Since(start)
 	if err != nil {
-		res.err = err.Error()
+		// The API shows this text to the subscription's owner: one message
+		// for every transport failure, so that deliveries cannot tell a
+		// closed port from a filtered one or a timeout (a port scanner).
+		// The operator log keeps the cause.
+		w.log.Warn("webhook delivery failed", "subscription", w.sub.ID, "err", err)
+		res.err = ErrUnreachable
 		return res
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

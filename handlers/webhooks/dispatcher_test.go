@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -187,5 +188,36 @@ func TestReceiverAnswers(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// Issue 18, finding 11: a delivery that gets no HTTP answer is recorded
+// with one generic error, whatever the cause, so the deliveries log is no
+// port scanner.
+func TestUnreachableReceiverErrorIsGeneric(t *testing.T) {
+	e := MustOpenEnv(t, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/hook"
+	ln.Close() // nothing listens there now: connection refused
+	sub, _ := e.mustCreate(t, closed, webhooks.Filter{})
+	stop := runDispatcher(t, e.dispatcher())
+	defer stop()
+	e.newParty(t, "Customers", "customer")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ds := must[[]webhooks.Delivery](t)(e.subs.Deliveries(t.Context(), sub.ID, 0))
+		if len(ds) > 0 {
+			if ds[0].Error != webhooks.ErrUnreachable || strings.Contains(ds[0].Error, "refused") {
+				t.Fatalf("recorded error %q, want %q", ds[0].Error, webhooks.ErrUnreachable)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no delivery attempt recorded")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -212,7 +212,7 @@ func unixTime(tb testing.TB, s string) time.Time {
 // mustCreate registers a subscription for url.
 func (e *env) mustCreate(tb testing.TB, url string, f webhooks.Filter) (webhooks.Subscription, string) {
 	tb.Helper()
-	sub, secret, err := e.subs.Create(context.Background(), webhooks.NewSubscription{URL: url, Filter: f, Actor: "alice"})
+	sub, secret, err := e.subs.Create(context.Background(), webhooks.NewSubscription{URL: url, Filter: f, Actor: "alice", FullEnvelope: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

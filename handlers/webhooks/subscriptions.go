@@ -54,6 +54,10 @@ type Subscription struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	CreatedBy      string     `json:"created_by"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	// FullEnvelope is whether deliveries carry the event's integrity and
+	// tracing fields (hash, prev_hash, correlation_id, causation_id), which
+	// only auditors may read: true when the creator's role may audit.
+	FullEnvelope bool `json:"full_envelope"`
 
 	// Generation changes on every change of state or position made from
 	// outside the dispatcher (enable, disable, redeliver); a worker that
@@ -200,6 +204,17 @@ func NewSubscriptions(ctx context.Context, db *sql.DB, guard *Guard, log Head) (
 			return nil, fmt.Errorf("webhooks: create tables: %w", err)
 		}
 	}
+	// Added in issue 18: subscriptions made before it get redacted payloads
+	// until an auditor or admin re-creates them.
+	var hasFull int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('webhook_subscriptions') WHERE name = 'full_envelope'`).Scan(&hasFull); err != nil {
+		return nil, fmt.Errorf("webhooks: create tables: %w", err)
+	}
+	if hasFull == 0 {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE webhook_subscriptions ADD COLUMN full_envelope INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return nil, fmt.Errorf("webhooks: create tables: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("webhooks: create tables: %w", err)
 	}
@@ -239,6 +254,8 @@ type NewSubscription struct {
 	Description string
 	Filter      Filter
 	Actor       string
+	// FullEnvelope: see [Subscription.FullEnvelope].
+	FullEnvelope bool
 }
 
 // Create registers a subscription, starting after the log's current head,
@@ -291,14 +308,14 @@ func (s *Subscriptions) Create(ctx context.Context, n NewSubscription) (Subscrip
 	now := s.now()
 	sub := Subscription{ID: id.String(), URL: u.String(), Description: n.Description, Filter: f,
 		Status: StatusActive, Position: head, CreatedAt: now, CreatedBy: n.Actor, UpdatedAt: now, Generation: 1,
-		secret: secret}
+		FullEnvelope: n.FullEnvelope, secret: secret}
 	fj, _ := json.Marshal(f)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_subscriptions (id, url, description, filter,
-				secret, status, position, created_at, created_by, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				secret, status, position, created_at, created_by, updated_at, full_envelope)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sub.ID, sub.URL, sub.Description, string(fj), secret, sub.Status, sub.Position,
-			fmtTime(now), sub.CreatedBy, fmtTime(now)); err != nil {
+			fmtTime(now), sub.CreatedBy, fmtTime(now), sub.FullEnvelope); err != nil {
 			return err
 		}
 		return record(ctx, tx, sub.ID, now, RecordCreated, n.Actor, fmt.Sprintf("url %s, starting after position %d", sub.URL, head))
@@ -312,7 +329,7 @@ func (s *Subscriptions) Create(ctx context.Context, n NewSubscription) (Subscrip
 
 const subCols = `id, url, description, filter, secret, previous_secret, previous_until, status,
 	disabled_reason, disabled_at, position, attempts, next_attempt_at, generation, created_at,
-	created_by, updated_at`
+	created_by, updated_at, full_envelope`
 
 type scanner interface{ Scan(...any) error }
 
@@ -323,7 +340,7 @@ func (s *Subscriptions) scan(sc scanner) (Subscription, error) {
 	var created, updated string
 	if err := sc.Scan(&sub.ID, &sub.URL, &sub.Description, &filter, &secret, &prev, &prevUntil,
 		&sub.Status, &sub.DisabledReason, &disabledAt, &sub.Position, &sub.FailedAttempts, &nextAt,
-		&sub.Generation, &created, &sub.CreatedBy, &updated); err != nil {
+		&sub.Generation, &created, &sub.CreatedBy, &updated, &sub.FullEnvelope); err != nil {
 		return sub, err
 	}
 	if err := json.Unmarshal([]byte(filter), &sub.Filter); err != nil {
@@ -431,6 +448,35 @@ func (s *Subscriptions) Disable(ctx context.Context, id, actor, reason string) e
 	now := s.now()
 	return s.update(ctx, id, RecordDisabled, actor, reason, true,
 		`status = ?, disabled_reason = ?, disabled_at = ?`, StatusDisabled, reason, fmtTime(now))
+}
+
+// PauseOwnedBy disables every active subscription created by owner (whose
+// token was revoked: its subscriptions must not keep delivering) and
+// records why in each one's history. It returns the ids it paused.
+func (s *Subscriptions) PauseOwnedBy(ctx context.Context, owner, actor, reason string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM webhook_subscriptions WHERE created_by = ? AND status = ? ORDER BY id`, owner, StatusActive)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
+	}
+	for _, id := range ids {
+		if err := s.Disable(ctx, id, actor, reason); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // Redeliver moves the subscription's position so that delivery starts again

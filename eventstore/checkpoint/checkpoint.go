@@ -22,9 +22,10 @@
 // envelope, as raw bytes), and an extension line with the signing time. A
 // blank line separates the body from the signature lines, each "— <key name>
 // <base64 of the 4-byte key hash followed by the 64-byte Ed25519 signature
-// of the body>". Keys use the same text forms as that package:
-// "PRIVATE+KEY+<name>+<hash>+<base64>" and "<name>+<hash>+<base64>", so its
-// tools can check our notes.
+// of the body>". Keys are that package's text forms,
+// "PRIVATE+KEY+<name>+<hash>+<base64>" and "<name>+<hash>+<base64>". Notes
+// are signed and opened by golang.org/x/mod/sumdb/note itself; this package
+// only lays out and parses the body.
 package checkpoint
 
 import (
@@ -33,7 +34,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -42,10 +42,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-)
 
-// algEd25519 is the key-type byte of Ed25519 keys in the note key format.
-const algEd25519 = 1
+	"golang.org/x/mod/sumdb/note"
+)
 
 // Errors callers branch on with errors.Is.
 var (
@@ -83,17 +82,11 @@ func (c Checkpoint) Text() (string, error) {
 // timeLayout is the fixed-width time of the extension line.
 const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
+// validName is the rule for origins and key names (the note package's
+// rule for key names).
 func validName(name string) bool {
 	return name != "" && utf8.ValidString(name) && strings.IndexFunc(name, unicode.IsSpace) < 0 &&
 		!strings.Contains(name, "+")
-}
-
-func keyHash(name string, key []byte) uint32 {
-	h := sha256.New()
-	h.Write([]byte(name))
-	h.Write([]byte("\n"))
-	h.Write(key)
-	return binary.BigEndian.Uint32(h.Sum(nil))
 }
 
 // GenerateKey makes a new Ed25519 key named name and returns it as a signer
@@ -102,50 +95,40 @@ func GenerateKey(name string) (skey, vkey string, err error) {
 	if !validName(name) {
 		return "", "", fmt.Errorf("%w: key name %q must be non-empty without spaces or '+'", ErrMalformed, name)
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	pubkey := append([]byte{algEd25519}, pub...)
-	privkey := append([]byte{algEd25519}, priv.Seed()...)
-	h := keyHash(name, pubkey)
-	skey = fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", name, h, base64.StdEncoding.EncodeToString(privkey))
-	vkey = fmt.Sprintf("%s+%08x+%s", name, h, base64.StdEncoding.EncodeToString(pubkey))
-	return skey, vkey, nil
+	return note.GenerateKey(rand.Reader, name)
 }
 
 // Signer signs checkpoints. It is safe for concurrent use.
 type Signer struct {
-	name string
-	hash uint32
-	priv ed25519.PrivateKey
+	s    note.Signer
 	vkey string
 }
 
 // NewSigner parses a signer key made by [GenerateKey].
 func NewSigner(skey string) (*Signer, error) {
-	parts := strings.SplitN(strings.TrimSpace(skey), "+", 5)
-	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
-		return nil, fmt.Errorf("%w: not a PRIVATE+KEY signer key", ErrMalformed)
+	skey = strings.TrimSpace(skey)
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad signer key: %v", ErrMalformed, err)
 	}
-	name, hash16, key64 := parts[2], parts[3], parts[4]
-	key, err := base64.StdEncoding.DecodeString(key64)
-	h, herr := strconv.ParseUint(hash16, 16, 32)
-	if err != nil || herr != nil || len(hash16) != 8 || !validName(name) ||
-		len(key) != 1+ed25519.SeedSize || key[0] != algEd25519 {
+	// The note package does not derive the verifier key from a signer key:
+	// take the seed (the key's fifth field, after the algorithm byte; base64
+	// may itself contain '+').
+	parts := strings.SplitN(skey, "+", 5)
+	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	if err != nil || len(raw) != 1+ed25519.SeedSize {
 		return nil, fmt.Errorf("%w: bad signer key", ErrMalformed)
 	}
-	priv := ed25519.NewKeyFromSeed(key[1:])
-	pubkey := append([]byte{algEd25519}, priv.Public().(ed25519.PublicKey)...)
-	if uint32(h) != keyHash(name, pubkey) {
-		return nil, fmt.Errorf("%w: signer key hash does not match the key", ErrMalformed)
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad signer key: %v", ErrMalformed, err)
 	}
-	return &Signer{name: name, hash: uint32(h), priv: priv,
-		vkey: fmt.Sprintf("%s+%08x+%s", name, h, base64.StdEncoding.EncodeToString(pubkey))}, nil
+	return &Signer{s: s, vkey: vkey}, nil
 }
 
 // Name is the key's name, shown in signature lines.
-func (s *Signer) Name() string { return s.name }
+func (s *Signer) Name() string { return s.s.Name() }
 
 // VerifierKey returns the public key in verifier key form, for auditors.
 func (s *Signer) VerifierKey() string { return s.vkey }
@@ -156,106 +139,67 @@ func (s *Signer) Sign(c Checkpoint) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sig := ed25519.Sign(s.priv, []byte(text))
-	var hb [4]byte
-	binary.BigEndian.PutUint32(hb[:], s.hash)
-	return text + "\n— " + s.name + " " + base64.StdEncoding.EncodeToString(append(hb[:], sig...)) + "\n", nil
+	msg, err := note.Sign(&note.Note{Text: text}, s.s)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint: sign: %w", err)
+	}
+	return string(msg), nil
 }
 
 // Verifier checks notes signed by one key.
 type Verifier struct {
-	name string
-	hash uint32
-	pub  ed25519.PublicKey
+	v note.Verifier
 }
 
 // NewVerifier parses a verifier key ("<name>+<hash>+<base64>").
 func NewVerifier(vkey string) (*Verifier, error) {
-	parts := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: not a verifier key", ErrMalformed)
+	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad verifier key: %v", ErrMalformed, err)
 	}
-	name, hash16, key64 := parts[0], parts[1], parts[2]
-	key, err := base64.StdEncoding.DecodeString(key64)
-	h, herr := strconv.ParseUint(hash16, 16, 32)
-	if err != nil || herr != nil || len(hash16) != 8 || !validName(name) ||
-		len(key) != 1+ed25519.PublicKeySize || key[0] != algEd25519 || uint32(h) != keyHash(name, key) {
-		return nil, fmt.Errorf("%w: bad verifier key", ErrMalformed)
-	}
-	return &Verifier{name: name, hash: uint32(h), pub: ed25519.PublicKey(key[1:])}, nil
+	return &Verifier{v: v}, nil
 }
 
 // Name is the key's name.
-func (v *Verifier) Name() string { return v.name }
+func (v *Verifier) Name() string { return v.v.Name() }
 
 // Open checks that note carries a valid signature by v's key and returns
 // the checkpoint it states. It returns an error matching [ErrMalformed] for
 // text that is not a checkpoint note, [ErrUnknownKey] when no signature line
 // names this key (signatures by other keys are ignored) and
-// [ErrBadSignature] when one does but does not verify.
-func Open(note []byte, v *Verifier) (Checkpoint, error) {
-	text, sigs, err := split(note)
+// [ErrBadSignature] when one does but does not verify. CRLF line ends (a
+// note pasted through a mail client) are read as LF.
+func Open(msg []byte, v *Verifier) (Checkpoint, error) {
+	c, err := Parse(msg) // a malformed body is malformed whoever signed it
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	c, err := parseText(text)
-	if err != nil {
-		return Checkpoint{}, err
-	}
-	claimed := false
-	for _, line := range strings.Split(strings.TrimSuffix(sigs, "\n"), "\n") {
-		rest, ok := strings.CutPrefix(line, "— ")
-		if !ok {
-			return Checkpoint{}, fmt.Errorf("%w: bad signature line %q", ErrMalformed, line)
-		}
-		name, b64, ok := strings.Cut(rest, " ")
-		if !ok {
-			return Checkpoint{}, fmt.Errorf("%w: bad signature line %q", ErrMalformed, line)
-		}
-		sig, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(sig) < 5 {
-			return Checkpoint{}, fmt.Errorf("%w: bad signature line %q", ErrMalformed, line)
-		}
-		if name != v.name || binary.BigEndian.Uint32(sig) != v.hash {
-			continue // another key's
-		}
-		claimed = true
-		if ed25519.Verify(v.pub, []byte(text), sig[4:]) {
-			return c, nil
-		}
-	}
-	if !claimed {
+	_, err = note.Open(crlf(msg), note.VerifierList(v.v))
+	var unverified *note.UnverifiedNoteError
+	var invalid *note.InvalidSignatureError
+	switch {
+	case errors.As(err, &unverified):
 		return Checkpoint{}, ErrUnknownKey
+	case errors.As(err, &invalid):
+		return Checkpoint{}, ErrBadSignature
+	case err != nil:
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	return Checkpoint{}, ErrBadSignature
+	return c, nil
 }
 
 // Parse returns the checkpoint a note states without checking any
 // signature: for display only.
-func Parse(note []byte) (Checkpoint, error) {
-	text, _, err := split(note)
-	if err != nil {
-		return Checkpoint{}, err
+func Parse(msg []byte) (Checkpoint, error) {
+	_, err := note.Open(crlf(msg), note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	return parseText(text)
+	return parseText(unverified.Note.Text)
 }
 
-// split separates the body (ending in "\n") from the signature lines.
-func split(note []byte) (text, sigs string, err error) {
-	s := string(bytes.ReplaceAll(note, []byte("\r\n"), []byte("\n")))
-	if !utf8.ValidString(s) {
-		return "", "", fmt.Errorf("%w: not UTF-8", ErrMalformed)
-	}
-	i := strings.LastIndex(s, "\n\n")
-	if i < 0 {
-		return "", "", fmt.Errorf("%w: no blank line before the signatures", ErrMalformed)
-	}
-	text, sigs = s[:i+1], s[i+2:]
-	if sigs == "" || !strings.HasSuffix(sigs, "\n") {
-		return "", "", fmt.Errorf("%w: no signature lines", ErrMalformed)
-	}
-	return text, sigs, nil
-}
+func crlf(msg []byte) []byte { return bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n")) }
 
 func parseText(text string) (Checkpoint, error) {
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
