@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,9 +108,10 @@ func TestRecordsCLI(t *testing.T) {
 		return out
 	}
 	var p struct {
-		ID, Name  string
-		Influence int
-		ParentID  *string `json:"parent_id"`
+		ID, Name, Owner string
+		Influence       int
+		Version         int
+		ParentID        *string `json:"parent_id"`
 	}
 	must := func(out string, v any) {
 		t.Helper()
@@ -136,6 +138,13 @@ func TestRecordsCLI(t *testing.T) {
 		t.Fatalf("decide: %+v", dec)
 	}
 	run("reviews", "hold", "--held-on", "2026-03-12", "--title", "Q1", "--attendees", "CEO,CISO", "--trigger", "management_review")
+	// --if-match with the version last seen (as a number or as the ETag).
+	must(run("parties", "show", "Customers"), &p)
+	seen := p.Version
+	must(run("parties", "revise", "Customers", "--owner", "Head of Sales", "--reason", "reorganised", "--if-match", `"`+strconv.Itoa(seen)+`"`), &p)
+	if p.Owner != "Head of Sales" || p.Version != seen+1 {
+		t.Fatalf("revise --if-match %d: %+v", seen, p)
+	}
 
 	// One list, four formats, to a file chosen by extension.
 	run("parties", "list", "--output", filepath.Join(dir, "p.csv"))
@@ -170,6 +179,9 @@ func TestRecordsCLI(t *testing.T) {
 		{[]string{"parties", "add", "--name", "X", "--category", "alien", "--scope", "external"}, "400 invalid"},
 		{[]string{"parties", "revise", "Customers", "--influence", "lots", "--reason", "x"}, `--influence "lots": want a whole number`},
 		{[]string{"parties", "retire", "Customers"}, `required flag(s) "reason" not set`},
+		{[]string{"parties", "retire", "Customers", "--reason", "x", "--if-match", strconv.Itoa(seen)}, "412 precondition_failed"},
+		{[]string{"requirements", "retire", "Customers", r.ID, "--reason", "x", "--if-match", "1"}, "412 precondition_failed"},
+		{[]string{"parties", "revise", "Customers", "--owner", "x", "--reason", "x", "--if-match", "latest"}, `--if-match "latest": want the version (ETag) last seen, such as 3`},
 	} {
 		out, code := runCLI(t, append(tc.args, "--url", s.URL, "--token", s.Token)...)
 		if code == 0 || !strings.Contains(out, tc.want) {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -41,17 +43,18 @@ func startObjectives(_ context.Context, a *app, api *httpapi.Server) (func() err
 	return nil, nil
 }
 
-// readFlags are the flags of the read-only commands below.
+// readFlags are the flags of the read-only commands below: their lists
+// take the CLI's one --format and --output (cliformat.go).
 type readFlags struct {
 	store   storeFlags
-	format  string
+	out     outputFlags
 	date    string
 	catchUp time.Duration
 }
 
 func (f *readFlags) register(cmd *cobra.Command, withDate bool) {
 	f.store.register(cmd)
-	cmd.Flags().StringVar(&f.format, "format", "table", "table or json")
+	f.out.register(cmd.Flags())
 	cmd.Flags().DurationVar(&f.catchUp, "catch-up", 10*time.Minute, "how long to wait for the read model to apply the log")
 	if withDate {
 		cmd.Flags().StringVar(&f.date, "date", "", "the day due dates are compared with, YYYY-MM-DD (default: today, UTC)")
@@ -74,10 +77,8 @@ func (f *readFlags) today() (string, error) {
 // as it stands, so this process never applies events beside a running
 // serve; one behind the log (no serve running) catches up first.
 func withReads(ctx context.Context, f readFlags, stderr io.Writer, read func(*projections.ReadModel) error) error {
-	switch f.format {
-	case "table", "json":
-	default:
-		return fmt.Errorf("--format %q: want table or json", f.format)
+	if _, err := f.out.resolve(io.Discard); err != nil {
+		return err
 	}
 	if _, err := os.Stat(f.store.db); err != nil {
 		return fmt.Errorf("no event log at %s: %w", f.store.db, err)
@@ -130,7 +131,7 @@ func newObjectivesCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printObjectives(c.OutOrStdout(), lf.format, objs)
+				return writeList(lf.out, c.OutOrStdout(), objectiveList(objs))
 			})
 		},
 	}
@@ -149,16 +150,12 @@ func newObjectivesCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if gf.format == "json" {
-					return printJSON(c.OutOrStdout(), map[string]any{"gaps": gaps})
-				}
-				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "PARTY\tREQUIREMENT\tKIND\tOWNER\tPRIORITY\tADDRESSED")
-				for _, g := range gaps {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Party.Name, g.Requirement.Title, g.Requirement.Kind,
-						g.Owner, g.Priority, decided(g.Addressed))
-				}
-				return tw.Flush()
+				return writeList(gf.out, c.OutOrStdout(), listOf[projections.GapView]{key: "gaps", items: gaps,
+					header: []string{"party", "requirement", "kind", "owner", "priority", "addressed", "party_id", "requirement_id"},
+					row: func(g projections.GapView) []string {
+						return []string{g.Party.Name, g.Requirement.Title, g.Requirement.Kind, g.Owner, g.Priority,
+							decided(g.Addressed), g.Party.ID, g.Requirement.ID}
+					}})
 			})
 		},
 	}
@@ -177,13 +174,42 @@ func decided(b *bool) string {
 	return "no"
 }
 
-func printObjectives(w io.Writer, format string, objs []projections.ObjectiveView) error {
-	if format == "json" {
-		if objs == nil {
-			objs = []projections.ObjectiveView{}
-		}
-		return printJSON(w, map[string]any{"objectives": objs})
-	}
+// objectiveList is the list form of objectives: json and jsonl carry the
+// objectives with their KPIs; the table groups each objective's KPIs under
+// it, and csv has one row per KPI (an objective without KPIs, one row with
+// the KPI columns empty).
+func objectiveList(objs []projections.ObjectiveView) listOf[projections.ObjectiveView] {
+	return listOf[projections.ObjectiveView]{key: "objectives", items: objs,
+		table: func(w io.Writer) error { return printObjectives(w, objs) },
+		csv: func(w io.Writer) error {
+			cw := csv.NewWriter(w)
+			_ = cw.Write([]string{"objective_id", "objective", "owner", "due", "status", "kpi_id", "kpi", "operator",
+				"target", "unit", "latest", "measured_at", "meets_target"})
+			for _, o := range objs {
+				obj := []string{o.ID, o.Title, o.Owner, o.Due, o.Status}
+				if len(o.KPIs) == 0 {
+					_ = cw.Write(append(obj, make([]string, 8)...))
+				}
+				for _, k := range o.KPIs {
+					latest, at, meets := "", "", ""
+					if k.Latest != nil {
+						latest, at = domain.FormatNumber(k.Latest.Value), k.Latest.MeasuredAt
+					}
+					if k.MeetsTarget != nil {
+						meets = strconv.FormatBool(*k.MeetsTarget)
+					}
+					_ = cw.Write(append(slices.Clone(obj), k.ID, k.Name, k.Operator, domain.FormatNumber(k.Target), k.Unit,
+						latest, at, meets))
+				}
+			}
+			cw.Flush()
+			return cw.Error()
+		}}
+}
+
+// printObjectives is the table of objectives: each objective's KPIs under
+// it, with the latest value and whether it meets the target.
+func printObjectives(w io.Writer, objs []projections.ObjectiveView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OBJECTIVE\tOWNER\tDUE\tSTATUS\tKPI\tTARGET\tLATEST\tMEETS")
 	for _, o := range objs {
@@ -258,29 +284,7 @@ func newReviewsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if f.format == "json" {
-					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "until": until, "owners": owners, "actions": actions})
-				}
-				defer printOpenActions(c.OutOrStdout(), actions)
-				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "OWNER\tREVIEW DUE\tSTATE\tPARTY\tREQUIREMENT\tLAST REVIEWED")
-				for _, o := range owners {
-					owner := o.Owner
-					if owner == "" {
-						owner = "(no owner)"
-					}
-					for _, r := range o.Reviews {
-						state, last := "due soon", "never"
-						if r.Overdue {
-							state = "OVERDUE"
-						}
-						if r.LastReviewed != nil {
-							last = r.LastReviewed.ReviewedAt.Format(domain.DateLayout) + " (" + r.LastReviewed.Outcome + ")"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", owner, r.ReviewDue, state, r.Party.Name, r.Requirement.Title, last)
-					}
-				}
-				return tw.Flush()
+				return writeList(f.out, c.OutOrStdout(), dueList(today, until, owners, actions))
 			})
 		},
 	}
@@ -289,6 +293,80 @@ func newReviewsCmd() *cobra.Command {
 	cmd.AddCommand(due)
 	cmd.AddCommand(managementReviewCmds()...) // records.go
 	return cmd
+}
+
+// dueRow is one line of `reviews due` in jsonl and csv: the periodic
+// review of a requirement, or an open action of a management review.
+type dueRow struct {
+	Kind         string `json:"kind"` // requirement_review or action
+	Owner        string `json:"owner"`
+	Due          string `json:"due"` // YYYY-MM-DD
+	Overdue      bool   `json:"overdue"`
+	ID           string `json:"id"` // the requirement's or the action's
+	Title        string `json:"title"`
+	PartyID      string `json:"party_id,omitempty"`
+	Party        string `json:"party,omitempty"`
+	LastReviewed string `json:"last_reviewed,omitempty"` // YYYY-MM-DD of the requirement's last review
+	Outcome      string `json:"outcome,omitempty"`       // and its outcome
+	ReviewID     string `json:"review_id,omitempty"`     // the management review of the action
+	Review       string `json:"review,omitempty"`        // its title and date
+}
+
+// dueList is the list form of `reviews due`: json keeps the grouped answer
+// ({date, until, owners, actions}), the table prints the reviews by owner
+// and then the open actions, and jsonl and csv have one dueRow per line.
+func dueList(today, until string, owners []projections.OwnerReviews, actions []projections.ActionView) listOf[dueRow] {
+	var rows []dueRow
+	for _, o := range owners {
+		for _, r := range o.Reviews {
+			row := dueRow{Kind: "requirement_review", Owner: o.Owner, Due: r.ReviewDue, Overdue: r.Overdue,
+				ID: r.Requirement.ID, Title: r.Requirement.Title, PartyID: r.Party.ID, Party: r.Party.Name}
+			if r.LastReviewed != nil {
+				row.LastReviewed = r.LastReviewed.ReviewedAt.Format(domain.DateLayout)
+				row.Outcome = r.LastReviewed.Outcome
+			}
+			rows = append(rows, row)
+		}
+	}
+	for _, a := range actions {
+		rows = append(rows, dueRow{Kind: "action", Owner: a.Owner, Due: a.DueOn, Overdue: a.Overdue, ID: a.ID,
+			Title: a.Title, ReviewID: a.ReviewID, Review: a.ReviewTitle + " (" + a.ReviewHeldOn + ")"})
+	}
+	return listOf[dueRow]{key: "due", items: rows,
+		header: []string{"kind", "owner", "due", "overdue", "id", "title", "party_id", "party", "last_reviewed",
+			"outcome", "review_id", "review"},
+		row: func(r dueRow) []string {
+			return []string{r.Kind, r.Owner, r.Due, strconv.FormatBool(r.Overdue), r.ID, r.Title, r.PartyID, r.Party,
+				r.LastReviewed, r.Outcome, r.ReviewID, r.Review}
+		},
+		json: func(w io.Writer) error {
+			return printJSON(w, map[string]any{"date": today, "until": until, "owners": owners, "actions": actions})
+		},
+		table: func(w io.Writer) error {
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "OWNER\tREVIEW DUE\tSTATE\tPARTY\tREQUIREMENT\tLAST REVIEWED")
+			for _, o := range owners {
+				owner := o.Owner
+				if owner == "" {
+					owner = "(no owner)"
+				}
+				for _, r := range o.Reviews {
+					state, last := "due soon", "never"
+					if r.Overdue {
+						state = "OVERDUE"
+					}
+					if r.LastReviewed != nil {
+						last = r.LastReviewed.ReviewedAt.Format(domain.DateLayout) + " (" + r.LastReviewed.Outcome + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", owner, r.ReviewDue, state, r.Party.Name, r.Requirement.Title, last)
+				}
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			printOpenActions(w, actions)
+			return nil
+		}}
 }
 
 func newCommunicationsCmd() *cobra.Command {
@@ -312,20 +390,24 @@ func newCommunicationsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if of.format == "json" {
-					return printJSON(c.OutOrStdout(), map[string]any{"date": today, "overdue": entries})
-				}
-				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "DUE\tPARTY\tTOPIC\tWHEN\tCHANNEL\tCOMMUNICATOR\tLAST SENT")
-				for _, e := range entries {
-					last := "never"
-					if e.LastSent != nil {
-						last = (*e.LastSent)[:10]
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", *e.NextDue, e.Party.Name, e.Topic, e.When,
-						e.Channel, e.Communicator, last)
-				}
-				return tw.Flush()
+				return writeList(of.out, c.OutOrStdout(), listOf[projections.PlanEntryView]{key: "overdue", items: entries,
+					header: []string{"due", "party", "topic", "when", "channel", "communicator", "last_sent", "id"},
+					row: func(e projections.PlanEntryView) []string {
+						due, last := "", "never"
+						if e.NextDue != nil {
+							due = *e.NextDue
+						}
+						if e.LastSent != nil {
+							last = *e.LastSent
+						}
+						return []string{due, e.Party.Name, e.Topic, e.When, e.Channel, e.Communicator, last, e.ID}
+					},
+					json: func(w io.Writer) error {
+						if entries == nil {
+							entries = []projections.PlanEntryView{}
+						}
+						return printJSON(w, map[string]any{"date": today, "overdue": entries})
+					}})
 			})
 		},
 	}
@@ -344,19 +426,15 @@ func newCommunicationsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if lf.format == "json" {
-					return printJSON(c.OutOrStdout(), map[string]any{"communications": cs})
-				}
-				tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "SENT\tPARTY\tTOPIC\tCHANNEL\tSENT BY\tEVIDENCE")
-				for _, x := range cs {
-					topic := "(ad hoc)"
-					if x.Topic != nil {
-						topic = *x.Topic
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.SentAt, x.Party.Name, topic, x.Channel, x.SentBy, x.EvidenceRef)
-				}
-				return tw.Flush()
+				return writeList(lf.out, c.OutOrStdout(), listOf[projections.CommunicationView]{key: "communications", items: cs,
+					header: []string{"sent", "party", "topic", "channel", "sent_by", "evidence", "id"},
+					row: func(x projections.CommunicationView) []string {
+						topic := "(ad hoc)"
+						if x.Topic != nil {
+							topic = *x.Topic
+						}
+						return []string{x.SentAt, x.Party.Name, topic, x.Channel, x.SentBy, x.EvidenceRef, x.ID}
+					}})
 			})
 		},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -315,17 +316,54 @@ func TestObjectivesFlow(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &cli) != nil || len(cli.Objectives) != 1 || cli.Objectives[0].Status != "at_risk" {
 		t.Errorf("objectives list: exit %d, %s", code, out)
 	}
-	out, code = runCLI(t, "reviews", "due", "--db", s.DB, "--read-model", rm, "--within", "30d")
+	out, code = runCLI(t, "reviews", "due", "--db", s.DB, "--read-model", rm, "--within", "30d", "--format", "table")
 	if code != 0 || !strings.Contains(out, "Monthly availability of 99.9 %") || strings.Contains(out, "GDPR") {
 		t.Errorf("reviews due: exit %d\n%s", code, out)
 	}
-	out, code = runCLI(t, "communications", "overdue", "--db", s.DB, "--read-model", rm)
-	if code != 0 || !strings.Contains(out, "Security newsletter") {
+	out, code = runCLI(t, "communications", "overdue", "--db", s.DB, "--read-model", rm, "--format", "table")
+	if code != 0 || !strings.HasPrefix(out, "DUE ") || !strings.Contains(out, "Security newsletter") {
 		t.Errorf("communications overdue: exit %d\n%s", code, out)
 	}
-	out, code = runCLI(t, "objectives", "gaps", "--db", s.DB, "--read-model", rm)
-	if code != 0 || !strings.Contains(out, "GDPR") {
+	out, code = runCLI(t, "objectives", "gaps", "--db", s.DB, "--read-model", rm, "--format", "table")
+	if code != 0 || !strings.HasPrefix(out, "PARTY ") || !strings.Contains(out, "GDPR") {
 		t.Errorf("gaps: exit %d\n%s", code, out)
+	}
+	// The same lists in the CLI's other formats (cliformat.go): csv and
+	// jsonl rows, a file whose extension picks the format, json when piped,
+	// and the one error for an unknown format.
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args       []string
+		wantPrefix string
+		want       string
+	}{
+		{[]string{"objectives", "list", "--format", "csv"}, "objective_id,objective,owner,due,status,kpi_id,kpi,", "Keep the platform available"},
+		{[]string{"objectives", "list", "--format", "jsonl"}, `{"id":"`, `"kpis":[`},
+		{[]string{"objectives", "gaps", "--format", "csv"}, "party,requirement,kind,owner,priority,addressed,party_id,requirement_id\n", "GDPR"},
+		{[]string{"reviews", "due", "--within", "30d", "--format", "csv"}, "kind,owner,due,overdue,id,title,", "requirement_review,"},
+		{[]string{"reviews", "due", "--within", "30d", "--format", "jsonl"}, `{"kind":"requirement_review",`, "Monthly availability of 99.9 %"},
+		{[]string{"reviews", "due", "--within", "30d"}, "{\n", `"owners": [`},
+		{[]string{"communications", "overdue", "--format", "csv"}, "due,party,topic,when,channel,communicator,last_sent,id\n", "Security newsletter"},
+		{[]string{"communications", "overdue"}, "{\n", `"overdue": [`},
+		{[]string{"communications", "log", "--format", "jsonl"}, `{"id":"` + sent.ID, ""},
+	} {
+		out, code := runCLI(t, append(tc.args, "--db", s.DB, "--read-model", rm)...)
+		if code != 0 || !strings.HasPrefix(out, tc.wantPrefix) || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: exit %d, want a start %q and %q:\n%s", strings.Join(tc.args, " "), code, tc.wantPrefix, tc.want, out)
+		}
+	}
+	file := filepath.Join(dir, "log.csv")
+	if out, code := runCLI(t, "communications", "log", "--db", s.DB, "--read-model", rm, "--output", file); code != 0 || out != "" {
+		t.Errorf("communications log --output: exit %d\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(file); !strings.HasPrefix(string(b), "sent,party,topic,channel,sent_by,evidence,id\n") || !strings.Contains(string(b), sent.ID) {
+		t.Errorf("communications log --output log.csv:\n%s", b)
+	}
+	for _, args := range [][]string{{"objectives", "list", "--format", "xml"}, {"reviews", "due", "--output", filepath.Join(dir, "due.xlsx")}} {
+		out, code := runCLI(t, append(args, "--db", s.DB, "--read-model", rm)...)
+		if code == 0 || !strings.Contains(out, "want table, json, jsonl or csv") && !strings.Contains(out, `unknown extension ".xlsx"`) {
+			t.Errorf("%s: exit %d, want the one format error:\n%s", strings.Join(args, " "), code, out)
+		}
 	}
 	// With serve's own read model, caught up, read as it stands.
 	s.stop()

@@ -159,6 +159,8 @@ func requestBody(ctx context.Context, c *client.Client, fs *pflag.FlagSet, field
 }
 
 // remoteCmd is a subcommand that calls the server: run gets the client.
+// When the command has --if-match (addIfMatch) and it is given, the
+// client's writes carry it as If-Match.
 func remoteCmd(c *apiClient, use, short string, args cobra.PositionalArgs,
 	run func(ctx context.Context, cl *client.Client, cmd *cobra.Command, args []string) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Args: args,
@@ -167,8 +169,32 @@ func remoteCmd(c *apiClient, use, short string, args cobra.PositionalArgs,
 			if err != nil {
 				return err
 			}
+			if fl := cmd.Flags().Lookup("if-match"); fl != nil && fl.Changed {
+				if cl.IfMatch, err = ifMatchHeader(fl.Value.String()); err != nil {
+					return err
+				}
+			}
 			return run(cmd.Context(), cl, cmd, a)
 		}}
+}
+
+// addIfMatch gives a write command --if-match: the version (ETag) of the
+// party it writes to, as last seen. Every route these commands call
+// honours If-Match on the party's stream.
+func addIfMatch(cmd *cobra.Command) {
+	cmd.Flags().String("if-match", "", `the party's version (its ETag, as "version" in its JSON) last seen, such as 3: `+
+		"if the party has changed since, the write fails (412 precondition_failed) and writes nothing")
+}
+
+// ifMatchHeader turns --if-match, given as 3, "3" or W/"3", into the
+// If-Match header value "3".
+func ifMatchHeader(v string) (string, error) {
+	s := strings.Trim(strings.TrimPrefix(strings.TrimSpace(v), "W/"), `"`)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return "", fmt.Errorf("--if-match %q: want the version (ETag) last seen, such as 3", v)
+	}
+	return `"` + strconv.FormatInt(n, 10) + `"`, nil
 }
 
 func newPartiesCmd() *cobra.Command {
@@ -181,7 +207,7 @@ func newPartiesCmd() *cobra.Command {
 PARTYLEDGER_TOKEN). A PARTY argument is a party's id or its name; a name that matches
 several parties is an error that lists them.`,
 		Example: `  partyledger parties add --name "Acme Cloud" --category supplier --scope external --trigger contract_change --reason "new hosting contract"
-  partyledger parties revise "Acme Cloud" --influence 5 --reason "now hosts production"
+  partyledger parties revise "Acme Cloud" --influence 5 --reason "now hosts production" --if-match 2
   partyledger parties retire "Acme Cloud" --reason "contract ended" --trigger contract_change
   partyledger parties list --category supplier --output suppliers.csv`,
 	}
@@ -247,6 +273,7 @@ several parties is an error that lists them.`,
 		return printJSON(cmd.OutOrStdout(), p)
 	})
 	addFields(revise.Flags(), partyWriteFields, metaFields)
+	addIfMatch(revise)
 	_ = revise.MarkFlagRequired("reason")
 
 	retire := remoteCmd(&c, "retire PARTY", "Retire a party", cobra.ExactArgs(1), func(ctx context.Context, cl *client.Client, cmd *cobra.Command, args []string) error {
@@ -264,6 +291,7 @@ several parties is an error that lists them.`,
 		return printJSON(cmd.OutOrStdout(), p)
 	})
 	addFields(retire.Flags(), metaFields)
+	addIfMatch(retire)
 	_ = retire.MarkFlagRequired("reason")
 
 	cmd.AddCommand(list, show, add, revise, retire)
@@ -327,6 +355,7 @@ REQUIREMENT is the requirement's id.`,
 			return printJSON(cmd.OutOrStdout(), r)
 		})
 		addFields(sub.Flags(), fields...)
+		addIfMatch(sub)
 		if reasonRequired {
 			_ = sub.MarkFlagRequired("reason")
 		}

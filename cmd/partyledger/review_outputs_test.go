@@ -184,7 +184,7 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 	}
 	mustStatus(t, s.do(t, "GET", "/api/v1/actions?status=late", nil, nil), http.StatusBadRequest)
 	// `reviews due` lists the open actions, beside the running server.
-	out, _ := mustRun(t, "reviews", "due", "--db", s.DB)
+	out, _ := mustRun(t, "reviews", "due", "--db", s.DB, "--format", "table")
 	if !strings.Contains(out, "Open actions of management reviews") || !strings.Contains(out, "OVERDUE  Update SoA") ||
 		strings.Contains(out, "Train staff") {
 		t.Errorf("reviews due:\n%s", out)
@@ -225,7 +225,7 @@ func TestSettingsAndReportCLI(t *testing.T) {
 	if out, _ := mustRun(t, "settings", "show", "--db", db); !strings.Contains(out, "Northwind Cloud Ltd") {
 		t.Errorf("settings show printed %q", out)
 	}
-	if out, _ := mustRun(t, "reviews", "due", "--db", db, "--date", "2026-07-01"); strings.Contains(out, "Open actions") {
+	if out, _ := mustRun(t, "reviews", "due", "--db", db, "--date", "2026-07-01", "--format", "table"); !strings.HasPrefix(out, "OWNER ") || strings.Contains(out, "Open actions") {
 		t.Errorf("reviews due lists actions where the demo has none:\n%s", out)
 	}
 	stdout, _ := mustRun(t, "report", "--db", db)

@@ -42,6 +42,12 @@ type Client struct {
 	// HTTP sends the requests; nil means a client with a one-minute
 	// timeout (streams use http.DefaultClient's transport with no timeout).
 	HTTP *http.Client
+	// IfMatch, when not empty, is sent as the If-Match header of every
+	// write (any method but GET and HEAD), such as `"3"`: the ETag last
+	// seen. A write to a resource that has moved on since then fails with
+	// an [*Error] of code precondition_failed (412) and writes nothing. Set
+	// it on a copy of the client for one conditional write.
+	IfMatch string
 }
 
 // New returns a client of the server at rawURL, which may be the server
@@ -133,6 +139,9 @@ func (c *Client) Request(ctx context.Context, method, path string, body any) (*h
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.IfMatch != "" && method != http.MethodGet && method != http.MethodHead {
+		req.Header.Set("If-Match", c.IfMatch)
 	}
 	return req, nil
 }

@@ -223,3 +223,31 @@ func TestAPIRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestClientIfMatch checks the conditional write: a stale IfMatch is a 412
+// precondition_failed that writes nothing, the current one succeeds, and
+// reads on the same client are not made conditional.
+func TestClientIfMatch(t *testing.T) {
+	c := mustClient(t, "")
+	ctx := context.Background()
+	p, err := c.CreateParty(ctx, client.Fields{"name": "Customers", "category": "customer", "scope": "external"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = c.ReviseParty(ctx, p.ID, client.Fields{"influence": 4, "reason": "r"}); err != nil || p.Version != 2 {
+		t.Fatalf("revise: %+v, %v", p, err)
+	}
+	stale := *c
+	stale.IfMatch = `"1"`
+	if _, err := stale.ReviseParty(ctx, p.ID, client.Fields{"influence": 5, "reason": "r"}); !client.IsCode(err, "precondition_failed") {
+		t.Fatalf("stale If-Match: %v, want precondition_failed", err)
+	}
+	if got, err := stale.Party(ctx, p.ID); err != nil || got.Version != 2 || got.Influence != 4 {
+		t.Fatalf("after the refused write: %+v, %v", got, err)
+	}
+	current := *c
+	current.IfMatch = `"2"`
+	if p, err = current.RetireParty(ctx, p.ID, client.Fields{"reason": "gone"}); err != nil || p.Status != "retired" || p.Version != 3 {
+		t.Fatalf("current If-Match: %+v, %v", p, err)
+	}
+}
