@@ -73,7 +73,8 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 		"decisions": []string{"Keep the scope."},
 		"actions":   []map[string]string{{"title": "Update SoA", "owner": "CISO", "due_on": day(-1)}, {"title": "Train staff", "owner": "HR", "due_on": day(30)}},
 	}, &q), http.StatusCreated)
-	if q.ConsideredFrom == nil || *q.ConsideredFrom != 0 || q.ConsideredTo != 1 || q.Late || q.Notice != "" ||
+	// One create is two events: the party and its name claim.
+	if q.ConsideredFrom == nil || *q.ConsideredFrom != 0 || q.ConsideredTo != 2 || q.Late || q.Notice != "" ||
 		len(q.Actions) != 2 || q.Actions[0].ID == "" || q.Actions[0].Status != "open" || q.Decisions[0] != "Keep the scope." {
 		t.Fatalf("review = %+v", q)
 	}
@@ -99,7 +100,7 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 	var late reviewJSON
 	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews", map[string]any{"held_on": day(-30),
 		"considered_from": 0, "considered_to": "review:" + q.ID}, &late), http.StatusCreated)
-	if !late.Late || late.Notice == "" || late.ConsideredTo != 1 {
+	if !late.Late || late.Notice == "" || late.ConsideredTo != 2 {
 		t.Errorf("late review = %+v", late)
 	}
 	// The regression: the late review does not hide the changes.
@@ -115,9 +116,9 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+late.ID+"/corrections", map[string]any{"title": "January"}, &p), http.StatusBadRequest)
 	var corrected reviewJSON
 	resp := s.do(t, "POST", "/api/v1/management-reviews/"+late.ID+"/corrections",
-		map[string]any{"title": "January review", "considered_to": "position:3", "reason": "Typed the window wrong."}, &corrected)
+		map[string]any{"title": "January review", "considered_to": "position:5", "reason": "Typed the window wrong."}, &corrected)
 	mustStatus(t, resp, http.StatusOK)
-	if corrected.Title != "January review" || corrected.ConsideredTo != 3 || corrected.Version != 2 || resp.Header.Get("ETag") != `"2"` {
+	if corrected.Title != "January review" || corrected.ConsideredTo != 5 || corrected.Version != 2 || resp.Header.Get("ETag") != `"2"` {
 		t.Errorf("corrected review = %+v (ETag %s)", corrected, resp.Header.Get("ETag"))
 	}
 	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+q.ID+"/void", map[string]any{"reason": "Wrong quarter."},
@@ -128,7 +129,7 @@ func TestReviewLifecycleHTTP(t *testing.T) {
 		t.Errorf("voided review = %+v", voided)
 	}
 	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+q.ID+"/void", map[string]any{"reason": "again"}, nil), http.StatusConflict)
-	// The voided review no longer bounds the window: January (to position 3, after Regulator) does.
+	// The voided review no longer bounds the window: January (to position 5, after Regulator and its name claim) does.
 	if got := strings.Join(changesSince(t, s, "last-review"), ","); got != "Staff" {
 		t.Errorf("changes since the last review after the void = %s, want Staff", got)
 	}

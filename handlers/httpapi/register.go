@@ -70,20 +70,26 @@ type registerCSV struct {
 }
 
 func (c *registerCSV) party(p projections.PartyView) error {
-	if c.cw == nil {
-		c.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		c.w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
-		c.cw = csvsafe.NewWriter(c.w)
-		if err := c.cw.Write(registerCSVHeader); err != nil {
-			return err
-		}
+	if err := c.start(); err != nil {
+		return err
 	}
 	return writeRegisterParty(c.cw, p)
 }
 
+// start sets the headers and writes the header row, once.
+func (c *registerCSV) start() error {
+	if c.cw != nil {
+		return nil
+	}
+	c.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	c.w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
+	c.cw = csvsafe.NewWriter(c.w)
+	return c.cw.Write(registerCSVHeader)
+}
+
 func (c *registerCSV) end(string) error {
-	if c.cw == nil { // an empty register: the header only
-		return WriteRegisterCSV(c.w, nil)
+	if err := c.start(); err != nil { // an empty register: the header only
+		return err
 	}
 	c.cw.Flush()
 	return c.cw.Error()
