@@ -33,7 +33,8 @@ var EventTypes = []string{EventPartyIdentified, EventPartyRevised, EventPartyRet
 	EventRequirementRetired, EventManagementReviewHeld,
 	EventObjectiveSet, EventObjectiveRevised, EventKPIDefined, EventKPIRevised, EventKPIMeasured,
 	EventRequirementReviewed, EventCommunicationPlanned, EventCommunicationSent,
-	EventRelationshipEstablished, EventRelationshipRevised, EventRelationshipEnded}
+	EventRelationshipEstablished, EventRelationshipRevised, EventRelationshipEnded,
+	EventOwnerContactsSet, EventReminderClaimed, EventReminderSent, EventReminderFailed}
 
 // Event is the payload of one domain event: the `data` of the stored envelope.
 type Event interface {
@@ -214,6 +215,14 @@ func Decode(eventType string, schema int, data []byte) (Event, error) {
 		e = &RelationshipRevised{}
 	case EventRelationshipEnded:
 		e = &RelationshipEnded{}
+	case EventOwnerContactsSet:
+		e = &OwnerContactsSet{}
+	case EventReminderClaimed:
+		e = &ReminderClaimed{}
+	case EventReminderSent:
+		e = &ReminderSent{}
+	case EventReminderFailed:
+		e = &ReminderFailed{}
 	default:
 		return nil, Errorf(EINTERNAL, "decode: unknown event type %q", eventType)
 	}
@@ -264,6 +273,14 @@ func deref(e Event) Event {
 	case *RelationshipRevised:
 		return *v
 	case *RelationshipEnded:
+		return *v
+	case *OwnerContactsSet:
+		return *v
+	case *ReminderClaimed:
+		return *v
+	case *ReminderSent:
+		return *v
+	case *ReminderFailed:
 		return *v
 	}
 	return e

@@ -142,7 +142,8 @@ func TestEventTypeNames(t *testing.T) {
 		"management_review.held",
 		"objective.set", "objective.revised", "kpi.defined", "kpi.revised", "kpi.measured",
 		"requirement.reviewed", "communication.planned", "communication.sent",
-		"relationship.established", "relationship.revised", "relationship.ended"}
+		"relationship.established", "relationship.revised", "relationship.ended",
+		"owner.contacts_set", "reminder.claimed", "reminder.sent", "reminder.failed"}
 	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
@@ -219,6 +220,13 @@ func canonicalEvents() []domain.Event {
 			"label": {From: "hosts customer data", To: ""},
 		}},
 		domain.RelationshipEnded{RelationshipID: idRel, Changes: domain.Changes{"status": {From: "active", To: "ended"}}},
+		domain.OwnerContactsSet{Owner: "Head of Sales", Emails: []string{"sales.lead@example.com"}},
+		domain.ReminderClaimed{Owner: "CISO", Window: "2026-03-02",
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}},
+		domain.ReminderSent{Owner: "CISO", Window: "2026-03-02", Recipients: []string{"ciso@example.com"},
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, MessageID: "<1@example.com>", Attempts: 1},
+		domain.ReminderFailed{Owner: "CISO", Window: "2026-03-03", Recipients: []string{"ciso@example.com"},
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, Error: "554 no", Attempts: 3},
 	}
 }
 
