@@ -78,6 +78,7 @@ type Server struct {
 	Objectives    Objectives    // objectives, KPIs, requirement reviews, communications (objectives.go)
 	Reports       Reports       // change report, GET /api/v1/reports/changes (reports.go)
 	Relationships Relationships // relationships and the diagrams (relationships.go)
+	Reminders     Reminders     // owner contacts and reminder digests (reminders.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -106,6 +107,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.reportRoutes()...)
 	rts = append(rts, s.apiDocRoutes()...)
 	rts = append(rts, s.relationshipRoutes()...)
+	rts = append(rts, s.reminderRoutes()...)
 	return rts
 }
 
