@@ -27,6 +27,7 @@ func fullServer() *httpapi.Server {
 		Objectives:    struct{ objectivesAPI }{},
 		Reports:       struct{ httpapi.Reports }{},
 		Access:        struct{ httpapi.AccessLog }{},
+		Reminders:     struct{ httpapi.Reminders }{},
 	}
 }
 
