@@ -2,117 +2,19 @@ package reminders_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/commands"
 	"github.com/partyledger/partyledger/handlers/reminders"
+	"github.com/partyledger/partyledger/handlers/reminders/smtptest"
 	"github.com/partyledger/partyledger/projections"
 )
-
-// received is one message the test SMTP server accepted.
-type received struct {
-	From string
-	To   []string
-	Data string
-}
-
-// mailServer is a real SMTP server (go-smtp) on loopback that keeps what it
-// receives. While failing is set it refuses every message with 554, and
-// counts the attempts.
-type mailServer struct {
-	Addr string
-
-	mu       sync.Mutex
-	msgs     []received
-	failing  bool
-	attempts int
-}
-
-func (m *mailServer) messages() []received {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]received(nil), m.msgs...)
-}
-
-func (m *mailServer) setFailing(f bool) {
-	m.mu.Lock()
-	m.failing = f
-	m.mu.Unlock()
-}
-
-func (m *mailServer) attemptCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.attempts
-}
-
-func (m *mailServer) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{srv: m}, nil }
-
-type mailSession struct {
-	srv *mailServer
-	cur received
-}
-
-func (s *mailSession) Reset()        { s.cur = received{} }
-func (s *mailSession) Logout() error { return nil }
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.cur.From = from
-	return nil
-}
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	s.srv.attempts++
-	if s.srv.failing {
-		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 3, 0}, Message: "refused by the test"}
-	}
-	s.cur.Data = string(b)
-	s.srv.msgs = append(s.srv.msgs, s.cur)
-	return nil
-}
-
-// MustStartMailServer serves SMTP on 127.0.0.1:0 until the test ends.
-func MustStartMailServer(tb testing.TB) *mailServer {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ms := &mailServer{Addr: ln.Addr().String()}
-	srv := smtp.NewServer(ms)
-	srv.Domain = "localhost"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln) // ends with ErrServerClosed or the closed listener's error
-
-	}()
-	tb.Cleanup(func() {
-		srv.Close()
-		ln.Close() // Serve may not have registered ln yet when Close ran
-		<-done
-	})
-	return ms
-}
 
 // env is the real core on temporary SQLite files plus the reminders.
 type env struct {
@@ -181,7 +83,7 @@ func MustOpenEnv(tb testing.TB, dbPath string) *env {
 }
 
 // runner returns a runner over e that sends through ms with fast retries.
-func (e *env) runner(tb testing.TB, ms *mailServer) *reminders.Runner {
+func (e *env) runner(tb testing.TB, ms *smtptest.Server) *reminders.Runner {
 	return &reminders.Runner{Log: e.store, Planner: e.plan, Contacts: e.cts,
 		Mailer: &reminders.SMTP{Addr: ms.Addr, TLS: reminders.TLSNone, Timeout: 5 * time.Second},
 		From:   "partyledger@example.com", BaseURL: "https://isms.example.com",

@@ -10,6 +10,7 @@ import (
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/handlers/reminders"
+	"github.com/partyledger/partyledger/handlers/reminders/smtptest"
 )
 
 // byOwner indexes a report's digests.
@@ -95,7 +96,7 @@ func TestDueGroupsEverythingPerOwner(t *testing.T) {
 func TestRunSendsOneDigestPerOwnerAndRecordsIt(t *testing.T) {
 	e := MustOpenEnv(t, "")
 	f := e.MustLoadFixture(t)
-	ms := MustStartMailServer(t)
+	ms := smtptest.MustStart(t)
 	rep, err := e.runner(t, ms).Run(context.Background(), reminders.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +111,11 @@ func TestRunSendsOneDigestPerOwnerAndRecordsIt(t *testing.T) {
 	if got["Comms Lead"].Status != reminders.StatusNoContacts {
 		t.Errorf("Comms Lead: %+v, want no_contacts", got["Comms Lead"])
 	}
-	msgs := ms.messages()
+	msgs := ms.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages, want 2 (one per owner with contacts)", len(msgs))
 	}
-	var ciso received
+	var ciso smtptest.Received
 	for _, m := range msgs {
 		if slices.Contains(m.To, "ciso@example.com") {
 			ciso = m
@@ -167,7 +168,7 @@ func TestRunSendsOneDigestPerOwnerAndRecordsIt(t *testing.T) {
 func TestNoSecondDigestInTheWindow(t *testing.T) {
 	e := MustOpenEnv(t, "")
 	e.MustLoadFixture(t)
-	ms := MustStartMailServer(t)
+	ms := smtptest.MustStart(t)
 	ctx := context.Background()
 	if _, err := e.runner(t, ms).Run(ctx, reminders.RunOptions{}); err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestNoSecondDigestInTheWindow(t *testing.T) {
 	if d := byOwner(rep)["Head of Legal"]; d.Status != reminders.StatusAlready {
 		t.Errorf("after restart: %s, want already_sent", d.Status)
 	}
-	if n := len(ms.messages()); n != 2 {
+	if n := len(ms.Messages()); n != 2 {
 		t.Errorf("%d messages after three runs, want 2", n)
 	}
 	if n := len(eventsOf(t, e2, domain.EventReminderClaimed)); n != 2 {
@@ -200,7 +201,7 @@ func TestNoSecondDigestInTheWindow(t *testing.T) {
 func TestConcurrentRunsSendOnce(t *testing.T) {
 	e := MustOpenEnv(t, "")
 	e.MustLoadFixture(t)
-	ms := MustStartMailServer(t)
+	ms := smtptest.MustStart(t)
 	var wg sync.WaitGroup
 	reps := make([]reminders.Report, 4)
 	for i := range reps {
@@ -221,16 +222,16 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 			}
 		}
 	}
-	if sent != 2 || len(ms.messages()) != 2 {
-		t.Errorf("%d sent, %d messages; want 2 and 2", sent, len(ms.messages()))
+	if sent != 2 || len(ms.Messages()) != 2 {
+		t.Errorf("%d sent, %d messages; want 2 and 2", sent, len(ms.Messages()))
 	}
 }
 
 func TestFailingServerRetriesThenRecordsFailure(t *testing.T) {
 	e := MustOpenEnv(t, "")
 	e.MustLoadFixture(t)
-	ms := MustStartMailServer(t)
-	ms.setFailing(true)
+	ms := smtptest.MustStart(t)
+	ms.SetFailing(true)
 	ctx := context.Background()
 	rep, err := e.runner(t, ms).Run(ctx, reminders.RunOptions{Owner: "head of legal"})
 	if err != nil {
@@ -240,7 +241,7 @@ func TestFailingServerRetriesThenRecordsFailure(t *testing.T) {
 	if d.Status != reminders.StatusFailed || d.Attempts != 3 || !strings.Contains(d.Error, "554") {
 		t.Errorf("digest %+v, want failed after 3 attempts with 554", d)
 	}
-	if got := ms.attemptCount(); got != 3 {
+	if got := ms.Attempts(); got != 3 {
 		t.Errorf("server saw %d attempts, want 3", got)
 	}
 	if len(rep.Digests) != 1 {
@@ -258,7 +259,7 @@ func TestFailingServerRetriesThenRecordsFailure(t *testing.T) {
 		t.Errorf("outcomes %+v", outs)
 	}
 	// The server is back: a later run in the window claims the failed digest again.
-	ms.setFailing(false)
+	ms.SetFailing(false)
 	rep, err = e.runner(t, ms).Run(ctx, reminders.RunOptions{Owner: "Head of Legal"})
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +267,7 @@ func TestFailingServerRetriesThenRecordsFailure(t *testing.T) {
 	if d := byOwner(rep)["Head of Legal"]; d.Status != reminders.StatusSent {
 		t.Errorf("retry run: %+v", d)
 	}
-	if n := len(ms.messages()); n != 1 {
+	if n := len(ms.Messages()); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
 }
@@ -274,7 +275,7 @@ func TestFailingServerRetriesThenRecordsFailure(t *testing.T) {
 func TestDryRunSendsAndWritesNothing(t *testing.T) {
 	e := MustOpenEnv(t, "")
 	e.MustLoadFixture(t)
-	ms := MustStartMailServer(t)
+	ms := smtptest.MustStart(t)
 	ctx := context.Background()
 	head, _, _ := e.store.Head(ctx)
 	rep, err := e.runner(t, ms).Run(ctx, reminders.RunOptions{DryRun: true})
@@ -285,8 +286,8 @@ func TestDryRunSendsAndWritesNothing(t *testing.T) {
 		t.Errorf("dry run CISO: %+v", d)
 	}
 	after, _, _ := e.store.Head(ctx)
-	if after != head || len(ms.messages()) != 0 || ms.attemptCount() != 0 {
-		t.Errorf("dry run wrote %d events and sent %d messages", after-head, len(ms.messages()))
+	if after != head || len(ms.Messages()) != 0 || ms.Attempts() != 0 {
+		t.Errorf("dry run wrote %d events and sent %d messages", after-head, len(ms.Messages()))
 	}
 	// A run without a mailer can only be dry.
 	r := e.runner(t, ms)
