@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/demo"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/reminders"
 )
@@ -212,4 +214,13 @@ func currentUser() string {
 		}
 	}
 	return "unknown"
+}
+
+// loadDemoContacts gives the demo's owners their example.com addresses.
+func loadDemoContacts(ctx context.Context, a *app) error {
+	cts := &reminders.Contacts{Log: a.store, Index: a.reads}
+	return demo.LoadOwnerContacts(ctx, func(ctx context.Context, owner string, emails []string, m domain.Meta) error {
+		_, err := cts.Set(ctx, owner, emails, m)
+		return err
+	}, "demo")
 }

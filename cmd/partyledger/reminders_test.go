@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,36 @@ func mustJSON(tb testing.TB, v any) []byte {
 		tb.Fatal(err)
 	}
 	return b
+}
+
+// TestDemoHasOwnersAndItemsDue: the demo gives owners example.com
+// addresses and leaves items due, so a dry run lists digests to send and
+// the owners list shows the owner without contacts.
+func TestDemoHasOwnersAndItemsDue(t *testing.T) {
+	db := MustDemoDB(t)
+	out, _ := mustRun(t, "remind", "--db", db, "--dry-run", "--format", "json")
+	var rep reminders.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	byOwner := map[string]reminders.Outcome{}
+	for _, d := range rep.Digests {
+		byOwner[d.Owner] = d
+	}
+	if d := byOwner["CISO"]; d.Status != reminders.StatusWouldSend || len(d.Items) == 0 ||
+		!slices.Contains(d.Recipients, "ciso@example.com") {
+		t.Errorf("CISO: %+v", d)
+	}
+	s := MustRunServe(t, db)
+	var owners struct{ Owners []reminders.Owner }
+	mustStatus(t, s.do(t, "GET", "/api/v1/owners", nil, &owners), http.StatusOK)
+	gap := false
+	for _, o := range owners.Owners {
+		if o.Name == "Head of Partnerships" && o.InUse && len(o.Emails) == 0 {
+			gap = true
+		}
+	}
+	if !gap {
+		t.Errorf("owners %+v lack the Head of Partnerships gap", owners.Owners)
+	}
 }
