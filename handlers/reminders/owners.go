@@ -95,6 +95,9 @@ func (c *Contacts) Set(ctx context.Context, owner string, emails []string, meta 
 		return Owner{}, err
 	}
 	if len(evs) == 0 {
+		if cur.Name == "" {
+			cur.Name = strings.TrimSpace(owner)
+		}
 		return cur, nil
 	}
 	e := evs[0].(domain.OwnerContactsSet)
