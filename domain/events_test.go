@@ -145,8 +145,12 @@ func TestEventTypeNames(t *testing.T) {
 		"relationship.established", "relationship.revised", "relationship.ended",
 		"management_review.corrected", "management_review.voided", "review_action.completed",
 		"review_action.cancelled", "settings.changed",
-		"token.created", "token.revoked"}
-	if diff := cmp.Diff(want, domain.EventTypes); diff != "" {
+		"token.created", "token.revoked",
+		"owner.contacts_set", "reminder.claimed", "reminder.sent", "reminder.failed"}
+	// Registration order follows the aggregates' files; the set is what is stored.
+	got := slices.Sorted(slices.Values(domain.EventTypes))
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("EventTypes changed (-want +got):\n%s", diff)
 	}
 	for _, e := range canonicalEvents() {
@@ -242,6 +246,13 @@ func canonicalEvents() []domain.Event {
 		domain.SettingsChanged{Changes: domain.Changes{"org_name": {From: "", To: "Acme Payments Ltd"}}},
 		domain.TokenCreated{Name: "alice", Role: "editor", ExpiresAt: ptr("2026-12-31T00:00:00Z")},
 		domain.TokenRevoked{Name: "alice", PausedSubscriptions: []string{"0190f1a2-0000-7000-8000-00000000000a"}},
+		domain.OwnerContactsSet{Owner: "Head of Sales", Emails: []string{"sales.lead@example.com"}},
+		domain.ReminderClaimed{Owner: "CISO", Window: "2026-03-02",
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}},
+		domain.ReminderSent{Owner: "CISO", Window: "2026-03-02", Recipients: []string{"ciso@example.com"},
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, MessageID: "<1@example.com>", Attempts: 1},
+		domain.ReminderFailed{Owner: "CISO", Window: "2026-03-03", Recipients: []string{"ciso@example.com"},
+			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, Error: "554 no", Attempts: 3},
 	}
 }
 

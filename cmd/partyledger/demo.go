@@ -38,6 +38,9 @@ the "changes since the last management review" feed are not empty.`,
 			if err != nil {
 				return err
 			}
+			if err := loadDemoContacts(cmd.Context(), a); err != nil { // reminders.go
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "demo loaded into %s: %+v\n", f.db, sum)
 			return nil
 		},
