@@ -20,6 +20,8 @@ import (
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/bus"
+	"github.com/partyledger/partyledger/handlers/pipeline"
+	"github.com/partyledger/partyledger/handlers/pipeline/pipelinetest"
 )
 
 func MustOpenStore(tb testing.TB) *sqlite.Store {
@@ -40,6 +42,13 @@ func MustOpenDB(tb testing.TB, path string) *sql.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// MustPipeline returns the change pipeline of a read model following st.
+func MustPipeline(tb testing.TB, st eventstore.Store) *pipeline.Pipeline {
+	tb.Helper()
+	p, _ := pipelinetest.MustOpen(tb, st)
+	return p
 }
 
 func MustCheckpoints(tb testing.TB, db *sql.DB) *bus.Checkpoints {
@@ -150,7 +159,8 @@ func TestForwarderResumesAfterRestart(t *testing.T) {
 	// First life: crash after 150 publishes, mid-batch.
 	ctx1, cancel1 := context.WithCancel(t.Context())
 	crash := &crashingPublisher{Publisher: pub, limit: 150, cancel: cancel1}
-	f1 := &bus.Forwarder{Log: st, Publisher: crash, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
+	changes := MustPipeline(t, st)
+	f1 := &bus.Forwarder{Changes: changes, Publisher: crash, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
 	if err := f1.Run(ctx1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first forwarder: %v, want context.Canceled", err)
 	}
@@ -165,7 +175,7 @@ func TestForwarderResumesAfterRestart(t *testing.T) {
 
 	// Second life: a new process on the same read-model file.
 	ctx2, cancel2 := context.WithCancel(t.Context())
-	f2 := &bus.Forwarder{Log: st, Publisher: pub, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
+	f2 := &bus.Forwarder{Changes: changes, Publisher: pub, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
 	done := make(chan error, 1)
 	go func() { done <- f2.Run(ctx2) }()
 	stored = append(stored, mustAppendN(t, st, 50)...)
@@ -235,7 +245,7 @@ func TestForwarderRetriesFailedPublish(t *testing.T) {
 	rec := startRecorder(t, pub)
 	fp := &failingPublisher{Publisher: pub}
 	fp.fails.Store(3)
-	f := &bus.Forwarder{Log: st, Publisher: fp, Checkpoints: MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))),
+	f := &bus.Forwarder{Changes: MustPipeline(t, st), Publisher: fp, Checkpoints: MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))),
 		RetryDelay: time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -338,7 +348,7 @@ func TestRouterRetriesAndPoisons(t *testing.T) {
 	<-b.Running()
 	defer b.Close()
 
-	f := &bus.Forwarder{Log: st, Publisher: pub, Checkpoints: cp}
+	f := &bus.Forwarder{Changes: MustPipeline(t, st), Publisher: pub, Checkpoints: cp}
 	go f.Run(ctx)
 	waitPosition(t, f, stored[len(stored)-1].Position)
 

@@ -17,7 +17,7 @@ import (
 )
 
 // ChangeStream opens live streams of change items (implemented by
-// *webhooks.Feed). Watch fails with an error matching
+// *webhooks.Feed, which follows the change pipeline). Watch fails with an error matching
 // eventstore.ErrUnavailable when too many streams are open.
 type ChangeStream interface {
 	Head(ctx context.Context) (int64, error)
