@@ -19,6 +19,14 @@ import (
 // the end of the test.
 func MustOpen(tb testing.TB, store eventstore.Store) (*pipeline.Pipeline, *projections.ReadModel) {
 	tb.Helper()
+	return MustOpenRing(tb, store, 0)
+}
+
+// MustOpenRing is [MustOpen] with a ring of the given number of batches (0
+// means [pipeline.DefaultRing]): a small ring makes followers catch up from
+// the log.
+func MustOpenRing(tb testing.TB, store eventstore.Store, ring int) (*pipeline.Pipeline, *projections.ReadModel) {
+	tb.Helper()
 	ctx := context.Background()
 	db, err := sqlite.OpenDB(filepath.Join(tb.TempDir(), "readmodel.db"), sqlite.WithSynchronous(sqlite.SynchronousNormal))
 	if err != nil {
@@ -31,7 +39,7 @@ func MustOpen(tb testing.TB, store eventstore.Store) (*pipeline.Pipeline, *proje
 		db.Close()
 		tb.Fatal(err)
 	}
-	p = pipeline.New(store, rm, 0)
+	p = pipeline.New(store, rm, ring)
 	cp, err := rm.Checkpoint(ctx)
 	if err != nil {
 		db.Close()
