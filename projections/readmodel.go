@@ -33,6 +33,14 @@
 // is skipped, so applying a batch twice changes nothing. A batch is not
 // cancellable once begun; Run and Rebuild stop between batches.
 //
+// # The change pipeline
+//
+// After each batch of Run has committed, the hook given with
+// [WithCommitHook] receives the batch's events: serve hands them to the
+// change pipeline (handlers/pipeline), which reads their feed rows once and
+// feeds the live stream, the webhooks and the bus. Rebuild does not call
+// the hook.
+//
 // # Adding a projection
 //
 //  1. Add a migration under migrations/ (next number) creating its tables.
