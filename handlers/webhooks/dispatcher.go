@@ -52,8 +52,8 @@ const (
 var errDisabled = errors.New("webhooks: subscription disabled")
 
 // Dispatcher delivers the events of the log to every active subscription:
-// one goroutine per subscription, each reading the log from the
-// subscription's stored position (see the package documentation). Set the
+// one goroutine per subscription, each following the change pipeline from
+// the subscription's stored position (see the package documentation). Set the
 // fields, then call [Dispatcher.Run].
 type Dispatcher struct {
 	Subs *Subscriptions
