@@ -376,3 +376,39 @@ func TestRouterRetriesAndPoisons(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointsAdopt moves a forwarder's checkpoint from the read-model
+// file, where earlier versions kept it, into a new database: a checkpoint
+// the new one lacks is copied, one it has is kept, and a database without
+// the table adopts nothing.
+func TestCheckpointsAdopt(t *testing.T) {
+	ctx := t.Context()
+	oldDB := MustOpenDB(t, filepath.Join(t.TempDir(), "plain.db"))
+	cp := MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "events.db")))
+	if err := cp.Save(ctx, "other", 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Adopt(ctx, oldDB); err != nil {
+		t.Fatalf("adopt from a database without the table: %v", err)
+	}
+	// The read-model file of an earlier version.
+	src := MustOpenDB(t, filepath.Join(t.TempDir(), "readmodel.db"))
+	srcCP := MustCheckpoints(t, src)
+	for name, pos := range map[string]int64{"forwarder": 42, "other": 7} {
+		if err := srcCP.Save(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cp.Adopt(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"forwarder": 42, "other": 9} {
+		got, err := cp.Load(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("checkpoint %s = %d, want %d", name, got, want)
+		}
+	}
+}
