@@ -151,3 +151,67 @@ func TestFollowPairsItems(t *testing.T) {
 	}
 	t.Logf("%d events without a feed item (name reservations)", others)
 }
+
+// countingRows counts the reads of feed rows.
+type countingRows struct {
+	pipeline.Rows
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingRows) Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return c.Rows.Changes(ctx, w)
+}
+
+// TestProducedOncePerBatch checks that eight followers that keep up cost
+// one read of feed rows per applied batch in all, not one each: the items
+// are produced once, by the runner's hook, and shared.
+func TestProducedOncePerBatch(t *testing.T) {
+	st := MustOpenStore(t)
+	db, err := sqlite.OpenDB(filepath.Join(t.TempDir(), "readmodel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var p *pipeline.Pipeline
+	var mu sync.Mutex
+	batches := 0
+	rm, err := projections.Open(t.Context(), db, st, nil, projections.WithCommitHook(func(ctx context.Context, events []eventstore.Event) {
+		mu.Lock()
+		batches++
+		mu.Unlock()
+		p.Publish(ctx, events)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := &countingRows{Rows: rm}
+	p = pipeline.New(st, rows, 0)
+	ctx, cancel := context.WithCancel(t.Context())
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = rm.Run(ctx) }()
+	defer func() { cancel(); <-runDone }()
+
+	const n = 60
+	var followers []func() []int64
+	for range 8 {
+		followers = append(followers, follow(t, p, 0, n, 0))
+	}
+	mustAppend(t, st, n)
+	for i, got := range followers {
+		if g := got(); len(g) != n {
+			t.Errorf("follower %d: %d changes, want %d", i, len(g), n)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	rows.mu.Lock()
+	defer rows.mu.Unlock()
+	if rows.calls != batches {
+		t.Errorf("%d reads of feed rows for %d batches and 8 followers, want one per batch", rows.calls, batches)
+	}
+	t.Logf("%d batches, %d reads of feed rows, 8 followers", batches, rows.calls)
+}
