@@ -33,6 +33,14 @@
 // is skipped, so applying a batch twice changes nothing. A batch is not
 // cancellable once begun; Run and Rebuild stop between batches.
 //
+// # The change pipeline
+//
+// After each batch of Run has committed, the hook given with
+// [WithCommitHook] receives the batch's events: serve hands them to the
+// change pipeline (handlers/pipeline), which reads their feed rows once and
+// feeds the live stream, the webhooks and the bus. Rebuild does not call
+// the hook.
+//
 // # Adding a projection
 //
 //  1. Add a migration under migrations/ (next number) creating its tables.
@@ -161,6 +169,8 @@ type ReadModel struct {
 	applied int64         // lowest checkpoint after the last commit
 	changed chan struct{} // closed and replaced when applied or runErr changes
 	runErr  error         // why Run stopped, if it failed
+
+	onCommit func(ctx context.Context, events []eventstore.Event) // see [WithCommitHook]
 }
 
 // Open prepares the read-model tables in db (embedded migrations, one
@@ -227,6 +237,17 @@ func WithWriter(wdb *sql.DB) Option {
 // holding the query pool. The caller owns and closes pdb.
 func WithPointReads(pdb *sql.DB) Option {
 	return func(m *ReadModel) { m.pdb = pdb }
+}
+
+// WithCommitHook makes [ReadModel.Run] call fn after each batch it applied
+// has committed, with the batch's events, in position order, from Run's
+// goroutine: the change pipeline (handlers/pipeline) produces its items
+// there, once per batch, for the live stream, the webhooks and the bus. fn
+// must not block for long (Run waits for it) and must not call back into
+// the batch machinery. Events at or below the checkpoints of a previous run
+// may be included; [ReadModel.Rebuild] does not call fn.
+func WithCommitHook(fn func(ctx context.Context, events []eventstore.Event)) Option {
+	return func(m *ReadModel) { m.onCommit = fn }
 }
 
 func (m *ReadModel) setCacheLimit(n int) {
@@ -469,8 +490,12 @@ func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
 // [eventstore.Store.Subscribe] callback of Run.
 func (m *ReadModel) apply(ctx context.Context, events []eventstore.Event) error {
 	m.applyMu.Lock()
-	defer m.applyMu.Unlock()
-	return m.applyLocked(ctx, events)
+	err := m.applyLocked(ctx, events)
+	m.applyMu.Unlock()
+	if err == nil && m.onCommit != nil && len(events) > 0 {
+		m.onCommit(ctx, events)
+	}
+	return err
 }
 
 // applyLocked applies events to every projection whose checkpoint is below

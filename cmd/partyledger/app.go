@@ -12,6 +12,7 @@ import (
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -33,6 +34,8 @@ type app struct {
 	runWG   sync.WaitGroup
 	stopRun context.CancelFunc
 	runErr  error
+
+	changes *pipeline.Pipeline // the committed-change stream the projections runner produces
 }
 
 // readPoolConns caps the read model's query pool. Each SQLite connection
@@ -126,11 +129,21 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	pdb.SetMaxOpenConns(pointPoolConns)
 	pdb.SetMaxIdleConns(pointPoolConns)
 	a.closers = append(a.closers, pdb.Close)
+	// The runner produces the change pipeline after each committed batch
+	// (handlers/pipeline); SSE, webhooks and the bus follow it.
+	publish := func(ctx context.Context, events []eventstore.Event) { a.changes.Publish(ctx, events) }
 	if a.reads, err = projections.Open(ctx, rdb, store, logger.With("component", "projections"),
-		projections.WithWriter(wdb), projections.WithPointReads(pdb)); err != nil {
+		projections.WithWriter(wdb), projections.WithPointReads(pdb), projections.WithCommitHook(publish)); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
+	a.changes = pipeline.New(store, a.reads, 0)
+	cp, err := a.reads.Checkpoint(ctx)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("open read model: %w", err)
+	}
+	a.changes.Start(cp)
 	a.commands = &commands.Service{Store: store, Reads: a.reads}
 	// Token creation and revocation are events of the log; a new token may
 	// not take a name that already acts in it.

@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/spf13/pflag"
 
+	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/bus"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 )
@@ -54,8 +55,18 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 		return nil, nil
 	}
 	logger := a.logger.With("component", "bus")
-	cp, err := bus.OpenCheckpoints(ctx, a.readDB)
+	// The checkpoints and the poison table live in the event log's file,
+	// beside the webhook subscriptions: the read model is disposable.
+	cpDB, err := sqlite.OpenDB(a.dbPath)
 	if err != nil {
+		return nil, fmt.Errorf("open bus checkpoints in %s: %w", a.dbPath, err)
+	}
+	cp, err := bus.OpenCheckpoints(ctx, cpDB)
+	if err == nil {
+		err = cp.Adopt(ctx, a.readDB) // where earlier versions kept them
+	}
+	if err != nil {
+		cpDB.Close()
 		return nil, err
 	}
 	var (
@@ -66,12 +77,13 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 	if a.nats != nil {
 		nb, err := bus.NewNATS(ctx, a.nats.conn, bus.NATSOptions{Replicas: a.nats.replicas, Dial: a.nats.dial, Logger: logger})
 		if err != nil {
+			cpDB.Close()
 			return nil, err
 		}
-		pub, sub, closePub = nb, nb.Subscriber, nb.Close
+		pub, sub, closePub = nb, nb.Subscriber, func() error { return errors.Join(nb.Close(), cpDB.Close()) }
 	} else {
 		ip := bus.NewInProcess(logger)
-		pub, sub, closePub = ip, ip.Subscriber, ip.Close
+		pub, sub, closePub = ip, ip.Subscriber, func() error { return errors.Join(ip.Close(), cpDB.Close()) }
 	}
 	// On NATS the bus is the JetStream subjects that integrators
 	// subscribe to; serve runs no in-process handlers there, because
@@ -117,7 +129,7 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 	}
 
 	fwdCtx, stopForwarder := context.WithCancel(context.Background())
-	f := &bus.Forwarder{Log: a.store, Publisher: pub, Checkpoints: cp, Source: busOpts.source, Logger: logger}
+	f := &bus.Forwarder{Changes: a.changes, Publisher: pub, Checkpoints: cp, Source: busOpts.source, Logger: logger}
 	var fwg sync.WaitGroup
 	fwg.Go(func() { f.Run(fwdCtx) })
 	logger.Info("event bus started", "source", busOpts.source, "nats", a.nats != nil)

@@ -68,7 +68,7 @@ func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() err
 		db.Close()
 		return nil, err
 	}
-	feed := &webhooks.Feed{Log: a.store, Reads: a.reads}
+	feed := &webhooks.Feed{Changes: a.changes}
 	api.Subscriptions, api.Stream = subs, feed
 	// End the live streams as soon as serve starts shutting down, so that
 	// they do not hold the graceful shutdown up.

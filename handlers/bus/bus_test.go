@@ -20,6 +20,8 @@ import (
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/bus"
+	"github.com/partyledger/partyledger/handlers/pipeline"
+	"github.com/partyledger/partyledger/handlers/pipeline/pipelinetest"
 )
 
 func MustOpenStore(tb testing.TB) *sqlite.Store {
@@ -40,6 +42,13 @@ func MustOpenDB(tb testing.TB, path string) *sql.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// MustPipeline returns the change pipeline of a read model following st.
+func MustPipeline(tb testing.TB, st eventstore.Store) *pipeline.Pipeline {
+	tb.Helper()
+	p, _ := pipelinetest.MustOpen(tb, st)
+	return p
 }
 
 func MustCheckpoints(tb testing.TB, db *sql.DB) *bus.Checkpoints {
@@ -150,7 +159,8 @@ func TestForwarderResumesAfterRestart(t *testing.T) {
 	// First life: crash after 150 publishes, mid-batch.
 	ctx1, cancel1 := context.WithCancel(t.Context())
 	crash := &crashingPublisher{Publisher: pub, limit: 150, cancel: cancel1}
-	f1 := &bus.Forwarder{Log: st, Publisher: crash, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
+	changes := MustPipeline(t, st)
+	f1 := &bus.Forwarder{Changes: changes, Publisher: crash, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
 	if err := f1.Run(ctx1); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first forwarder: %v, want context.Canceled", err)
 	}
@@ -165,7 +175,7 @@ func TestForwarderResumesAfterRestart(t *testing.T) {
 
 	// Second life: a new process on the same read-model file.
 	ctx2, cancel2 := context.WithCancel(t.Context())
-	f2 := &bus.Forwarder{Log: st, Publisher: pub, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
+	f2 := &bus.Forwarder{Changes: changes, Publisher: pub, Checkpoints: MustCheckpoints(t, MustOpenDB(t, rmPath))}
 	done := make(chan error, 1)
 	go func() { done <- f2.Run(ctx2) }()
 	stored = append(stored, mustAppendN(t, st, 50)...)
@@ -235,7 +245,7 @@ func TestForwarderRetriesFailedPublish(t *testing.T) {
 	rec := startRecorder(t, pub)
 	fp := &failingPublisher{Publisher: pub}
 	fp.fails.Store(3)
-	f := &bus.Forwarder{Log: st, Publisher: fp, Checkpoints: MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))),
+	f := &bus.Forwarder{Changes: MustPipeline(t, st), Publisher: fp, Checkpoints: MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))),
 		RetryDelay: time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -338,7 +348,7 @@ func TestRouterRetriesAndPoisons(t *testing.T) {
 	<-b.Running()
 	defer b.Close()
 
-	f := &bus.Forwarder{Log: st, Publisher: pub, Checkpoints: cp}
+	f := &bus.Forwarder{Changes: MustPipeline(t, st), Publisher: pub, Checkpoints: cp}
 	go f.Run(ctx)
 	waitPosition(t, f, stored[len(stored)-1].Position)
 
@@ -363,6 +373,42 @@ func TestRouterRetriesAndPoisons(t *testing.T) {
 	for _, p := range got {
 		if want[p.MessageUUID] != p.Handler || p.Reason == "" {
 			t.Errorf("poisoned %s by %q (%s), want handler %q", p.MessageUUID, p.Handler, p.Reason, want[p.MessageUUID])
+		}
+	}
+}
+
+// TestCheckpointsAdopt moves a forwarder's checkpoint from the read-model
+// file, where earlier versions kept it, into a new database: a checkpoint
+// the new one lacks is copied, one it has is kept, and a database without
+// the table adopts nothing.
+func TestCheckpointsAdopt(t *testing.T) {
+	ctx := t.Context()
+	oldDB := MustOpenDB(t, filepath.Join(t.TempDir(), "plain.db"))
+	cp := MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "events.db")))
+	if err := cp.Save(ctx, "other", 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Adopt(ctx, oldDB); err != nil {
+		t.Fatalf("adopt from a database without the table: %v", err)
+	}
+	// The read-model file of an earlier version.
+	src := MustOpenDB(t, filepath.Join(t.TempDir(), "readmodel.db"))
+	srcCP := MustCheckpoints(t, src)
+	for name, pos := range map[string]int64{"forwarder": 42, "other": 7} {
+		if err := srcCP.Save(ctx, name, pos); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cp.Adopt(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"forwarder": 42, "other": 9} {
+		got, err := cp.Load(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("checkpoint %s = %d, want %d", name, got, want)
 		}
 	}
 }

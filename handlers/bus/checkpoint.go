@@ -13,8 +13,9 @@ import (
 )
 
 // Checkpoints keeps each forwarder's position (the last event it published)
-// in a table of its own, bus_checkpoints, in a local SQLite database (the
-// read-model file). It is safe for concurrent use.
+// in a table of its own, bus_checkpoints, in a local SQLite database: serve
+// gives it the event log's file, beside the webhook subscriptions, not the
+// read model, which a rebuild may delete. It is safe for concurrent use.
 type Checkpoints struct {
 	db *sql.DB
 }
@@ -126,4 +127,46 @@ func (p *PoisonTable) List(ctx context.Context) ([]Poisoned, error) {
 		out = append(out, q)
 	}
 	return out, rows.Err()
+}
+
+// Adopt copies into c the checkpoints stored in old (the read-model file,
+// where versions before the change pipeline kept them) that c does not
+// have yet, so that moving the checkpoints does not make a forwarder
+// publish the whole log again. A database without the table has nothing to
+// adopt.
+func (c *Checkpoints) Adopt(ctx context.Context, old *sql.DB) error {
+	var n int
+	if err := old.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bus_checkpoints'`).Scan(&n); err != nil {
+		return fmt.Errorf("bus: adopt checkpoints: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	rows, err := old.QueryContext(ctx, `SELECT name, position FROM bus_checkpoints`)
+	if err != nil {
+		return fmt.Errorf("bus: adopt checkpoints: %w", err)
+	}
+	defer rows.Close()
+	type cp struct {
+		name string
+		pos  int64
+	}
+	var found []cp
+	for rows.Next() {
+		var x cp
+		if err := rows.Scan(&x.name, &x.pos); err != nil {
+			return fmt.Errorf("bus: adopt checkpoints: %w", err)
+		}
+		found = append(found, x)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("bus: adopt checkpoints: %w", err)
+	}
+	for _, x := range found {
+		if _, err := c.db.ExecContext(ctx, `INSERT INTO bus_checkpoints (name, position) VALUES (?, ?)
+			ON CONFLICT (name) DO NOTHING`, x.name, x.pos); err != nil {
+			return fmt.Errorf("bus: adopt checkpoint %s: %w", x.name, err)
+		}
+	}
+	return nil
 }

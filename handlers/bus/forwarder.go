@@ -10,7 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/partyledger/partyledger/eventstore"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 )
 
 // Log attribute keys.
@@ -23,10 +23,10 @@ const (
 	logRetryIn  = "retry_in"
 )
 
-// Log is the part of the event store a [Forwarder] reads;
-// [eventstore.Store] has it.
-type Log interface {
-	Subscribe(ctx context.Context, after int64, fn func(ctx context.Context, events []eventstore.Event) error) error
+// Changes is the committed-change stream a [Forwarder] follows
+// (implemented by *pipeline.Pipeline).
+type Changes interface {
+	Follow(ctx context.Context, after int64, fn func(ctx context.Context, changes []pipeline.Change) error) error
 }
 
 // DefaultForwarderName is the checkpoint row of a forwarder without a name.
@@ -37,8 +37,8 @@ const DefaultForwarderName = "forwarder"
 const saveEvery = 64
 
 // Forwarder publishes every stored event on the bus, in position order,
-// after it is durably stored: it follows the log with a catch-up
-// subscription from its checkpoint, publishes each event with
+// after it is durably stored and applied: it follows the committed-change
+// stream (handlers/pipeline) from its checkpoint, publishes each event with
 // [NewMessage] on [Topic] of its type, and saves the position of the last
 // published event in [Checkpoints] after the publish returned.
 //
@@ -50,7 +50,7 @@ const saveEvery = 64
 type Forwarder struct {
 	// Name is the checkpoint row; empty means [DefaultForwarderName].
 	Name        string
-	Log         Log
+	Changes     Changes
 	Publisher   message.Publisher
 	Checkpoints *Checkpoints
 	// Source is the CloudEvents source; empty means [DefaultSource].
@@ -118,10 +118,10 @@ func (f *Forwarder) session(ctx context.Context) (progressed bool, err error) {
 	}
 	f.position.Store(after)
 	f.logger().Debug("event bus forwarder following the log", logPosition, after)
-	err = f.Log.Subscribe(ctx, after, func(ctx context.Context, events []eventstore.Event) error {
+	err = f.Changes.Follow(ctx, after, func(ctx context.Context, changes []pipeline.Change) error {
 		unsaved := 0
-		for i := range events {
-			ev := &events[i]
+		for i := range changes {
+			ev := &changes[i].Event
 			msg, err := NewMessage(*ev, f.Source)
 			if err != nil {
 				return err
@@ -130,7 +130,7 @@ func (f *Forwarder) session(ctx context.Context) (progressed bool, err error) {
 				return fmt.Errorf("publish event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
 			}
 			unsaved++
-			if unsaved == saveEvery || i == len(events)-1 {
+			if unsaved == saveEvery || i == len(changes)-1 {
 				if err := f.Checkpoints.Save(ctx, f.name(), ev.Position); err != nil {
 					return err
 				}

@@ -43,7 +43,7 @@ func TestNATSBus(t *testing.T) {
 	var fwds []*bus.Forwarder
 	for i := range 2 {
 		cp := MustCheckpoints(t, MustOpenDB(t, filepath.Join(t.TempDir(), "rm.db")))
-		f := &bus.Forwarder{Log: st, Publisher: nb, Checkpoints: cp}
+		f := &bus.Forwarder{Changes: MustPipeline(t, st), Publisher: nb, Checkpoints: cp}
 		fwds = append(fwds, f)
 		go f.Run(ctx)
 		if i == 0 {

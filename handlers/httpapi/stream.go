@@ -17,7 +17,7 @@ import (
 )
 
 // ChangeStream opens live streams of change items (implemented by
-// *webhooks.Feed). Watch fails with an error matching
+// *webhooks.Feed, which follows the change pipeline). Watch fails with an error matching
 // eventstore.ErrUnavailable when too many streams are open.
 type ChangeStream interface {
 	Head(ctx context.Context) (int64, error)
@@ -62,7 +62,7 @@ func FilterFromQuery(q url.Values) webhooks.Filter {
 // new change item, with id = the item's position and data = the item as
 // JSON. A client resumes after a disconnect with Last-Event-ID (browsers'
 // EventSource sends it by itself); ?after=<position> starts after a given
-// position; otherwise the stream starts at the current end of the log.
+// position; otherwise the stream starts after the last committed change.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := FilterFromQuery(q)

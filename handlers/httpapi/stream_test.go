@@ -15,63 +15,46 @@ import (
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
 
-// memLog is an in-memory event log for the feed: Subscribe replays from a
-// position and follows appends.
+// memLog is an in-memory event log whose appends are published on a
+// change pipeline at once, as the projections runner would after its commit.
 type memLog struct {
 	mu     sync.Mutex
 	events []eventstore.Event
-	notify chan struct{}
+	p      *pipeline.Pipeline
 }
 
-func newMemLog() *memLog { return &memLog{notify: make(chan struct{})} }
+func newMemLog() *memLog {
+	l := &memLog{}
+	l.p = pipeline.New(l, memReads{l}, 0)
+	return l
+}
 
 func (l *memLog) add(typ string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	pos := int64(len(l.events) + 1)
-	l.events = append(l.events, eventstore.Event{ID: "ev-" + strconv.FormatInt(pos, 10), Position: pos, Type: typ})
-	close(l.notify)
-	l.notify = make(chan struct{})
+	ev := eventstore.Event{ID: "ev-" + strconv.FormatInt(pos, 10), Position: pos, Type: typ}
+	l.events = append(l.events, ev)
+	l.mu.Unlock()
+	l.p.Publish(context.Background(), []eventstore.Event{ev})
 }
 
-func (l *memLog) Head(context.Context) (int64, string, error) {
+func (l *memLog) ReadAll(_ context.Context, after int64, limit int) ([]eventstore.Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return int64(len(l.events)), "", nil
-}
-
-func (l *memLog) Subscribe(ctx context.Context, after int64, fn func(context.Context, []eventstore.Event) error) error {
-	for {
-		l.mu.Lock()
-		var evs []eventstore.Event
-		if after < int64(len(l.events)) {
-			evs = append(evs, l.events[after:]...)
-		}
-		notify := l.notify
-		l.mu.Unlock()
-		if len(evs) > 0 {
-			if err := fn(ctx, evs); err != nil {
-				return err
-			}
-			after = evs[len(evs)-1].Position
-			continue
-		}
-		select {
-		case <-notify:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if after >= int64(len(l.events)) {
+		return nil, nil
 	}
+	evs := l.events[after:]
+	return append([]eventstore.Event(nil), evs[:min(limit, len(evs))]...), nil
 }
 
 // memReads answers Changes with one item per event of the log.
 type memReads struct{ log *memLog }
-
-func (memReads) WaitFor(context.Context, int64) error { return nil }
 
 func (r memReads) Changes(_ context.Context, w projections.Window) ([]projections.ChangeItem, error) {
 	r.log.mu.Lock()
@@ -101,7 +84,7 @@ func (viewerToken) Authenticate(_ context.Context, s string) (auth.Token, error)
 // still arrive, and a reconnection with Last-Event-ID resumes without gaps.
 func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	log := newMemLog()
-	feed := &webhooks.Feed{Log: log, Reads: memReads{log}}
+	feed := &webhooks.Feed{Changes: log.p}
 	s := &Server{Tokens: viewerToken{}, Stream: feed}
 	srv := &http.Server{Handler: s.Handler(), ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -196,7 +179,7 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 // Retry-After, not "store unavailable".
 func TestStreamFullServerSaysSo(t *testing.T) {
 	log := newMemLog()
-	feed := &webhooks.Feed{Log: log, Reads: memReads{log}, MaxWatches: 1}
+	feed := &webhooks.Feed{Changes: log.p, MaxWatches: 1}
 	s := &Server{Tokens: viewerToken{}, Stream: feed}
 	srv := &http.Server{Handler: s.Handler()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

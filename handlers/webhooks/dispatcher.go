@@ -52,8 +52,8 @@ const (
 var errDisabled = errors.New("webhooks: subscription disabled")
 
 // Dispatcher delivers the events of the log to every active subscription:
-// one goroutine per subscription, each reading the log from the
-// subscription's stored position (see the package documentation). Set the
+// one goroutine per subscription, each following the change pipeline from
+// the subscription's stored position (see the package documentation). Set the
 // fields, then call [Dispatcher.Run].
 type Dispatcher struct {
 	Subs *Subscriptions
@@ -219,7 +219,7 @@ func (w *worker) follow(ctx context.Context) error {
 		for _, n := range batch {
 			// Name reservations are bookkeeping, not changes: skipped
 			// like events the filter does not match.
-			if domain.IsInternalEvent(n.Event.Type) || !w.sub.Filter.Match(n.Event.Type, n.Event.Trigger, n.Change) {
+			if domain.IsInternalEvent(n.Event.Type) || !w.sub.Filter.Match(n.Event.Type, n.Event.Trigger, n.Item) {
 				skipped = n.Event.Position
 				continue
 			}
@@ -243,7 +243,7 @@ func (w *worker) deliver(ctx context.Context, n Notification) error {
 	if !w.sub.FullEnvelope {
 		ev = RedactEnvelope(ev)
 	}
-	body, err := NewPayload(ev, n.Change).Marshal()
+	body, err := NewPayload(ev, n.Item).Marshal()
 	if err != nil {
 		return fmt.Errorf("webhooks: encode event %d: %w", n.Event.Position, err)
 	}

@@ -1,6 +1,7 @@
 // Package webhooks notifies other systems of changes to the register: signed
 // webhooks (Standard Webhooks v1) to subscribed URLs, and a live feed of
-// change items that the HTTP API serves as Server-Sent Events.
+// change items that the HTTP API serves as Server-Sent Events ([Feed.Watch]),
+// both consumers of the one change pipeline (handlers/pipeline).
 //
 // # Subscriptions
 //
@@ -13,8 +14,9 @@
 //
 // Each subscription stores its own position in the event log: the last event
 // it has handled (delivered, or skipped by its filter). The [Dispatcher] runs
-// one goroutine per active subscription that reads the log itself from that
-// position ([eventstore.Store.Subscribe]) and delivers the matching events one
+// one goroutine per active subscription that follows the committed-change
+// stream of handlers/pipeline from that position ([Feed.Follow]) and
+// delivers the matching events one
 // at a time, in log order, moving the stored position only after the receiver
 // answered 2xx. A crash (even kill -9) between the commit of an event and its
 // delivery therefore loses nothing: on restart the subscription resumes from
@@ -28,6 +30,12 @@
 // so a restart does not reset the schedule. After the last retry fails, or
 // when the receiver answers 410 Gone, the subscription is disabled and a row
 // in webhook_subscription_events records why.
+//
+// The retries are hand-written rather than watermill's Retry and
+// PoisonQueue middleware: the schedule's state is stored and survives a
+// restart, Retry-After and 410 decide waits, and an exhausted event
+// disables its subscription at that event instead of being set aside (see
+// docs/webhooks.md).
 //
 // # SSRF protection
 //

@@ -7,28 +7,19 @@ import (
 	"sync"
 
 	"github.com/partyledger/partyledger/eventstore"
-	"github.com/partyledger/partyledger/projections"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 )
 
-// Log is what the feed needs from the event store.
-type Log interface {
-	Head(ctx context.Context) (position int64, hash string, err error)
-	Subscribe(ctx context.Context, after int64, fn func(ctx context.Context, events []eventstore.Event) error) error
+// Changes is the committed-change stream the feed follows (implemented by
+// *pipeline.Pipeline).
+type Changes interface {
+	Committed() int64
+	Follow(ctx context.Context, after int64, fn func(ctx context.Context, changes []pipeline.Change) error) error
 }
 
-// ChangeReader is what the feed needs from the read model
-// (implemented by *projections.ReadModel).
-type ChangeReader interface {
-	WaitFor(ctx context.Context, position int64) error
-	Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error)
-}
-
-// Notification is one event of the log with its feed item (nil for events
-// that are not feed items, such as management reviews).
-type Notification struct {
-	Event  eventstore.Event
-	Change *projections.ChangeItem
-}
+// Notification is one committed event of the log with its feed item (nil
+// for events that are not feed items, such as management reviews).
+type Notification = pipeline.Change
 
 // DefaultMaxWatches bounds the live streams a [Feed] serves at once.
 const DefaultMaxWatches = 256
@@ -37,14 +28,12 @@ const DefaultMaxWatches = 256
 // matches eventstore.ErrUnavailable, which the API answers with 503.
 var ErrBusy = fmt.Errorf("%w: too many open change streams", eventstore.ErrUnavailable)
 
-// Feed follows the event log and pairs each event with its change item. It
-// reads the log itself (a catch-up subscription from any position), then
-// waits until the read model has applied each batch and reads the batch's
-// items from it, so a notification always shows the names the register had
-// after the event. It is safe for concurrent use.
+// Feed gives the webhook workers and the live streams the committed-change
+// stream of the pipeline (handlers/pipeline): each follows it from a
+// position of its own, so a notification always shows the names the
+// register had after the event. It is safe for concurrent use.
 type Feed struct {
-	Log   Log
-	Reads ChangeReader
+	Changes Changes
 	// MaxWatches bounds concurrent [Feed.Watch] streams; 0 means
 	// [DefaultMaxWatches].
 	MaxWatches int
@@ -73,54 +62,24 @@ func (f *Feed) Stop() {
 	f.stop.Do(func() { close(f.stopped) })
 }
 
-// Head returns the position of the last event in the log.
-func (f *Feed) Head(ctx context.Context) (int64, error) {
-	pos, _, err := f.Log.Head(ctx)
-	return pos, err
+// Head returns the position of the last committed change: where a live
+// stream without a position starts.
+func (f *Feed) Head(context.Context) (int64, error) {
+	return f.Changes.Committed(), nil
 }
 
-// Follow calls fn with every event after position after, in order and in
-// batches, each with its change item, then keeps following new events until
-// ctx is done (it returns ctx.Err()) or fn or a read fails (it returns that
-// error).
+// Follow calls fn with every committed change after position after, in
+// order and in batches, then keeps following new ones until ctx is done (it
+// returns ctx.Err()) or fn or a read fails (it returns that error).
 func (f *Feed) Follow(ctx context.Context, after int64, fn func(ctx context.Context, batch []Notification) error) error {
-	return f.Log.Subscribe(ctx, after, func(ctx context.Context, events []eventstore.Event) error {
-		if len(events) == 0 {
-			return nil
-		}
-		batch, err := f.notifications(ctx, events)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, batch)
-	})
-}
-
-func (f *Feed) notifications(ctx context.Context, events []eventstore.Event) ([]Notification, error) {
-	first, last := events[0].Position, events[len(events)-1].Position
-	if err := f.Reads.WaitFor(ctx, last); err != nil {
-		return nil, fmt.Errorf("webhooks: wait for the read model: %w", err)
-	}
-	items, err := f.Reads.Changes(ctx, projections.Window{After: first - 1, Until: last})
-	if err != nil {
-		return nil, fmt.Errorf("webhooks: read change items %d-%d: %w", first, last, err)
-	}
-	byPos := make(map[int64]*projections.ChangeItem, len(items))
-	for i := range items {
-		byPos[items[i].Position] = &items[i]
-	}
-	out := make([]Notification, len(events))
-	for i, ev := range events {
-		out[i] = Notification{Event: ev, Change: byPos[ev.Position]}
-	}
-	return out, nil
+	return f.Changes.Follow(ctx, after, fn)
 }
 
 // Watch is one live stream of change items, opened by [Feed.Watch].
 type Watch struct {
 	// C receives the matching items, in position order, in batches. It is
 	// closed when the stream ends; Err then says why.
-	C <-chan []projections.ChangeItem
+	C <-chan []pipeline.Item
 
 	err  error
 	done chan struct{}
@@ -160,7 +119,7 @@ func (f *Feed) Watch(ctx context.Context, after int64, filter Filter) (*Watch, e
 		case <-ctx.Done():
 		}
 	}()
-	c := make(chan []projections.ChangeItem)
+	c := make(chan []pipeline.Item)
 	w := &Watch{C: c, done: make(chan struct{})}
 	go func() {
 		defer func() { <-f.sem }()
@@ -168,10 +127,10 @@ func (f *Feed) Watch(ctx context.Context, after int64, filter Filter) (*Watch, e
 		defer close(c)
 		defer cancel(nil)
 		err := f.Follow(ctx, after, func(ctx context.Context, batch []Notification) error {
-			var items []projections.ChangeItem
+			var items []pipeline.Item
 			for _, n := range batch {
-				if n.Change != nil && filter.MatchItem(n.Change) {
-					items = append(items, *n.Change)
+				if n.Item != nil && filter.MatchItem(n.Item) {
+					items = append(items, *n.Item)
 				}
 			}
 			if len(items) == 0 {

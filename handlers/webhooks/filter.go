@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/projections"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 )
 
 // MaxFilterValues bounds each list of a [Filter].
@@ -76,7 +76,7 @@ func (f Filter) Validate(prefix string) error {
 // feed item change (nil for events that are not feed items, such as
 // management reviews), passes the filter. Party and category lists never
 // match an event without a feed item.
-func (f Filter) Match(typ, trigger string, change *projections.ChangeItem) bool {
+func (f Filter) Match(typ, trigger string, change *pipeline.Item) bool {
 	if len(f.Types) > 0 && !slices.Contains(f.Types, typ) {
 		return false
 	}
@@ -93,6 +93,6 @@ func (f Filter) Match(typ, trigger string, change *projections.ChangeItem) bool 
 }
 
 // MatchItem reports whether a feed item passes the filter.
-func (f Filter) MatchItem(it *projections.ChangeItem) bool {
+func (f Filter) MatchItem(it *pipeline.Item) bool {
 	return f.Match(it.Type, it.Trigger, it)
 }

@@ -3,19 +3,20 @@ package webhooks_test
 import (
 	"testing"
 
+	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
 
 func TestFilterMatch(t *testing.T) {
 	const pid = "0193c0de-0000-7000-8000-000000000001"
-	item := &projections.ChangeItem{Type: "requirement.revised", Trigger: "incident",
+	item := &pipeline.Item{Type: "requirement.revised", Trigger: "incident",
 		Party: projections.PartyRef{ID: pid, Category: "supplier"}}
 	cases := []struct {
 		name   string
 		f      webhooks.Filter
 		typ    string
-		change *projections.ChangeItem
+		change *pipeline.Item
 		want   bool
 	}{
 		{"empty filter", webhooks.Filter{}, "requirement.revised", item, true},

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -62,10 +64,18 @@ func MustOpenEnv(tb testing.TB, dbPath string) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	reads, err := projections.Open(ctx, rdb, store, nil)
+	var changes *pipeline.Pipeline
+	reads, err := projections.Open(ctx, rdb, store, nil,
+		projections.WithCommitHook(func(ctx context.Context, events []eventstore.Event) { changes.Publish(ctx, events) }))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	changes = pipeline.New(store, reads, 0)
+	cp, err := reads.Checkpoint(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	changes.Start(cp)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -79,7 +89,7 @@ func MustOpenEnv(tb testing.TB, dbPath string) *env {
 	}
 	e := &env{dbPath: dbPath, store: store, db: db, reads: reads, guard: guard,
 		svc:  &commands.Service{Store: store, Reads: reads},
-		subs: subs, feed: &webhooks.Feed{Log: store, Reads: reads}}
+		subs: subs, feed: &webhooks.Feed{Changes: changes}}
 	tb.Cleanup(func() {
 		cancel()
 		<-done

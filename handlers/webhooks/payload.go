@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/eventstore"
-	"github.com/partyledger/partyledger/projections"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 )
 
 // Source is the CloudEvents source attribute of every payload.
@@ -32,12 +32,12 @@ type Payload struct {
 
 // PayloadData is the data of a [Payload].
 type PayloadData struct {
-	Event  eventstore.Event        `json:"event"`
-	Change *projections.ChangeItem `json:"change"` // null for management reviews
+	Event  eventstore.Event `json:"event"`
+	Change *pipeline.Item   `json:"change"` // null for management reviews
 }
 
 // NewPayload builds the payload of ev with its feed item (nil if none).
-func NewPayload(ev eventstore.Event, change *projections.ChangeItem) Payload {
+func NewPayload(ev eventstore.Event, change *pipeline.Item) Payload {
 	return Payload{SpecVersion: "1.0", ID: ev.ID, Source: Source, Type: ev.Type, Subject: ev.Stream,
 		Time: ev.Time.UTC(), DataContentType: "application/json", Position: ev.Position,
 		Data: PayloadData{Event: ev, Change: change}}

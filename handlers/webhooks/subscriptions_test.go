@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -205,7 +206,7 @@ func TestWatch(t *testing.T) {
 		pos1 := e.revise(t, p, 5, "incident")
 		e.revise(t, other, 5, "incident")
 		pos2 := e.revise(t, p, 1, "incident")
-		var got []projections.ChangeItem
+		var got []pipeline.Item
 		for len(got) < 2 {
 			got = append(got, <-w.C...)
 		}
