@@ -62,4 +62,7 @@ type Plans interface {
 	ReviewsDue(ctx context.Context, today, until string) ([]projections.OwnerReviews, error)
 	Communications(ctx context.Context, f projections.CommunicationFilter) ([]projections.CommunicationView, error)
 	OverdueCommunications(ctx context.Context, partyID, today string) ([]projections.PlanEntryView, error)
+	// Actions lists management-review actions (status "open" includes the
+	// overdue ones, flagged); see [projections.ReadModel.Actions].
+	Actions(ctx context.Context, status, today string) ([]projections.ActionView, error)
 }
