@@ -20,6 +20,10 @@ type Reads interface {
 	LastReview(ctx context.Context) (projections.ReviewView, bool, error)
 	Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error)
 	Checkpoint(ctx context.Context) (int64, error)
+	// EachRegisterParty and CountParties page the register in SQL
+	// (projections/pages.go), so a register page reads 50 parties, not 10k.
+	EachRegisterParty(ctx context.Context, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error)
+	CountParties(ctx context.Context, f projections.PartyFilter) (int, error)
 }
 
 // Audit answers a party's history and the register as of a past time
