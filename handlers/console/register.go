@@ -30,7 +30,7 @@ type registerPage struct {
 	// FirstPage links back to the first page of a keyset-paged register
 	// (cursor links go forward only).
 	FirstPage string
-	CSV      string
+	CSV       string
 }
 
 // registerQuery reads the register page's filters; as_of=YYYY-MM-DD means
