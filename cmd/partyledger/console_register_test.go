@@ -85,3 +85,53 @@ func TestConsoleRegisterPagesInSQL(t *testing.T) {
 		t.Fatalf("bad cursor: %d, want 422", resp.StatusCode)
 	}
 }
+
+// The /changes page pages a long window as the API does (100 a page, the
+// end pinned by the first page): a walk of the next links shows every
+// change once, and a change made during the walk does not join it.
+func TestConsoleChangesPaged(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	const n = 130
+	for i := range n {
+		mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": fmt.Sprintf("Party %03d", i),
+			"category": "customer", "scope": "external"}, nil), http.StatusCreated)
+	}
+	c := consoleClient(t)
+	MustSignIn(t, c, s.URL, s.Token)
+	item := regexp.MustCompile(`<h2 class="h3"><a href="/parties/[^"]+">(Party \d+)</a>`)
+	next := regexp.MustCompile(`<a href="/changes(\?[^"]*)" rel="next">`)
+	for _, view := range []string{"detailed", "net"} {
+		seen := map[string]bool{}
+		path := "/changes?since=beginning&view=" + view
+		for pages := 0; path != ""; pages++ {
+			if pages > 2 {
+				t.Fatalf("%s: more than 2 pages", view)
+			}
+			resp, body := consoleDo(t, c, "GET", s.URL+path, nil)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %d", path, resp.StatusCode)
+			}
+			items := item.FindAllStringSubmatch(body, -1)
+			if len(items) > 100 {
+				t.Fatalf("%s: %d items on a page", path, len(items))
+			}
+			for _, it := range items {
+				if seen[it[1]] {
+					t.Fatalf("%s: %s twice", view, it[1])
+				}
+				seen[it[1]] = true
+			}
+			if pages == 0 { // a change during the walk stays out of it
+				mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": "Late party " + view,
+					"category": "customer", "scope": "external"}, nil), http.StatusCreated)
+			}
+			path = ""
+			if m := next.FindStringSubmatch(body); m != nil {
+				path = "/changes" + html.UnescapeString(m[1])
+			}
+		}
+		if len(seen) != n {
+			t.Fatalf("%s: the walk saw %d changes, want %d", view, len(seen), n)
+		}
+	}
+}

@@ -24,6 +24,9 @@ type Reads interface {
 	// (projections/pages.go), so a register page reads 50 parties, not 10k.
 	EachRegisterParty(ctx context.Context, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error)
 	CountParties(ctx context.Context, f projections.PartyFilter) (int, error)
+	// EachChange and NetPage page the change feed as the API does.
+	EachChange(ctx context.Context, w projections.Window, fn func(projections.ChangeItem) error) error
+	NetPage(ctx context.Context, w projections.Window, offset, limit int) ([]projections.NetItem, int, error)
 }
 
 // Audit answers a party's history and the register as of a past time
