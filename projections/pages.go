@@ -339,3 +339,18 @@ func scanNetKey(s scanner) (ChangeItem, error) {
 	}
 	return it, nil
 }
+
+// CountParties returns how many parties match f, for a paged list's "N
+// parties, page i of n" without reading them. It returns EINVALID for a bad
+// filter.
+func (m *ReadModel) CountParties(ctx context.Context, f PartyFilter) (int, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := m.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM parties p WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("projections: count parties: %w", err)
+	}
+	return n, nil
+}

@@ -10,11 +10,16 @@ type dashboard struct {
 	Parties, Internal, External int
 	Requirements, Expectations  int
 	Undecided                   []reqRef
+	UndecidedCount              int // all of them; Undecided lists the first 10
 	Due                         []reqRef
 	LastReview                  *projections.ReviewView
 	Changes                     int
 	Recent                      []projections.ChangeItem
 	Head                        int64
+	// Actions are the open management-review actions, due first; Overdue
+	// counts those past their due date.
+	Actions []projections.ActionView
+	Overdue int
 }
 
 // reqRef is a requirement with its party's name, for lists.
@@ -68,8 +73,22 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 	if d.Head, err = s.Reads.Checkpoint(ctx); err != nil {
 		return err
 	}
+	if s.Plans != nil {
+		if d.Actions, err = s.Plans.Actions(ctx, projections.ActionsOpen, s.now().Format("2006-01-02")); err != nil {
+			return err
+		}
+		for _, a := range d.Actions {
+			if a.Overdue {
+				d.Overdue++
+			}
+		}
+	}
+	d.UndecidedCount = len(d.Undecided)
 	if len(d.Undecided) > 10 {
 		d.Undecided = d.Undecided[:10]
+	}
+	if len(d.Actions) > 10 {
+		d.Actions = d.Actions[:10]
 	}
 	if len(d.Due) > 10 {
 		d.Due = d.Due[:10]

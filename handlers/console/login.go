@@ -2,7 +2,9 @@ package console
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/partyledger/partyledger/handlers/auth"
@@ -28,6 +30,13 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) error
 	tok, err := s.Tokens.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("token")))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnauthenticated) {
+			if s.FailedAuth != nil {
+				if ok, wait := s.FailedAuth.FailedAuth(r); !ok {
+					w.Header().Set("Retry-After", strconv.Itoa(int(max(1, math.Ceil(wait.Seconds())))))
+					return s.render(w, r, http.StatusTooManyRequests, "login", "Sign in",
+						loginPage{Next: next, Error: "Too many failed sign-ins from this address. Wait a minute and try again."})
+				}
+			}
 			return s.render(w, r, http.StatusUnauthorized, "login", "Sign in",
 				loginPage{Next: next, Error: "This token is not valid: it is unknown, expired or revoked."})
 		}

@@ -13,6 +13,9 @@ type partyPage struct {
 	History []projections.ChangeItem
 	// Saved is a confirmation after a write ("saved", "created").
 	Saved string
+	// Decide is the requirement whose addressing-decision form is open
+	// (?decide=, from the dashboard's "Needs a decision").
+	Decide string
 }
 
 // handlePartyShow shows one party with its requirements, addressing
@@ -23,7 +26,7 @@ func (s *Server) handlePartyShow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg := partyPage{Party: p, Saved: r.URL.Query().Get("saved")}
+	pg := partyPage{Party: p, Saved: r.URL.Query().Get("saved"), Decide: r.URL.Query().Get("decide")}
 	if p.ParentID != nil {
 		if pp, err := s.Reads.Party(ctx, *p.ParentID); err == nil {
 			pg.Parent = &pp

@@ -20,6 +20,13 @@ type Reads interface {
 	LastReview(ctx context.Context) (projections.ReviewView, bool, error)
 	Changes(ctx context.Context, w projections.Window) ([]projections.ChangeItem, error)
 	Checkpoint(ctx context.Context) (int64, error)
+	// EachRegisterParty and CountParties page the register in SQL
+	// (projections/pages.go), so a register page reads 50 parties, not 10k.
+	EachRegisterParty(ctx context.Context, f projections.PartyFilter, pg projections.Page, fn func(projections.PartyView) error) (projections.Cursor, error)
+	CountParties(ctx context.Context, f projections.PartyFilter) (int, error)
+	// EachChange and NetPage page the change feed as the API does.
+	EachChange(ctx context.Context, w projections.Window, fn func(projections.ChangeItem) error) error
+	NetPage(ctx context.Context, w projections.Window, offset, limit int) ([]projections.NetItem, int, error)
 }
 
 // Audit answers a party's history and the register as of a past time
@@ -62,4 +69,7 @@ type Plans interface {
 	ReviewsDue(ctx context.Context, today, until string) ([]projections.OwnerReviews, error)
 	Communications(ctx context.Context, f projections.CommunicationFilter) ([]projections.CommunicationView, error)
 	OverdueCommunications(ctx context.Context, partyID, today string) ([]projections.PlanEntryView, error)
+	// Actions lists management-review actions (status "open" includes the
+	// overdue ones, flagged); see [projections.ReadModel.Actions].
+	Actions(ctx context.Context, status, today string) ([]projections.ActionView, error)
 }

@@ -27,7 +27,10 @@ type registerPage struct {
 	AsOf     string // the as_of date, when the page shows the past
 	PrevPage string
 	NextPage string
-	CSV      string
+	// FirstPage links back to the first page of a keyset-paged register
+	// (cursor links go forward only).
+	FirstPage string
+	CSV       string
 }
 
 // registerQuery reads the register page's filters; as_of=YYYY-MM-DD means
@@ -69,6 +72,8 @@ func filterParties(ps []projections.PartyView, text, sortBy string) []projection
 		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	}
 	switch sortBy {
+	case "name":
+		slices.SortStableFunc(ps, byName)
 	case "category":
 		slices.SortStableFunc(ps, func(a, b projections.PartyView) int { return cmp.Or(cmp.Compare(a.Category, b.Category), byName(a, b)) })
 	case "influence":
@@ -79,10 +84,20 @@ func filterParties(ps []projections.PartyView, text, sortBy string) []projection
 		slices.SortStableFunc(ps, func(a, b projections.PartyView) int { return cmp.Or(cmp.Compare(b.Interest, a.Interest), byName(a, b)) })
 	case "updated":
 		slices.SortStableFunc(ps, func(a, b projections.PartyView) int { return b.UpdatedAt.Compare(a.UpdatedAt) })
-	default:
-		slices.SortStableFunc(ps, byName)
+	default: // register order, as the API and the SQL-paged page list it
+		slices.SortStableFunc(ps, func(a, b projections.PartyView) int {
+			return cmp.Or(cmp.Compare(scopeRank(a.Scope), scopeRank(b.Scope)), byName(a, b))
+		})
 	}
 	return ps
+}
+
+// scopeRank is the register's first sort key: internal parties first.
+func scopeRank(scope string) int {
+	if scope == "internal" {
+		return 0
+	}
+	return 1
 }
 
 // handleRegister shows the register as a table: filters, text search,
@@ -92,6 +107,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	f, at, err := registerQuery(q)
 	if err != nil {
 		return err
+	}
+	if at == nil && strings.TrimSpace(q.Get("q")) == "" && q.Get("sort") == "" {
+		return s.registerPaged(w, r, q, f)
 	}
 	ps, err := s.register(r.Context(), f, at)
 	if err != nil {
@@ -116,6 +134,47 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		title = "Register as it stood on " + p.AsOf
 	}
 	return s.render(w, r, http.StatusOK, "register", title, p)
+}
+
+// registerPaged serves the register's common view (today, register order,
+// no text search) a page at a time from SQL, with keyset cursors as the
+// API pages it: the page reads its 50 parties and a count, never the whole
+// register. The page number rides along in the links for display only.
+func (s *Server) registerPaged(w http.ResponseWriter, r *http.Request, q url.Values, f projections.PartyFilter) error {
+	ctx := r.Context()
+	after, err := projections.ParseCursor(q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	p := registerPage{Q: q}
+	next, err := s.Reads.EachRegisterParty(ctx, f, projections.Page{After: after, Limit: pageSize}, func(v projections.PartyView) error {
+		p.Parties = append(p.Parties, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if p.Total, err = s.Reads.CountParties(ctx, f); err != nil {
+		return err
+	}
+	p.Pages = max(1, (p.Total+pageSize-1)/pageSize)
+	p.Page = 1
+	if !after.IsZero() {
+		p.Page, _ = strconv.Atoi(q.Get("page"))
+		p.Page = min(max(p.Page, 2), p.Pages)
+		p.FirstPage = queryWith(q, "cursor", "")
+	}
+	if !next.IsZero() {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = append([]string(nil), vs...)
+		}
+		v.Set("cursor", next.String())
+		v.Set("page", strconv.Itoa(p.Page+1))
+		p.NextPage = "?" + v.Encode()
+	}
+	p.CSV = "/register.csv" + queryWith(q, "cursor", "")
+	return s.render(w, r, http.StatusOK, "register", "Register", p)
 }
 
 // handleRegisterCSV downloads the register (with the page's filters) as

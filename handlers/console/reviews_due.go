@@ -10,6 +10,8 @@ import (
 type dueReviewsPage struct {
 	Owners []projections.OwnerReviews
 	Until  string
+	// Actions are the open management-review actions (overdue ones flagged).
+	Actions []projections.ActionView
 }
 
 // handleReviewsDue lists the requirement reviews overdue or due within 30
@@ -24,5 +26,10 @@ func (s *Server) handleReviewsDue(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "reviews_due", "Requirement reviews due", dueReviewsPage{Owners: owners, Until: until})
+	actions, err := s.Plans.Actions(r.Context(), projections.ActionsOpen, now.Format("2006-01-02"))
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "reviews_due", "Requirement reviews due",
+		dueReviewsPage{Owners: owners, Until: until, Actions: actions})
 }

@@ -79,6 +79,17 @@ type Server struct {
 	Now func() time.Time
 	// Secure marks the session cookie Secure (the server runs TLS).
 	Secure bool
+	// FailedAuth limits failed sign-ins per client address (implemented by
+	// *httpapi.Server, so the console and the API share one budget); nil
+	// does not limit.
+	FailedAuth FailedAuthLimiter
+}
+
+// FailedAuthLimiter counts a failed sign-in of r against its client's
+// budget and reports whether the client may still be told "not valid"
+// (true) or must be refused with 429 for retryAfter (false).
+type FailedAuthLimiter interface {
+	FailedAuth(r *http.Request) (ok bool, retryAfter time.Duration)
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -218,3 +218,24 @@ func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
 	}
 	return out, nil
 }
+
+// FailedAuth counts one failed authentication of r that happened outside
+// the API (the console's sign-in form) against the same per-client budget
+// the API's failed-authentication limit uses, and records it in the
+// security log. It returns false, with the wait, once the client's budget
+// is spent: the caller then answers 429 with Retry-After instead of its
+// usual refusal. Call it only after a credential failed, never before
+// checking one, so that a valid token is never refused; the client is
+// found as for the API, honouring [Server.TrustedProxies]. It is safe for
+// concurrent use, and allows everything before [Server.Handler] is built
+// or when the limit is off.
+func (s *Server) FailedAuth(r *http.Request) (ok bool, retryAfter time.Duration) {
+	client := s.clientAddr(r)
+	ok, wait := s.authLim.allow(client)
+	if ok {
+		s.recordDenial(r, client, "", "unauthenticated", http.StatusUnauthorized)
+	} else {
+		s.recordDenial(r, client, "", "auth_rate_limited", http.StatusTooManyRequests)
+	}
+	return ok, wait
+}
