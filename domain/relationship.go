@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -297,8 +299,107 @@ func checkRelationshipKind(v *validation, kind, label string) {
 // self has the same (from, to, kind).
 func checkDuplicate(dir RelationshipDirectory, self RelationshipID, from, to PartyID, kind string) error {
 	if other, ok := dir.ActiveRelationship(from, to, kind); ok && other != self {
-		return &Error{Code: ECONFLICT, Message: "an active relationship with the same parties and kind already exists",
-			Fields: []FieldError{{Field: "kind", Message: "is already used by relationship " + string(other)}}}
+		return duplicateRelationship(other)
 	}
 	return nil
+}
+
+// Relationship key reservation events. They keep (from, to, kind) unique
+// among active relationships as data, as name reservations do for party
+// names: each key has a reservation stream, claimed in the same atomic
+// append as the relationship.established (or the revision that changes the
+// kind) and released with relationship.ended (or that revision). Two
+// writers racing for one key, in one process or in several on one store,
+// both expect the same version of the key's stream: the store lets exactly
+// one through.
+const (
+	EventRelationshipKeyClaimed  = "relationship_key.claimed"
+	EventRelationshipKeyReleased = "relationship_key.released"
+)
+
+var _ = RegisterEvents(InternalDef[RelationshipKeyClaimed](), InternalDef[RelationshipKeyReleased]())
+
+// RelationshipKeyClaimed records that a relationship took the key (from,
+// to, kind).
+type RelationshipKeyClaimed struct {
+	FromPartyID    PartyID        `json:"from_party_id"`
+	ToPartyID      PartyID        `json:"to_party_id"`
+	Kind           string         `json:"kind"`
+	RelationshipID RelationshipID `json:"relationship_id"`
+}
+
+// RelationshipKeyReleased records that a relationship gave the key up.
+type RelationshipKeyReleased struct {
+	FromPartyID    PartyID        `json:"from_party_id"`
+	ToPartyID      PartyID        `json:"to_party_id"`
+	Kind           string         `json:"kind"`
+	RelationshipID RelationshipID `json:"relationship_id"`
+}
+
+func (RelationshipKeyClaimed) EventType() string  { return EventRelationshipKeyClaimed }
+func (RelationshipKeyReleased) EventType() string { return EventRelationshipKeyReleased }
+
+// RelationshipKeyStreamPrefix starts the name of every relationship key
+// reservation stream.
+const RelationshipKeyStreamPrefix = "relkey-"
+
+// RelationshipKeyStream returns the stream that reserves (from, to, kind):
+// the prefix and the first 32 hex digits of the SHA-256 of the three,
+// separated by NUL bytes.
+func RelationshipKeyStream(from, to PartyID, kind string) string {
+	sum := sha256.Sum256([]byte(string(from) + "\x00" + string(to) + "\x00" + kind))
+	return RelationshipKeyStreamPrefix + hex.EncodeToString(sum[:16])
+}
+
+// RelationshipKey is the state of one key reservation stream.
+type RelationshipKey struct {
+	Version int64          // stream version of the last applied event
+	Holder  RelationshipID // the relationship that holds the key; "" when free
+}
+
+// Apply folds one event of the key's stream.
+func (k *RelationshipKey) Apply(e Event) {
+	k.Version++
+	switch e := e.(type) {
+	case RelationshipKeyClaimed:
+		k.Holder = e.RelationshipID
+	case RelationshipKeyReleased:
+		if k.Holder == e.RelationshipID {
+			k.Holder = ""
+		}
+	}
+}
+
+// Claim decides whether relationship id may take the key (from, to, kind):
+// the claim event, nothing when it already holds it, or ECONFLICT naming
+// the holder.
+func (k *RelationshipKey) Claim(id RelationshipID, from, to PartyID, kind string) ([]Event, error) {
+	switch k.Holder {
+	case id:
+		return nil, nil
+	case "":
+		return []Event{RelationshipKeyClaimed{FromPartyID: from, ToPartyID: to, Kind: kind, RelationshipID: id}}, nil
+	}
+	return nil, duplicateRelationship(k.Holder)
+}
+
+// Release decides that relationship id gives the key up. It releases
+// nothing when id does not hold it (a relationship established before key
+// reservations existed).
+func (k *RelationshipKey) Release(id RelationshipID, from, to PartyID, kind string) []Event {
+	if k.Holder != id {
+		return nil
+	}
+	return []Event{RelationshipKeyReleased{FromPartyID: from, ToPartyID: to, Kind: kind, RelationshipID: id}}
+}
+
+// duplicateRelationship is the ECONFLICT of a second active relationship
+// with the same (from, to, kind).
+func duplicateRelationship(other RelationshipID) error {
+	msg := "is already used by an active relationship between these parties"
+	if other != "" {
+		msg = "is already used by relationship " + string(other)
+	}
+	return &Error{Code: ECONFLICT, Message: "an active relationship with the same parties and kind already exists",
+		Fields: []FieldError{{Field: "kind", Message: msg}}}
 }

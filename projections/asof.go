@@ -361,25 +361,34 @@ type StoreHead interface {
 // the audit index finds the last position stamped at or before it; events
 // the index has not applied yet are read and filtered by their time.
 func (m *ReadModel) SnapshotAt(ctx context.Context, at AsOf) (*Snapshot, error) {
+	upTo, err := m.asOfUpTo(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	return FoldRegister(ctx, m.store, at, upTo)
+}
+
+// asOfUpTo returns the last position a fold for the moment at must read.
+func (m *ReadModel) asOfUpTo(ctx context.Context, at AsOf) (int64, error) {
 	upTo := at.Position
 	if !at.Time.IsZero() {
 		var err error
 		if upTo, err = m.PositionAt(ctx, at.Time); err != nil {
-			return nil, err
+			return 0, err
 		}
 		indexed, err := m.AuditCheckpoint(ctx)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		head, _, err := m.store.Head(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("projections: as of %s: head: %w", at, err)
+			return 0, fmt.Errorf("projections: as of %s: head: %w", at, err)
 		}
 		if indexed < head {
 			upTo = head
 		}
 	}
-	return FoldRegister(ctx, m.store, at, upTo)
+	return upTo, nil
 }
 
 // RegisterAsOf returns the register as it stood at the moment at, in the

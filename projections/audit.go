@@ -343,12 +343,14 @@ func (m *ReadModel) AuditCheckpoint(ctx context.Context) (int64, error) {
 
 // History returns every change to a party, oldest first, as change-feed
 // items (actor, reason, trigger, time and field changes): the party's own
-// events and those of its requirements. With requirementID it returns only
-// that requirement's changes. It returns ENOTFOUND when there are none (an
+// events, those of its requirements and those of the relationships it is an
+// end of. With requirementID it returns only that requirement's changes. It returns ENOTFOUND when there are none (an
 // unknown party or requirement).
 func (m *ReadModel) History(ctx context.Context, partyID, requirementID string) ([]ChangeItem, error) {
-	sub := `SELECT position FROM audit_index WHERE party_id = ?`
-	args := []any{partyID}
+	sub := `SELECT position FROM audit_index WHERE party_id = ?
+		UNION SELECT c.position FROM changes c JOIN change_relationships r ON r.id = c.relationship_id
+		WHERE c.relationship_id IS NOT NULL AND (r.from_party_id = ? OR r.to_party_id = ?)`
+	args := []any{partyID, partyID, partyID}
 	if requirementID != "" {
 		sub = `SELECT position FROM audit_index WHERE requirement_id = ? AND party_id = ?`
 		args = []any{requirementID, partyID}

@@ -26,7 +26,8 @@ type feed struct {
 	dirtyR  []*reqRefState
 
 	ins, selParty, selReq, upParty, upReq *sql.Stmt
-	obj                                   feedObjectives // objectives, reviews, communications (feed_objectives.go)
+	obj                                   feedObjectives    // objectives, reviews, communications (feed_objectives.go)
+	rel                                   feedRelationships // relationships (feed_relationships.go)
 }
 
 type partyRefState struct {
@@ -46,7 +47,8 @@ func newFeed() *feed {
 
 func (f *feed) name() string { return "changes" }
 func (f *feed) tables() []string {
-	return []string{"changes", "change_parties", "change_requirements", "change_objectives", "change_kpis"}
+	return []string{"changes", "change_parties", "change_requirements", "change_objectives", "change_kpis",
+		"change_relationships"}
 }
 
 // setCacheLimit bounds the cached parties; requirements may be several times
@@ -65,8 +67,8 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 	}
 	f.ins = prep(`INSERT INTO changes (position, event_id, event_type, event_time, actor, reason,
 			event_trigger, party_id, party_name, party_scope, party_category, requirement_id,
-			requirement_title, requirement_kind, change_kind, changes, objective)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			requirement_title, requirement_kind, change_kind, changes, objective, relationship_id, relationship)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	f.selParty = prep(`SELECT name, scope, category FROM change_parties WHERE id = ?`)
 	f.selReq = prep(`SELECT party_id, title, kind FROM change_requirements WHERE id = ?`)
 	f.upParty = prep(`INSERT INTO change_parties (id, name, scope, category) VALUES (?, ?, ?, ?)
@@ -78,12 +80,16 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 	if err == nil {
 		err = f.obj.begin(ctx, tx)
 	}
+	if err == nil {
+		err = f.rel.begin(ctx, tx)
+	}
 	return err
 }
 
 func (f *feed) end(committed bool) {
 	f.ins, f.selParty, f.selReq, f.upParty, f.upReq = nil, nil, nil, nil, nil
 	f.obj.end()
+	f.rel.end()
 	f.dirtyP, f.dirtyR = f.dirtyP[:0], f.dirtyR[:0]
 	if !committed || len(f.parties) > f.limit || len(f.reqs) > 8*f.limit {
 		clear(f.parties)
@@ -108,9 +114,13 @@ func (f *feed) apply(ctx context.Context, ev *eventstore.Event, de domain.Event)
 	if err != nil {
 		return err
 	}
+	relID, rel, err := relationshipColumns(item.Relationship)
+	if err != nil {
+		return err
+	}
 	_, err = f.ins.ExecContext(ctx, item.Position, item.EventID, item.Type, formatTime(item.Time),
 		item.Actor, item.Reason, item.Trigger, item.Party.ID, item.Party.Name, item.Party.Scope,
-		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj)
+		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj, relID, rel)
 	return err
 }
 
@@ -390,7 +400,7 @@ type Window struct {
 
 const changeCols = `position, event_id, event_type, event_time, actor, reason, event_trigger,
 	party_id, party_name, party_scope, party_category, requirement_id, requirement_title,
-	requirement_kind, change_kind, changes, objective`
+	requirement_kind, change_kind, changes, objective, relationship`
 
 // Changes returns the detailed change feed inside w: one item per party or
 // requirement event, ordered by position. For the changes since a management
@@ -490,10 +500,10 @@ func (m *ReadModel) timeIndexNarrower(ctx context.Context, w Window) (byTime, em
 func scanChange(s scanner) (ChangeItem, error) {
 	var it ChangeItem
 	var at, changes string
-	var rid, rtitle, rkind, obj sql.NullString
+	var rid, rtitle, rkind, obj, rel sql.NullString
 	if err := s.Scan(&it.Position, &it.EventID, &it.Type, &at, &it.Actor, &it.Reason, &it.Trigger,
 		&it.Party.ID, &it.Party.Name, &it.Party.Scope, &it.Party.Category, &rid, &rtitle, &rkind,
-		&it.Change, &changes, &obj); err != nil {
+		&it.Change, &changes, &obj, &rel); err != nil {
 		return it, err
 	}
 	var err error
@@ -502,6 +512,9 @@ func scanChange(s scanner) (ChangeItem, error) {
 	}
 	if it.Objective, err = decodeObjective(obj); err != nil {
 		return it, fmt.Errorf("bad stored objective at position %d: %w", it.Position, err)
+	}
+	if it.Relationship, err = decodeRelationship(rel); err != nil {
+		return it, fmt.Errorf("bad stored relationship at position %d: %w", it.Position, err)
 	}
 	if rid.Valid {
 		it.Requirement = &RequirementRef{ID: rid.String, Title: rtitle.String, Kind: rkind.String}

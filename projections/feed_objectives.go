@@ -194,7 +194,8 @@ func (f *feed) moreItem(ctx context.Context, ev *eventstore.Event, de domain.Eve
 		ref.KPI = &k
 		item.Objective = &ref
 	default:
-		return item, false, nil // management reviews bound the windows; they are not items
+		// Management reviews bound the windows; they are not items.
+		return f.relationshipItem(ctx, de, item)
 	}
 	return item, true, nil
 }

@@ -29,7 +29,8 @@ var addressingFields = []string{"addressed", "rationale", "treatment", "controls
 //   - objective items group by objective and KPI items by KPI (Objective
 //     set, Party empty), reviews of a requirement group apart from its
 //     revisions, and every planned or sent communication stays on its own
-//     (see [netKeyOf], [otherNetKind]).
+//     (see [netKeyOf], [otherNetKind]); relationship items group by
+//     relationship, with its "from" party as Party.
 //
 // NetChanges is pure; the result shares field values with items.
 func NetChanges(items []ChangeItem) []NetItem {
@@ -60,6 +61,10 @@ func NetChanges(items []ChangeItem) []NetItem {
 		if it.Objective != nil {
 			o := *it.Objective
 			g.item.Objective = &o
+		}
+		if it.Relationship != nil {
+			rel := *it.Relationship
+			g.item.Relationship = &rel
 		}
 		switch it.Change {
 		case ChangePartyAdded, ChangeRequirementAdded:

@@ -17,14 +17,18 @@ const (
 	netKPI       = "kpi:"
 	netReview    = "review"
 	netComm      = "communication:"
+	netRel       = "relationship:"
 )
 
 // netKeyOf groups objective items by objective, KPI items by KPI, the
 // reviews of a requirement together (apart from its revisions) and keeps
-// every planned or sent communication on its own.
+// every planned or sent communication on its own; relationship items group
+// by relationship (under their "from" party).
 func netKeyOf(it ChangeItem) netKey {
 	k := netKey{party: it.Party.ID}
 	switch {
+	case it.Relationship != nil:
+		k.other = netRel + it.Relationship.ID
 	case it.Objective != nil && it.Objective.KPI != nil:
 		return netKey{other: netKPI + it.Objective.KPI.ID}
 	case it.Objective != nil:
@@ -65,6 +69,8 @@ func otherNetFields(k netKey) []string {
 		return kpiNetFields
 	case len(k.other) > len(netComm) && k.other[:len(netComm)] == netComm:
 		return commNetFields
+	case len(k.other) > len(netRel) && k.other[:len(netRel)] == netRel:
+		return domain.RelationshipFields
 	}
 	return domain.ObjectiveFields
 }
@@ -75,6 +81,14 @@ func otherNetFields(k netKey) []string {
 // communication always.
 func otherNetKind(k netKey, kinds map[string]bool, changed bool) (string, bool) {
 	switch {
+	case kinds[ChangeRelationshipEstablished] && kinds[ChangeRelationshipEnded]:
+		return ChangeRelationshipEstablishedAndEnded, true
+	case kinds[ChangeRelationshipEstablished]:
+		return ChangeRelationshipEstablished, true
+	case kinds[ChangeRelationshipEnded]:
+		return ChangeRelationshipEnded, true
+	case kinds[ChangeRelationshipRevised]:
+		return ChangeRelationshipRevised, changed
 	case kinds[ChangeObjectiveAdded]:
 		return ChangeObjectiveAdded, true
 	case kinds[ChangeKPIDefined]:

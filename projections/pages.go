@@ -319,16 +319,19 @@ func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (i
 
 // netKeyCols are the columns [netKeyOf] and the latest party reference need.
 const netKeyCols = `position, event_id, party_id, party_name, party_scope, party_category,
-	requirement_id, change_kind, objective`
+	requirement_id, change_kind, objective, relationship_id`
 
 // scanNetKey reads a row of netKeyCols into the fields of a ChangeItem
 // that [netKeyOf] reads.
 func scanNetKey(s scanner) (ChangeItem, error) {
 	var it ChangeItem
-	var rid, obj sql.NullString
+	var rid, obj, relID sql.NullString
 	if err := s.Scan(&it.Position, &it.EventID, &it.Party.ID, &it.Party.Name, &it.Party.Scope,
-		&it.Party.Category, &rid, &it.Change, &obj); err != nil {
+		&it.Party.Category, &rid, &it.Change, &obj, &relID); err != nil {
 		return it, err
+	}
+	if relID.Valid {
+		it.Relationship = &RelationshipRef{ID: relID.String}
 	}
 	if rid.Valid {
 		it.Requirement = &RequirementRef{ID: rid.String}

@@ -81,6 +81,9 @@ func (m *ReadModel) Relationship(ctx context.Context, id string) (RelationshipVi
 // were established. Status "active" returns the relationships on the
 // current map: active, with both parties active.
 func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]RelationshipView, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
 	conds, args := []string{"1"}, []any{}
 	switch f.Status {
 	case "", "active":

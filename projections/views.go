@@ -109,6 +109,9 @@ type ChangeItem struct {
 	Objective   *ObjectiveRef   `json:"objective,omitempty"` // objective and KPI items
 	Change      string          `json:"change"`
 	Changes     []FieldChange   `json:"changes"`
+	// Relationship names the relationship of relationship items (Party is
+	// then its "from" party).
+	Relationship *RelationshipRef `json:"relationship,omitempty"`
 }
 
 // NetItem is one entry of the net change feed: everything that happened to
@@ -122,6 +125,9 @@ type NetItem struct {
 	Change      string          `json:"change"`
 	Changes     []FieldChange   `json:"changes"`
 	Events      []EventRef      `json:"events"` // the events behind this item, in order
+	// Relationship names the relationship of relationship items, as last
+	// seen in the window.
+	Relationship *RelationshipRef `json:"relationship,omitempty"`
 }
 
 // EventRef traces a net item back to one event of the log.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -134,6 +135,7 @@ func TestRelationshipsFlow(t *testing.T) {
 	if revised.Kind != "supplies" || revised.Label != "hosting" || revised.Version != 2 || resp.Header.Get("ETag") != `"2"` {
 		t.Errorf("revised: %+v, ETag %s", revised, resp.Header.Get("ETag"))
 	}
+	atRevised := eventCount(t, s.DB) // the SQLite log is gap-free: the head position
 
 	// Diagrams.
 	get := func(path string) (*http.Response, string) {
@@ -182,6 +184,7 @@ func TestRelationshipsFlow(t *testing.T) {
 		t.Errorf("grid lacks quadrants or names")
 	}
 	for _, bad := range []string{"/api/v1/diagrams/relationships?format=png", "/api/v1/diagrams/relationships?as_of=2025-01-01",
+		"/api/v1/diagrams/relationships?as_of=position:1&since=last-review",
 		"/api/v1/diagrams/relationships?category=martians", "/api/v1/diagrams/power-interest?format=dot"} {
 		mustStatus(t, s.do(t, "GET", bad, nil, nil), http.StatusBadRequest)
 	}
@@ -214,6 +217,55 @@ func TestRelationshipsFlow(t *testing.T) {
 	mustStatus(t, s.do(t, "GET", "/api/v1/diagrams/relationships?since=beginning", nil, nil), http.StatusBadRequest)
 	mustStatus(t, s.do(t, "GET", "/api/v1/diagrams/relationships?since=review:0190f1a2-0000-7000-8000-000000000000", nil, nil), http.StatusNotFound)
 	mustStatus(t, s.do(t, "POST", "/api/v1/relationships/"+dep.ID+"/end", map[string]any{"reason": "not a dependency"}, nil), http.StatusOK)
+
+	// As of the revision, the map and the party still show the ended
+	// relationship as it was then.
+	asOf := fmt.Sprintf("as_of=position:%d", atRevised)
+	resp, mmd = get("/api/v1/diagrams/relationships?format=mermaid&" + asOf)
+	mustStatus(t, resp, http.StatusOK)
+	if !strings.Contains(mmd, `"supplies: hosting"`) || strings.Contains(mmd, "depends on") {
+		t.Errorf("map as of the revision:\n%s", mmd)
+	}
+	resp, grid = get("/api/v1/diagrams/power-interest?as_of=position:1")
+	mustStatus(t, resp, http.StatusOK)
+	if !strings.Contains(grid, ">Cloud hosting provider<") || strings.Contains(grid, ">Customers<") {
+		t.Errorf("grid as of the first event lacks the first party or shows a later one")
+	}
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties/"+customers+"?"+asOf, nil, &withRels), http.StatusOK)
+	if len(withRels.Relationships) != 1 || withRels.Relationships[0].ID != hosts.ID || withRels.Relationships[0].Label != "hosting" {
+		t.Errorf("party as of the revision: %+v", withRels.Relationships)
+	}
+	withRels.Relationships = nil
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties/"+customers, nil, &withRels), http.StatusOK)
+	if len(withRels.Relationships) != 0 {
+		t.Errorf("party now: %+v", withRels.Relationships)
+	}
+	// The change feed carries the relationships, detailed and net.
+	var feed struct {
+		Items []struct {
+			Change       string `json:"change"`
+			Relationship *struct {
+				ID            string `json:"id"`
+				FromPartyName string `json:"from_party_name"`
+			} `json:"relationship"`
+		} `json:"items"`
+	}
+	var changes []string
+	for _, view := range []string{"detailed", "net"} {
+		mustStatus(t, s.do(t, "GET", "/api/v1/changes?since=last-review&view="+view, nil, &feed), http.StatusOK)
+		for _, it := range feed.Items {
+			if it.Relationship != nil {
+				changes = append(changes, view+" "+it.Change+" "+it.Relationship.FromPartyName)
+			}
+		}
+	}
+	wantChanges := []string{"detailed relationship_revised Cloud hosting provider",
+		"detailed relationship_ended Cloud hosting provider", "detailed relationship_established Customers",
+		"detailed relationship_ended Customers", "net relationship_ended Cloud hosting provider",
+		"net relationship_established_and_ended Customers"}
+	if strings.Join(changes, "\n") != strings.Join(wantChanges, "\n") {
+		t.Errorf("relationship items since the review:\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(wantChanges, "\n"))
+	}
 
 	// Retiring a party drops its relationships off the current map; the
 	// relationship itself stays, with its history.

@@ -218,6 +218,11 @@ func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, p
 	if err != nil {
 		var ce *eventstore.ConflictError
 		if errors.As(err, &ce) {
+			if strings.HasPrefix(ce.Stream, domain.RelationshipKeyStreamPrefix) {
+				return nil, &domain.Error{Code: domain.ECONFLICT, Err: err,
+					Message: "an active relationship with the same parties and kind already exists",
+					Fields:  []domain.FieldError{{Field: "kind", Message: "was claimed by another relationship at the same time"}}}
+			}
 			if strings.HasPrefix(ce.Stream, domain.ReservationStreamPrefix) {
 				return nil, &domain.Error{Code: domain.ECONFLICT, Err: err,
 					Message: "an active party with this name already exists",

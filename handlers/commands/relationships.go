@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore"
 )
 
 // RelationshipReads is what the relationship commands need from the read
@@ -21,34 +20,31 @@ type RelationshipReads interface {
 // EstablishRelationship records a relationship between two parties. The
 // command's RelationshipID is set here if empty. Unknown parties fail with
 // ENOTFOUND, retired ones and other bad input with EINVALID, a second active
-// relationship with the same (from, to, kind) with ECONFLICT.
+// relationship with the same (from, to, kind) with ECONFLICT. The key
+// (from, to, kind) is claimed in the same atomic append (see
+// [domain.RelationshipKeyStream]), so the rule holds across processes.
 func (s *Service) EstablishRelationship(ctx context.Context, cmd domain.EstablishRelationship) (Result, error) {
 	if cmd.RelationshipID == "" {
 		cmd.RelationshipID = domain.RelationshipID(newID())
 	}
-	// The duplicate check and the append happen under the directory lock,
-	// after the read model has caught up, as for party names.
-	s.directory.Lock()
-	defer s.directory.Unlock()
-	dir, err := s.relationshipDirectory(ctx, []domain.PartyID{cmd.FromPartyID, cmd.ToPartyID},
-		cmd.FromPartyID, cmd.ToPartyID, cmd.Kind)
-	if err != nil {
-		return Result{}, err
-	}
-	r := &domain.Relationship{}
-	now := s.now()
-	events, err := r.Establish(cmd, dir, now)
-	if err != nil {
-		return Result{}, err
-	}
-	return s.append(ctx, cmd.RelationshipID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+	return execute(ctx, s, command[domain.Relationship]{
+		stream: cmd.RelationshipID.Stream(), meta: cmd.Meta, fresh: true,
+		decide: func(r *domain.Relationship, now time.Time) ([]domain.Event, error) {
+			dir, err := s.relationshipDirectory(ctx, []domain.PartyID{cmd.FromPartyID, cmd.ToPartyID},
+				cmd.FromPartyID, cmd.ToPartyID, cmd.Kind)
+			if err != nil {
+				return nil, err
+			}
+			return r.Establish(cmd, dir, now)
+		},
+		also: s.relationshipKeys,
+	})
 }
 
 // ReviseRelationship changes a relationship's kind, label or description.
-// ifMatch, when not nil, is the version the caller last saw.
+// ifMatch, when not nil, is the version the caller last saw. A new kind
+// releases the old key and claims the new one in the same atomic append.
 func (s *Service) ReviseRelationship(ctx context.Context, cmd domain.ReviseRelationship, ifMatch *int64) (Result, error) {
-	s.directory.Lock()
-	defer s.directory.Unlock()
 	return s.onRelationship(ctx, cmd.RelationshipID, ifMatch, cmd.Meta, func(r *domain.Relationship, now time.Time) ([]domain.Event, error) {
 		kind := r.Kind
 		if cmd.Kind != nil {
@@ -62,79 +58,106 @@ func (s *Service) ReviseRelationship(ctx context.Context, cmd domain.ReviseRelat
 	})
 }
 
-// EndRelationship records that a relationship no longer holds.
+// EndRelationship records that a relationship no longer holds, and
+// releases its key.
 func (s *Service) EndRelationship(ctx context.Context, cmd domain.EndRelationship, ifMatch *int64) (Result, error) {
 	return s.onRelationship(ctx, cmd.RelationshipID, ifMatch, cmd.Meta, func(r *domain.Relationship, now time.Time) ([]domain.Event, error) {
 		return r.End(cmd, now)
 	})
 }
 
-// LoadRelationship folds a relationship's stream. It fails with ENOTFOUND
-// for an unknown relationship.
-func (s *Service) LoadRelationship(ctx context.Context, id domain.RelationshipID) (*domain.Relationship, error) {
-	if !domain.ValidID(string(id)) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no relationship %s", id)
-	}
-	stored, err := s.Store.ReadStream(ctx, id.Stream(), 1)
-	if err != nil {
-		return nil, fmt.Errorf("load relationship %s: %w", id, err)
-	}
-	r := &domain.Relationship{}
-	for _, e := range stored {
-		de, err := domain.Decode(e.Type, e.Schema, e.Data)
-		if err != nil {
-			return nil, fmt.Errorf("load relationship %s at version %d: %w", id, e.Version, err)
-		}
-		r.Apply(de)
-	}
-	if !r.Exists() {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no relationship %s", id)
-	}
-	return r, nil
+func relationshipNotFound(id domain.RelationshipID) func() error {
+	return func() error { return domain.Errorf(domain.ENOTFOUND, "no relationship %s", id) }
 }
 
-// onRelationship is onParty for relationships: load, check If-Match,
-// decide, append with the loaded version.
+// onRelationship runs a decision on an existing relationship through
+// [execute], with its key reservations.
 func (s *Service) onRelationship(ctx context.Context, id domain.RelationshipID, ifMatch *int64, meta domain.Meta,
 	decide func(*domain.Relationship, time.Time) ([]domain.Event, error)) (Result, error) {
-	r, err := s.LoadRelationship(ctx, id)
-	if err != nil {
-		return Result{}, err
+	if !domain.ValidID(string(id)) {
+		return Result{}, relationshipNotFound(id)()
 	}
-	if ifMatch != nil && *ifMatch != r.Version {
-		return Result{}, &domain.Error{Code: domain.EPRECONDITION,
-			Message: fmt.Sprintf("relationship %s is at version %d, not %d as the request expected", id, r.Version, *ifMatch),
-			Err:     &eventstore.ConflictError{Stream: id.Stream(), Expected: *ifMatch, Actual: r.Version}}
-	}
-	now := s.now()
-	events, err := decide(r, now)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := s.append(ctx, id.Stream(), r.Version, meta, events, now)
-	if err != nil && ifMatch != nil && domain.ErrorCode(err) == domain.ECONFLICT && errors.Is(err, eventstore.ErrConflict) {
-		err.(*domain.Error).Code = domain.EPRECONDITION
-	}
-	if res.Version == 0 {
-		res.Version = r.Version
-	}
-	return res, err
+	return execute(ctx, s, command[domain.Relationship]{
+		stream: id.Stream(), meta: meta, ifMatch: ifMatch,
+		exists: (*domain.Relationship).Exists, notFound: relationshipNotFound(id),
+		decide: decide, also: s.relationshipKeys,
+	})
 }
 
-// relationshipDirectory answers a relationship decision's questions: the
-// status of the parties named, and the active relationship from → to of
-// kind. The read model is first brought up to the head of the log.
+// relationshipKeys returns the key claims and releases that go with a
+// relationship's events: establishing claims (from, to, kind); a new kind
+// releases the old key (when this relationship holds it) and claims the
+// new one; ending releases the key. A key another relationship holds fails
+// with ECONFLICT. The key streams are read here and appended at the
+// version read, so a concurrent claim makes the whole append fail.
+func (s *Service) relationshipKeys(ctx context.Context, r *domain.Relationship, events []domain.Event) ([]part, error) {
+	id, from, to := r.ID, r.From, r.To
+	var claim, release string
+	for _, e := range events {
+		switch e := e.(type) {
+		case domain.RelationshipEstablished:
+			id, from, to, claim = e.RelationshipID, e.FromPartyID, e.ToPartyID, e.Kind
+		case domain.RelationshipRevised:
+			if ch, ok := e.Changes["kind"]; ok {
+				claim, _ = ch.To.(string)
+				release = r.Kind
+			}
+		case domain.RelationshipEnded:
+			release = r.Kind
+		}
+	}
+	var parts []part
+	if release != "" {
+		k, stream, err := s.relationshipKey(ctx, from, to, release)
+		if err != nil {
+			return nil, err
+		}
+		if evs := k.Release(id, from, to, release); len(evs) > 0 {
+			parts = append(parts, part{stream: stream, expected: k.Version, events: evs})
+		}
+	}
+	if claim != "" {
+		k, stream, err := s.relationshipKey(ctx, from, to, claim)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := k.Claim(id, from, to, claim)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) > 0 {
+			parts = append(parts, part{stream: stream, expected: k.Version, events: evs})
+		}
+	}
+	return parts, nil
+}
+
+// relationshipKey folds the key stream of (from, to, kind). Key streams
+// are short and not cached: their version is checked at append anyway.
+func (s *Service) relationshipKey(ctx context.Context, from, to domain.PartyID, kind string) (*domain.RelationshipKey, string, error) {
+	stream := domain.RelationshipKeyStream(from, to, kind)
+	evs, err := s.Store.ReadStream(ctx, stream, 1)
+	if err != nil {
+		return nil, stream, fmt.Errorf("load %s: %w", stream, err)
+	}
+	k := &domain.RelationshipKey{}
+	var size int64
+	if err := fold(k, evs, &k.Version, &size); err != nil {
+		return nil, stream, err
+	}
+	return k, stream, nil
+}
+
+// relationshipDirectory answers a relationship decision's questions from
+// the read model as it stands: the status of the parties named, and the
+// active relationship from → to of kind (which finds relationships
+// established before key reservations existed; the key streams keep the
+// rule for the others). Every acknowledged write has already been applied
+// to the read model, so it needs no catch-up here.
 func (s *Service) relationshipDirectory(ctx context.Context, parties []domain.PartyID, from, to domain.PartyID, kind string) (*relDirectory, error) {
 	reads, ok := s.Reads.(RelationshipReads)
 	if !ok {
 		return nil, errors.New("relationships: the read model does not answer relationship queries")
-	}
-	head, _, err := s.Store.Head(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read head: %w", err)
-	}
-	if err := s.Reads.WaitFor(ctx, head); err != nil {
-		return nil, fmt.Errorf("wait for read model: %w", err)
 	}
 	d := &relDirectory{status: map[domain.PartyID]string{}}
 	for _, id := range parties {

@@ -13,8 +13,8 @@ import (
 // nothing.
 //
 // It serves the commands whose decisions read other aggregates through the
-// read model (a relationship's duplicate rule, a review's default window):
-// those run under [Service.directory] after the read model has caught up.
+// read model (a review's default window): those run under
+// [Service.directory] after the read model has caught up.
 func (s *Service) append(ctx context.Context, stream string, expected int64, meta domain.Meta, events []domain.Event, now time.Time) (Result, error) {
 	res := Result{Stream: stream}
 	if len(events) == 0 {

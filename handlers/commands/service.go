@@ -51,8 +51,7 @@ type Service struct {
 
 	// directory serialises, within this process, the commands whose rule
 	// spans aggregates and is checked against the read model rather than
-	// kept as data: a relationship's (from, to, kind) and a review's
-	// default window (see serialised.go).
+	// kept as data: a review's default window (see serialised.go).
 	directory sync.Mutex
 }
 

@@ -417,6 +417,14 @@ func (s *Server) writePartyAsOf(w http.ResponseWriter, r *http.Request, id strin
 	if p.Requirements == nil {
 		p.Requirements = []projections.RequirementView{}
 	}
+	if s.Relationships != nil {
+		rels, err := s.Relationships.RelationshipsAsOf(r.Context(), at, projections.RelationshipFilter{PartyID: p.ID})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, partyWithRelationships{PartyView: p, Relationships: rels})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }

@@ -25,6 +25,10 @@ type Relationships interface {
 	Relationships(ctx context.Context, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
 	RelationshipsSince(ctx context.Context, position int64) ([]projections.RelationshipSince, error)
 	Parties(ctx context.Context, f projections.PartyFilter) ([]projections.PartyView, error)
+	// RelationshipsAsOf and RegisterAsOf read the past (as_of): the
+	// diagrams and GET /parties/{id}?as_of= draw on them.
+	RelationshipsAsOf(ctx context.Context, at projections.AsOf, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
+	RegisterAsOf(ctx context.Context, at projections.AsOf, f projections.PartyFilter) ([]projections.PartyView, error)
 }
 
 func (s *Server) relationshipRoutes() []route {
@@ -146,8 +150,8 @@ func (s *Server) handleRelationshipEnd(w http.ResponseWriter, r *http.Request) e
 
 // partyWithRelationships is a party as GET /parties/{id} answers it: with
 // its relationships on the current map, in both directions. Like
-// requirements, the member is left out when there are none (and the
-// as_of answer, which cannot read relationships in the past yet, has none).
+// requirements, the member is left out when there are none. With as_of
+// they are the relationships on the map at that moment.
 type partyWithRelationships struct {
 	projections.PartyView
 	Relationships []projections.RelationshipView `json:"relationships,omitempty"`
@@ -169,8 +173,8 @@ var diagramFormats = map[string]string{
 	"mermaid": "text/plain; charset=utf-8",
 }
 
-// checkDiagramQuery refuses what the diagram routes do not serve (yet):
-// as_of, since where not allowed, and unknown formats.
+// checkDiagramQuery refuses what the diagram routes do not serve: since
+// where not allowed or together with as_of, and unknown formats.
 func checkDiagramQuery(r *http.Request, allowSince bool, formats ...string) (string, error) {
 	q := r.URL.Query()
 	format := q.Get("format")
@@ -181,8 +185,8 @@ func checkDiagramQuery(r *http.Request, allowSince bool, formats ...string) (str
 	if !slices.Contains(formats, format) {
 		bad = append(bad, domain.FieldError{Field: "format", Message: "must be one of " + strings.Join(formats, ", ")})
 	}
-	if q.Has("as_of") {
-		bad = append(bad, domain.FieldError{Field: "as_of", Message: "is not supported by the diagrams yet"})
+	if q.Has("as_of") && q.Has("since") {
+		bad = append(bad, domain.FieldError{Field: "as_of", Message: "give as_of or since, not both"})
 	}
 	if since := q.Get("since"); q.Has("since") && (!allowSince || since != "last-review" && !strings.HasPrefix(since, "review:")) {
 		bad = append(bad, domain.FieldError{Field: "since", Message: "must be last-review or review:<id> (the relationship map only)"})
@@ -206,7 +210,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 		return problemf(domain.EINVALID, "invalid query", domain.FieldError{Field: "category",
 			Message: "must be one of " + strings.Join(domain.Categories, ", ")})
 	}
-	ps, err := s.Relationships.Parties(r.Context(), projections.PartyFilter{})
+	ps, err := s.diagramParties(r)
 	if err != nil {
 		return err
 	}
@@ -267,7 +271,7 @@ func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Reque
 	if _, err := checkDiagramQuery(r, false, "svg"); err != nil {
 		return err
 	}
-	ps, err := s.Relationships.Parties(r.Context(), projections.PartyFilter{})
+	ps, err := s.diagramParties(r)
 	if err != nil {
 		return err
 	}
@@ -279,24 +283,48 @@ func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Reque
 	return nil
 }
 
-// mapRelationships returns the relationships of the current map; with
-// since=, each marked with what happened to it after that management
-// review, and followed by the ones ended since.
+// diagramParties returns the active parties the diagrams draw: now, or
+// with as_of as they stood then.
+func (s *Server) diagramParties(r *http.Request) ([]projections.PartyView, error) {
+	at, ok, err := s.asOf(r)
+	if err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return s.Relationships.Parties(r.Context(), projections.PartyFilter{})
+	}
+	return s.Relationships.RegisterAsOf(r.Context(), at, projections.PartyFilter{})
+}
+
+// mapRelationships returns the relationships of the current map (with
+// as_of, of the map at that moment); with since=, each marked with what
+// happened to it after that management review, and followed by the ones
+// ended since.
 func (s *Server) mapRelationships(r *http.Request) ([]projections.RelationshipSince, error) {
 	q := r.URL.Query()
-	if !q.Has("since") {
-		vs, err := s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{})
-		out := make([]projections.RelationshipSince, len(vs))
-		for i, v := range vs {
-			out[i].RelationshipView = v
+	if at, ok, err := s.asOf(r); err != nil || ok {
+		if err != nil {
+			return nil, err
 		}
-		return out, err
+		return unmarked(s.Relationships.RelationshipsAsOf(r.Context(), at, projections.RelationshipFilter{}))
+	}
+	if !q.Has("since") {
+		return unmarked(s.Relationships.Relationships(r.Context(), projections.RelationshipFilter{}))
 	}
 	w, _, _, err := Window(r.Context(), s.Reads, q.Get("since"), "")
 	if err != nil {
 		return nil, err
 	}
 	return s.Relationships.RelationshipsSince(r.Context(), w.After)
+}
+
+// unmarked returns vs as relationships with nothing marked since.
+func unmarked(vs []projections.RelationshipView, err error) ([]projections.RelationshipSince, error) {
+	out := make([]projections.RelationshipSince, len(vs))
+	for i, v := range vs {
+		out[i].RelationshipView = v
+	}
+	return out, err
 }
 
 func diagramParty(p projections.PartyView) diagrams.Party {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
+	"github.com/partyledger/partyledger/handlers/diagrams"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -221,18 +222,9 @@ func joinAnd(l []string) string {
 	return strings.Join(l[:len(l)-1], ", ") + " and " + l[len(l)-1]
 }
 
-// Quadrant is the power–interest grid's advice for a party.
-func Quadrant(influence, interest int) string {
-	switch {
-	case influence >= 3 && interest >= 3:
-		return "manage closely"
-	case influence >= 3:
-		return "keep satisfied"
-	case interest >= 3:
-		return "keep informed"
-	}
-	return "monitor"
-}
+// Quadrant is the power–interest grid's advice for a party, as the shared
+// renderer places it ([diagrams.Quadrant]).
+func Quadrant(influence, interest int) string { return diagrams.Quadrant(influence, interest) }
 
 // sortedByName returns the parties ordered by name.
 func sortedByName(ps []projections.PartyView) []projections.PartyView {
