@@ -357,7 +357,9 @@ type StoreHead interface {
 }
 
 // SnapshotAt folds the register as it stood at the moment at, from the
-// event store the model follows (never from the current rows). For a time,
+// latest persistent snapshot usable for it (see [WithSnapshotInterval]) and
+// the events of the store the model follows after it (never from the
+// current rows). For a time,
 // the audit index finds the last position stamped at or before it; events
 // the index has not applied yet are read and filtered by their time.
 func (m *ReadModel) SnapshotAt(ctx context.Context, at AsOf) (*Snapshot, error) {
@@ -379,7 +381,11 @@ func (m *ReadModel) SnapshotAt(ctx context.Context, at AsOf) (*Snapshot, error) 
 			upTo = head
 		}
 	}
-	return FoldRegister(ctx, m.store, at, upTo)
+	s, err := m.loadSnapshot(ctx, at, upTo)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.foldTo(ctx, m.store, at, upTo, nil)
 }
 
 // RegisterAsOf returns the register as it stood at the moment at, in the

@@ -67,6 +67,16 @@ func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter
 		return nil, err
 	}
 	s := c.closest(at, upTo)
+	if upTo-s.through > c.ReadModel.snapshotInterval() {
+		// A persistent snapshot is closer than any kept in memory.
+		p, err := c.loadSnapshot(ctx, at, upTo)
+		if err != nil {
+			return nil, err
+		}
+		if p.through > s.through {
+			s = p
+		}
+	}
 	every := max(c.every(), upTo/int64(c.max()))
 	err = s.foldTo(ctx, c.store, at, upTo, func(s *Snapshot) {
 		if s.through%every == 0 {

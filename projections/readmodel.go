@@ -161,6 +161,8 @@ type ReadModel struct {
 	applied int64         // lowest checkpoint after the last commit
 	changed chan struct{} // closed and replaced when applied or runErr changes
 	runErr  error         // why Run stopped, if it failed
+
+	snapshotEvery int64 // positions between persistent as_of snapshots ([WithSnapshotInterval])
 }
 
 // Open prepares the read-model tables in db (embedded migrations, one
@@ -195,6 +197,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
 		newObjectives(), newRequirementReviews(), newCommunications()}
 	m.projs = append(m.projs, newRelationships())
+	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {
