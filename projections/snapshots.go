@@ -116,10 +116,9 @@ func (s *snapshots) write(ctx context.Context, through int64) error {
 	if err := loadParties(ctx, s.tx, prev, s.last, ids); err != nil {
 		return err
 	}
-	all := AsOf{Position: through}
 	for i := range evs {
 		ev := &evs[i]
-		if err := prev.apply(ev, all); err != nil {
+		if err := prev.apply(ev, nil); err != nil {
 			return err
 		}
 		prev.through = ev.Position
