@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
@@ -22,7 +24,7 @@ import (
 // parties takes a few hundred milliseconds, so 20k keeps the first as_of at
 // 1M events under a second while the stored states stay a fraction of the
 // log's size.
-const DefaultSnapshotInterval = 20_000
+const DefaultSnapshotInterval = 10_000
 
 // WithSnapshotInterval sets how many positions lie between two persistent
 // as_of snapshots (n <= 0 means [DefaultSnapshotInterval]). Snapshots
@@ -219,10 +221,13 @@ func loadSnapshotHeader(ctx context.Context, q queryer, upTo int64, before time.
 
 // loadParties adds to s the states at the snapshot at through of the
 // parties ids (all of them when ids is nil).
-func loadParties(ctx context.Context, q queryer, s *Snapshot, through int64, ids []domain.PartyID) error {
+func loadParties(ctx context.Context, q queryer, s *Snapshot, through int64, ids []domain.PartyID) (err error) {
 	if through == 0 {
 		return nil
 	}
+	// The rows are read first, then decoded on every core: decoding the
+	// JSON states is most of a load.
+	var blobs [][]byte
 	add := func(rows *sql.Rows) error {
 		defer rows.Close()
 		for rows.Next() {
@@ -230,15 +235,15 @@ func loadParties(ctx context.Context, q queryer, s *Snapshot, through int64, ids
 			if err := rows.Scan(&data); err != nil {
 				return err
 			}
-			var w snapshotParty
-			if err := json.Unmarshal(data, &w); err != nil {
-				return fmt.Errorf("decode snapshot party: %w", err)
-			}
-			s.parties[w.Party.ID] = w.state()
-			s.owned[w.Party.ID] = true
+			blobs = append(blobs, data)
 		}
 		return rows.Err()
 	}
+	defer func() {
+		if err == nil {
+			err = decodeParties(s, blobs)
+		}
+	}()
 	if ids == nil {
 		rows, err := q.QueryContext(ctx, `SELECT p.data FROM (SELECT party_id, MAX(through) AS t
 				FROM register_snapshot_parties WHERE through <= ? GROUP BY party_id) l
@@ -286,4 +291,35 @@ func (m *ReadModel) snapshotInterval() int64 {
 		return m.snapshotEvery
 	}
 	return DefaultSnapshotInterval
+}
+
+// decodeParties decodes the stored party states blobs into s, in parallel.
+func decodeParties(s *Snapshot, blobs [][]byte) error {
+	states := make([]*partyState, len(blobs))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(blobs)/64))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(blobs); i += workers {
+				var p snapshotParty
+				if err := json.Unmarshal(blobs[i], &p); err != nil {
+					errs[w] = fmt.Errorf("decode snapshot party: %w", err)
+					return
+				}
+				states[i] = p.state()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, st := range states {
+		s.parties[st.p.ID] = st
+		s.owned[st.p.ID] = true
+	}
+	return nil
 }
