@@ -4,7 +4,7 @@
 //
 // # Projections
 //
-// Seven projections share one SQLite file (its own file, separate from the
+// Nine projections share one SQLite file (its own file, separate from the
 // event store). Each is one value of the unexported projection interface,
 // listed in [Open], with its apply code in one file and its queries beside
 // it:
@@ -23,7 +23,13 @@
 //   - objectives (objectives.go, objective_views.go): objectives, KPIs and
 //     measurements;
 //   - requirement_reviews (requirement_reviews.go);
-//   - communications (communications.go): the communication plan and log.
+//   - communications (communications.go): the communication plan and log;
+//   - relationships (relationships.go; queries relationships_query.go):
+//     the relationships between parties;
+//   - register_snapshots (snapshots.go): persistent as_of snapshots of the
+//     register fold every [DefaultSnapshotInterval] positions
+//     (register_snapshots, register_snapshot_parties), from which
+//     [ReadModel.SnapshotAt] starts.
 //
 // Each projection keeps its own row in the checkpoints table: the position of
 // the last event it applied. [ReadModel.Run] applies every batch of events to
