@@ -209,12 +209,19 @@ func (s *Snapshot) apply(ev *eventstore.Event, keep func(*eventstore.Event) bool
 	if err != nil {
 		return fmt.Errorf("projections: fold register: event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
 	}
+	s.applyDecoded(ev, de)
+	return nil
+}
+
+// applyDecoded folds one party-stream event whose data is de (nil for a
+// type this code does not fold).
+func (s *Snapshot) applyDecoded(ev *eventstore.Event, de domain.Event) {
 	if de == nil {
-		return nil
+		return
 	}
 	pid, rid, ok := target(de)
 	if !ok {
-		return nil
+		return
 	}
 	s.Position = ev.Position
 	foldParty(s.parties[pid], ev, de, rid, func(st *partyState) *partyState {
@@ -227,7 +234,6 @@ func (s *Snapshot) apply(ev *eventstore.Event, keep func(*eventstore.Event) bool
 		s.writableReq(st, rid)
 		return st
 	})
-	return nil
 }
 
 // Register returns the register as [ReadModel.Register] does: the parties

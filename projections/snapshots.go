@@ -9,6 +9,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,14 @@ type snapshots struct {
 
 	tx   *sql.Tx
 	last int64 // through of the latest stored snapshot
+
+	// cur is the whole register at last, kept between snapshots while
+	// rebuilding (a cache limit of rebuildCacheParties or more), so that a
+	// snapshot folds the interval into it instead of loading and decoding
+	// the states it changes. Live, it is not kept (memory): each snapshot
+	// loads the states of the parties its interval touches.
+	cur   *Snapshot
+	limit int
 }
 
 func newSnapshots(store EventReader, every int64) *snapshots {
@@ -63,9 +72,21 @@ func (s *snapshots) name() string { return "register_snapshots" }
 func (s *snapshots) tables() []string {
 	return []string{"register_snapshots", "register_snapshot_parties"}
 }
-func (s *snapshots) setCacheLimit(int)           {}
 func (s *snapshots) flush(context.Context) error { return nil }
-func (s *snapshots) end(bool)                    { s.tx = nil }
+
+func (s *snapshots) setCacheLimit(n int) {
+	s.limit = n
+	if n < rebuildCacheParties {
+		s.cur = nil
+	}
+}
+
+func (s *snapshots) end(committed bool) {
+	s.tx = nil
+	if !committed {
+		s.cur = nil // may be ahead of the database
+	}
+}
 
 // everyEvent: a snapshot falls on a position whatever the event's type.
 func (s *snapshots) everyEvent() {}
@@ -89,10 +110,6 @@ func (s *snapshots) apply(ctx context.Context, ev *eventstore.Event, _ domain.Ev
 // write stores the snapshot at through: the previous snapshot's header, and
 // the states of the parties that the events after it change.
 func (s *snapshots) write(ctx context.Context, through int64) error {
-	prev, err := loadSnapshotHeader(ctx, s.tx, s.last, time.Time{})
-	if err != nil {
-		return err
-	}
 	var evs []eventstore.Event
 	for after := s.last; after < through; {
 		batch, err := s.store.ReadAll(ctx, after, int(min(foldBatch, through-after)))
@@ -105,30 +122,51 @@ func (s *snapshots) write(ctx context.Context, through int64) error {
 		evs = append(evs, batch...)
 		after = batch[len(batch)-1].Position
 	}
-	// The parties the events touch, at the previous snapshot.
+	// Decode once; the parties the events touch.
+	des := make([]domain.Event, len(evs))
 	touched := map[domain.PartyID]bool{}
 	for i := range evs {
-		if de, err := decode(&evs[i]); err == nil && de != nil {
-			if pid, _, ok := target(de); ok {
-				touched[pid] = true
-			}
+		ev := &evs[i]
+		if !strings.HasPrefix(ev.Stream, domain.PartyStreamPrefix) {
+			continue
+		}
+		de, err := decode(ev)
+		if err != nil {
+			return fmt.Errorf("event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
+		}
+		des[i] = de
+		if pid, _, ok := target(de); ok {
+			touched[pid] = true
 		}
 	}
 	ids := slices.Sorted(maps.Keys(touched))
-	if err := loadParties(ctx, s.tx, prev, s.last, ids); err != nil {
-		return err
+	prev := s.cur
+	if prev == nil || prev.through != s.last {
+		s.cur = nil
+		var err error
+		if prev, err = loadSnapshotHeader(ctx, s.tx, s.last, time.Time{}); err != nil {
+			return err
+		}
+		load := ids // live: only the states this snapshot changes
+		if s.limit >= rebuildCacheParties {
+			load = nil // rebuilding: the whole register, kept for the next one
+		}
+		if err := loadParties(ctx, s.tx, prev, s.last, load); err != nil {
+			return err
+		}
 	}
 	for i := range evs {
 		ev := &evs[i]
-		if err := prev.apply(ev, nil); err != nil {
-			return err
-		}
+		prev.applyDecoded(ev, des[i])
 		prev.through = ev.Position
 		if ev.Time.After(prev.tmax) {
 			prev.tmax = ev.Time
 		}
 	}
 	prev.through = through
+	if s.limit >= rebuildCacheParties && len(prev.parties) <= s.limit {
+		s.cur = prev
+	}
 	if _, err := s.tx.ExecContext(ctx, `INSERT OR REPLACE INTO register_snapshots (through, position, tmax)
 		VALUES (?, ?, ?)`, through, prev.Position, prev.tmax.UnixNano()); err != nil {
 		return err
