@@ -57,8 +57,9 @@ type snapshots struct {
 	// snapshot folds the interval into it instead of loading and decoding
 	// the states it changes. Live, it is not kept (memory): each snapshot
 	// loads the states of the parties its interval touches.
-	cur   *Snapshot
-	limit int
+	cur     *Snapshot
+	touched map[domain.PartyID]bool // changed in cur since last
+	limit   int
 }
 
 func newSnapshots(store EventReader, every int64) *snapshots {
@@ -93,14 +94,59 @@ func (s *snapshots) everyEvent() {}
 
 func (s *snapshots) begin(ctx context.Context, tx *sql.Tx) error {
 	s.tx = tx
-	return tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(through), 0) FROM register_snapshots`).Scan(&s.last)
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(through), 0) FROM register_snapshots`).Scan(&s.last); err != nil {
+		return err
+	}
+	if s.limit < rebuildCacheParties || (s.cur != nil && s.cur.through >= s.last) {
+		return nil
+	}
+	// Rebuilding and nothing kept yet: start from the latest snapshot when
+	// nothing has been applied after it (after the wipe, position 0).
+	var cp int64
+	if err := tx.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = ?`, s.name()).Scan(&cp); err != nil {
+		return err
+	}
+	if cp != s.last {
+		return nil // the next snapshot reads its interval back from the store
+	}
+	cur, err := loadSnapshotHeader(ctx, tx, s.last, time.Time{})
+	if err == nil {
+		err = loadParties(ctx, tx, cur, s.last, nil)
+	}
+	if err != nil {
+		return err
+	}
+	s.cur, s.touched = cur, map[domain.PartyID]bool{}
+	return nil
 }
 
-func (s *snapshots) apply(ctx context.Context, ev *eventstore.Event, _ domain.Event) error {
+func (s *snapshots) apply(ctx context.Context, ev *eventstore.Event, de domain.Event) error {
+	if s.cur != nil && ev.Position > s.cur.through {
+		// Rebuilding: fold the event already decoded into the register
+		// kept in memory.
+		if strings.HasPrefix(ev.Stream, domain.PartyStreamPrefix) {
+			s.cur.applyDecoded(ev, de)
+			if pid, _, ok := target(de); ok {
+				s.touched[pid] = true
+			}
+		}
+		s.cur.through = ev.Position
+		if ev.Time.After(s.cur.tmax) {
+			s.cur.tmax = ev.Time
+		}
+	}
 	if ev.Position-s.last < s.every {
 		return nil
 	}
-	if err := s.write(ctx, ev.Position); err != nil {
+	var err error
+	if s.cur != nil && s.cur.through == ev.Position {
+		err = s.save(ctx, s.cur, slices.Sorted(maps.Keys(s.touched)))
+		clear(s.touched)
+	} else {
+		s.cur = nil
+		err = s.write(ctx, ev.Position)
+	}
+	if err != nil {
 		return fmt.Errorf("snapshot at %d: %w", ev.Position, err)
 	}
 	s.last = ev.Position
@@ -165,10 +211,17 @@ func (s *snapshots) write(ctx context.Context, through int64) error {
 	}
 	prev.through = through
 	if s.limit >= rebuildCacheParties && len(prev.parties) <= s.limit {
-		s.cur = prev
+		s.cur, s.touched = prev, map[domain.PartyID]bool{}
 	}
+	return s.save(ctx, prev, ids)
+}
+
+// save writes the snapshot snap: its header and the states of the parties
+// ids (those changed since the snapshot before).
+func (s *snapshots) save(ctx context.Context, snap *Snapshot, ids []domain.PartyID) error {
+	through := snap.through
 	if _, err := s.tx.ExecContext(ctx, `INSERT OR REPLACE INTO register_snapshots (through, position, tmax)
-		VALUES (?, ?, ?)`, through, prev.Position, prev.tmax.UnixNano()); err != nil {
+		VALUES (?, ?, ?)`, through, snap.Position, snap.tmax.UnixNano()); err != nil {
 		return err
 	}
 	ins, err := s.tx.PrepareContext(ctx, `INSERT OR REPLACE INTO register_snapshot_parties (party_id, through, data)
@@ -178,7 +231,7 @@ func (s *snapshots) write(ctx context.Context, through int64) error {
 	}
 	defer ins.Close()
 	for _, pid := range ids {
-		st := prev.parties[pid]
+		st := snap.parties[pid]
 		if st == nil {
 			continue // an event for a party never identified
 		}
