@@ -101,14 +101,24 @@ const foldBatch = 4096
 // use the read model, so it also works on a log alone (the CLI, an auditor's
 // copy).
 func FoldRegister(ctx context.Context, r EventReader, at AsOf, upTo int64) (*Snapshot, error) {
+	return FoldRegisterWhere(ctx, r, upTo, at.includes)
+}
+
+// FoldRegisterWhere is the register fold over the log r from its start: it
+// folds the events with position <= upTo that keep keeps (nil keeps them
+// all). It is the entry point for an as_of on another axis than the
+// recorded one (a predicate on the event, such as its effective date); the
+// persistent snapshots hold prefixes of the log, so such a fold does not
+// start from them.
+func FoldRegisterWhere(ctx context.Context, r EventReader, upTo int64, keep func(*eventstore.Event) bool) (*Snapshot, error) {
 	s := newSnapshot()
-	return s, s.foldTo(ctx, r, at, upTo, nil)
+	return s, s.foldTo(ctx, r, keep, upTo, nil)
 }
 
 // foldTo reads the events after s.through up to upTo and folds those that
-// at includes. While none has been left out, prefix is called with s after
-// each event (the caller may keep a copy).
-func (s *Snapshot) foldTo(ctx context.Context, r EventReader, at AsOf, upTo int64, prefix func(*Snapshot)) error {
+// keep keeps (nil: all). While none has been left out, prefix is called
+// with s after each event (the caller may keep a copy).
+func (s *Snapshot) foldTo(ctx context.Context, r EventReader, keep func(*eventstore.Event) bool, upTo int64, prefix func(*Snapshot)) error {
 	pure := true
 	for s.through < upTo {
 		evs, err := r.ReadAll(ctx, s.through, int(min(foldBatch, upTo-s.through)))
@@ -123,10 +133,10 @@ func (s *Snapshot) foldTo(ctx context.Context, r EventReader, at AsOf, upTo int6
 			if ev.Position > upTo {
 				return nil
 			}
-			if !at.includes(ev) {
+			if keep != nil && !keep(ev) {
 				pure = false
 			}
-			if err := s.apply(ev, at); err != nil {
+			if err := s.apply(ev, keep); err != nil {
 				return err
 			}
 			s.through = ev.Position
@@ -188,57 +198,42 @@ func (s *Snapshot) writableReq(st *partyState, rid domain.RequirementID) {
 }
 
 // apply folds one event by the rules of the register projection
-// (register.apply): a second party.identified or requirement.identified is
-// ignored, and so is an event for an unknown party.
-func (s *Snapshot) apply(ev *eventstore.Event, at AsOf) error {
-	if !strings.HasPrefix(ev.Stream, domain.PartyStreamPrefix) || !at.includes(ev) {
+// ([foldParty]) if keep keeps it (nil keeps every event): a second
+// party.identified or requirement.identified is ignored, and so is an
+// event for an unknown party.
+func (s *Snapshot) apply(ev *eventstore.Event, keep func(*eventstore.Event) bool) error {
+	if !strings.HasPrefix(ev.Stream, domain.PartyStreamPrefix) || (keep != nil && !keep(ev)) {
 		return nil
 	}
 	de, err := decode(ev)
 	if err != nil {
 		return fmt.Errorf("projections: fold register: event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
 	}
+	s.applyDecoded(ev, de)
+	return nil
+}
+
+// applyDecoded folds one party-stream event whose data is de (nil for a
+// type this code does not fold).
+func (s *Snapshot) applyDecoded(ev *eventstore.Event, de domain.Event) {
 	if de == nil {
-		return nil
+		return
 	}
 	pid, rid, ok := target(de)
 	if !ok {
-		return nil
+		return
 	}
 	s.Position = ev.Position
-	st := s.parties[pid]
-	stamp := formatTime(ev.Time)
-	switch e := de.(type) {
-	case domain.PartyIdentified:
-		if st != nil {
-			return nil
+	foldParty(s.parties[pid], ev, de, rid, func(st *partyState) *partyState {
+		if s.parties[pid] != st { // identified by this event
+			s.parties[pid] = st
+			s.owned[pid] = true
+		} else {
+			st = s.writable(pid)
 		}
-		st = &partyState{created: stamp, reqs: map[domain.RequirementID]*reqState{}}
-		s.parties[pid] = st
-		s.owned[pid] = true
-	case domain.RequirementIdentified:
-		if st == nil {
-			break
-		}
-		if _, dup := st.p.Requirements[e.RequirementID]; dup {
-			return nil
-		}
-		st = s.writable(pid)
-		st.reqs[rid] = &reqState{seq: ev.Position, created: stamp}
-		s.ownedReq[rid] = true
-	}
-	if st == nil {
-		return nil
-	}
-	st = s.writable(pid)
-	s.writableReq(st, rid)
-	st.p.Apply(de)
-	st.p.Version = ev.Version
-	st.updated = stamp
-	if rs := st.reqs[rid]; rs != nil {
-		rs.updated = stamp
-	}
-	return nil
+		s.writableReq(st, rid)
+		return st
+	})
 }
 
 // Register returns the register as [ReadModel.Register] does: the parties
@@ -357,36 +352,45 @@ type StoreHead interface {
 }
 
 // SnapshotAt folds the register as it stood at the moment at, from the
-// event store the model follows (never from the current rows). For a time,
+// latest persistent snapshot usable for it (see [WithSnapshotInterval]) and
+// the events of the store the model follows after it (never from the
+// current rows). For a time,
 // the audit index finds the last position stamped at or before it; events
 // the index has not applied yet are read and filtered by their time.
 func (m *ReadModel) SnapshotAt(ctx context.Context, at AsOf) (*Snapshot, error) {
-	upTo, err := m.asOfUpTo(ctx, at)
+	upTo, err := m.upTo(ctx, at)
 	if err != nil {
 		return nil, err
 	}
-	return FoldRegister(ctx, m.store, at, upTo)
+	s, err := m.loadSnapshot(ctx, at, upTo)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.foldTo(ctx, m.store, at.includes, upTo, nil)
 }
 
-// asOfUpTo returns the last position a fold for the moment at must read.
-func (m *ReadModel) asOfUpTo(ctx context.Context, at AsOf) (int64, error) {
-	upTo := at.Position
-	if !at.Time.IsZero() {
-		var err error
-		if upTo, err = m.PositionAt(ctx, at.Time); err != nil {
-			return 0, err
-		}
-		indexed, err := m.AuditCheckpoint(ctx)
-		if err != nil {
-			return 0, err
-		}
-		head, _, err := m.store.Head(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("projections: as of %s: head: %w", at, err)
-		}
-		if indexed < head {
-			upTo = head
-		}
+// upTo is the last position a fold for at must read: at's position, or
+// for a time the last position the audit index finds stamped at or before
+// it; while the index is behind the store, the store's head (the events it
+// has not applied yet are read and filtered by their time).
+func (m *ReadModel) upTo(ctx context.Context, at AsOf) (int64, error) {
+	if at.Time.IsZero() {
+		return at.Position, nil
+	}
+	upTo, err := m.PositionAt(ctx, at.Time)
+	if err != nil {
+		return 0, err
+	}
+	indexed, err := m.AuditCheckpoint(ctx)
+	if err != nil {
+		return 0, err
+	}
+	head, _, err := m.store.Head(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("projections: as of %s: head: %w", at, err)
+	}
+	if indexed < head {
+		upTo = head
 	}
 	return upTo, nil
 }
@@ -415,7 +419,7 @@ func (m *ReadModel) PartyAsOf(ctx context.Context, at AsOf, id string) (PartyVie
 	}
 	s := newSnapshot()
 	for i := range evs {
-		if err := s.apply(&evs[i], at); err != nil {
+		if err := s.apply(&evs[i], at.includes); err != nil {
 			return PartyView{}, err
 		}
 	}

@@ -3,7 +3,6 @@ package projections
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 )
@@ -67,8 +66,18 @@ func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter
 		return nil, err
 	}
 	s := c.closest(at, upTo)
+	if upTo-s.through > c.ReadModel.snapshotInterval() {
+		// A persistent snapshot is closer than any kept in memory.
+		p, err := c.loadSnapshot(ctx, at, upTo)
+		if err != nil {
+			return nil, err
+		}
+		if p.through > s.through {
+			s = p
+		}
+	}
 	every := max(c.every(), upTo/int64(c.max()))
-	err = s.foldTo(ctx, c.store, at, upTo, func(s *Snapshot) {
+	err = s.foldTo(ctx, c.store, at.includes, upTo, func(s *Snapshot) {
 		if s.through%every == 0 {
 			c.keep(s.clone())
 		}
@@ -77,29 +86,6 @@ func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter
 		return nil, err
 	}
 	return s.Register(f)
-}
-
-// upTo is the last position a fold for at must read.
-func (c *SnapshotCache) upTo(ctx context.Context, at AsOf) (int64, error) {
-	if at.Time.IsZero() {
-		return at.Position, nil
-	}
-	upTo, err := c.PositionAt(ctx, at.Time)
-	if err != nil {
-		return 0, err
-	}
-	indexed, err := c.AuditCheckpoint(ctx)
-	if err != nil {
-		return 0, err
-	}
-	head, _, err := c.store.Head(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("projections: as of %s: head: %w", at, err)
-	}
-	if indexed < head {
-		upTo = head // events the index has not applied yet are read and filtered
-	}
-	return upTo, nil
 }
 
 // closest returns a copy of the latest snapshot usable for at and upTo (one

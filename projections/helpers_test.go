@@ -268,7 +268,8 @@ func dumpTables(tb testing.TB, db *sql.DB) map[string][][]any {
 	tb.Helper()
 	out := map[string][][]any{}
 	for _, t := range []string{"checkpoints", "parties", "requirements", "reviews", "changes",
-		"change_parties", "change_requirements", "review_actions", "settings"} {
+		"change_parties", "change_requirements", "review_actions", "settings",
+		"register_snapshots", "register_snapshot_parties"} {
 		rows, err := db.Query(`SELECT * FROM ` + t + ` ORDER BY 1`)
 		if err != nil {
 			tb.Fatal(err)

@@ -4,26 +4,38 @@
 //
 // # Projections
 //
-// Seven projections share one SQLite file (its own file, separate from the
+// Nine projections share one SQLite file (its own file, separate from the
 // event store). Each is one value of the unexported projection interface,
-// listed in [Open], with its apply code in one file and its queries beside
-// it:
+// listed in [Open], with its apply code in one file and its queries in
+// another (readmodel.go itself is the runner: the type, Open, Run, the
+// batches and Rebuild):
 //
 //   - register (register.go; queries register_query.go, pages.go): the
 //     current state of every party and requirement (parties, requirements);
-//   - reviews (reviews.go, window.go): the recorded management reviews and
+//   - reviews (reviews.go; queries reviews_query.go, window.go): the recorded management reviews and
 //     the windows the feed is read in (reviews);
-//   - changes (feed.go, feed_objectives.go; net view net.go): the detailed
+//   - changes (feed.go, feed_objectives.go; queries feed_query.go, net view
+//     net.go): the detailed
 //     change feed, one row per party, requirement, objective or KPI event
 //     (changes, plus change_parties, change_requirements, change_objectives
 //     and change_kpis for the names it shows). management_review.held
 //     events are not feed items: they bound the windows;
-//   - audit (audit.go; the as-of fold asof.go, asof_cache.go): one row per
+//   - audit (audit.go; queries audit_query.go, actors.go): one row per
 //     event of the log, the index of the audit trail (audit_index);
-//   - objectives (objectives.go, objective_views.go): objectives, KPIs and
+//   - objectives (objectives.go; queries objectives_query.go,
+//     objective_views.go): objectives, KPIs and
 //     measurements;
-//   - requirement_reviews (requirement_reviews.go);
-//   - communications (communications.go): the communication plan and log.
+//   - requirement_reviews (requirement_reviews.go; queries
+//     requirement_reviews_query.go);
+//   - communications (communications.go; queries communications_query.go):
+//     the communication plan and log;
+//   - relationships (relationships.go; queries relationships_query.go):
+//     the relationships between parties;
+//   - register_snapshots (snapshots.go; the as_of queries asof.go,
+//     asof_cache.go): persistent as_of snapshots of the register fold
+//     ([foldParty], shared with the register) every
+//     [DefaultSnapshotInterval] positions (register_snapshots,
+//     register_snapshot_parties), from which [ReadModel.SnapshotAt] starts.
 //
 // Each projection keeps its own row in the checkpoints table: the position of
 // the last event it applied. [ReadModel.Run] applies every batch of events to
@@ -170,7 +182,8 @@ type ReadModel struct {
 	changed chan struct{} // closed and replaced when applied or runErr changes
 	runErr  error         // why Run stopped, if it failed
 
-	onCommit func(ctx context.Context, events []eventstore.Event) // see [WithCommitHook]
+	onCommit      func(ctx context.Context, events []eventstore.Event) // see [WithCommitHook]
+	snapshotEvery int64                                                // positions between persistent as_of snapshots ([WithSnapshotInterval])
 }
 
 // Open prepares the read-model tables in db (embedded migrations, one
@@ -205,6 +218,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),
 		newObjectives(), newRequirementReviews(), newCommunications()}
 	m.projs = append(m.projs, newRelationships())
+	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {

@@ -137,41 +137,65 @@ func (r *register) apply(ctx context.Context, ev *eventstore.Event, de domain.Ev
 	if err != nil {
 		return err
 	}
-	at := formatTime(ev.Time)
+	st, ignored := foldParty(st, ev, de, rid, func(st *partyState) *partyState {
+		r.cache[pid] = st
+		if !st.dirty {
+			st.dirty = true
+			r.dirty = append(r.dirty, st)
+		}
+		return st
+	})
+	if ignored != "" {
+		r.logger.Warn(ignored, logPosition, ev.Position, logEventID, ev.ID, logType, ev.Type)
+		return nil
+	}
+	if rs := st.reqs[rid]; rs != nil {
+		rs.dirty = true
+	}
+	return nil
+}
+
+// foldParty is the register fold: it applies one party event (about
+// requirement rid, if any) to st, the party's state or nil for a party not
+// identified yet, with the domain's own [domain.Party.Apply], and returns
+// the state. A second party.identified or requirement.identified, and an
+// event for an unknown party, change nothing: ignored then says why. Before
+// changing a state, foldParty passes it to change (a new party's too), which
+// returns the state to change: a caller that shares states copies it there.
+// The live register (register.apply) and every as_of fold
+// ([Snapshot.apply]) fold with it.
+func foldParty(st *partyState, ev *eventstore.Event, de domain.Event, rid domain.RequirementID,
+	change func(*partyState) *partyState) (_ *partyState, ignored string) {
+	stamp := formatTime(ev.Time)
+	_, newReq := de.(domain.RequirementIdentified)
 	switch e := de.(type) {
 	case domain.PartyIdentified:
 		if st != nil {
-			r.logger.Warn("party identified twice; event ignored", logPosition, ev.Position, logEventID, ev.ID)
-			return nil
+			return st, "party identified twice; event ignored"
 		}
-		st = &partyState{created: at, reqs: map[domain.RequirementID]*reqState{}}
-		r.cache[pid] = st
+		st = &partyState{created: stamp, reqs: map[domain.RequirementID]*reqState{}}
 	case domain.RequirementIdentified:
 		if st == nil {
 			break
 		}
 		if _, dup := st.p.Requirements[e.RequirementID]; dup {
-			r.logger.Warn("requirement identified twice; event ignored", logPosition, ev.Position, logEventID, ev.ID)
-			return nil
+			return st, "requirement identified twice; event ignored"
 		}
-		st.reqs[rid] = &reqState{seq: ev.Position, created: at}
 	}
 	if st == nil {
-		r.logger.Warn("event for an unknown party ignored", logPosition, ev.Position, logEventID, ev.ID, logType, ev.Type)
-		return nil
+		return nil, "event for an unknown party ignored"
+	}
+	st = change(st)
+	if newReq {
+		st.reqs[rid] = &reqState{seq: ev.Position, created: stamp}
 	}
 	st.p.Apply(de)
 	st.p.Version = ev.Version // the stream's, not a count of what we applied
-	st.updated = at
-	if !st.dirty {
-		st.dirty = true
-		r.dirty = append(r.dirty, st)
-	}
+	st.updated = stamp
 	if rs := st.reqs[rid]; rs != nil {
-		rs.updated = at
-		rs.dirty = true
+		rs.updated = stamp
 	}
-	return nil
+	return st, ""
 }
 
 // load returns the party's state from the cache or the database, nil if the

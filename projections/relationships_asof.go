@@ -61,7 +61,7 @@ func (m *ReadModel) RelationshipsAsOf(ctx context.Context, at AsOf, f Relationsh
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	upTo, err := m.asOfUpTo(ctx, at)
+	upTo, err := m.upTo(ctx, at)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func foldRelationships(ctx context.Context, r EventReader, at AsOf, upTo int64) 
 		for i := range evs {
 			ev := &evs[i]
 			through = ev.Position
-			if err := s.apply(ev, at); err != nil {
+			if err := s.apply(ev, at.includes); err != nil {
 				return nil, nil, err
 			}
 			if !strings.HasPrefix(ev.Stream, domain.RelationshipStreamPrefix) || !at.includes(ev) {
