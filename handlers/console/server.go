@@ -79,6 +79,17 @@ type Server struct {
 	Now func() time.Time
 	// Secure marks the session cookie Secure (the server runs TLS).
 	Secure bool
+
+	// OIDC, if set, offers sign-in with the organisation's identity
+	// provider (oidc.go, oidc_login.go).
+	OIDC *OIDC
+	// NoTokenLogin hides the API-token field of /login and refuses it.
+	NoTokenLogin bool
+	// Access records OIDC sign-ins and refusals in the security log.
+	Access AccessLog
+	// ClientAddr names the client of a request as the API's limits do; nil
+	// uses the connection's peer.
+	ClientAddr func(*http.Request) string
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -109,6 +120,8 @@ func (s *Server) routes() []route {
 		{"POST", "/login", "", s.handleLoginSubmit},
 		{"POST", "/logout", auth.PermRead, s.handleLogout},
 		{"GET", "/static/{file}", "", s.handleStatic},
+		{"GET", "/login/oidc", "", s.handleOIDCStart},
+		{"GET", "/login/oidc/callback", "", s.handleOIDCCallback},
 
 		{"GET", "/{$}", auth.PermRead, s.handleDashboard},
 		{"GET", "/register", auth.PermRead, s.handleRegister},

@@ -89,6 +89,9 @@ type Server struct {
 	Reports       Reports       // change report, GET /api/v1/reports/changes (reports.go)
 	Relationships Relationships // relationships and the diagrams (relationships.go)
 	ReviewOutputs ReviewOutputs // review corrections, voids, actions, settings (review_outputs.go)
+
+	// Sessions are the web console's sessions, GET/DELETE /api/v1/sessions (sessions.go).
+	Sessions ConsoleSessions
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -118,6 +121,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.apiDocRoutes()...)
 	rts = append(rts, s.relationshipRoutes()...)
 	rts = append(rts, s.reviewOutputRoutes()...)
+	rts = append(rts, s.sessionRoutes()...)
 	return rts
 }
 
