@@ -13,7 +13,8 @@
 //
 // # Security
 //
-// Sign-in turns an API token into a server-side session ([Sessions]); the
+// Sign-in turns an API token, or an OIDC sign-in at the organisation's
+// identity provider ([OIDC]), into a server-side session ([Sessions]); the
 // cookie holds only a random identifier. Every request re-checks the token,
 // so revoking it ends its sessions. State-changing requests must come from
 // the console's own origin ([net/http.CrossOriginProtection]); pages are
