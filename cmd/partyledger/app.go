@@ -30,6 +30,8 @@ type app struct {
 	logger   *slog.Logger
 	dbPath   string // the event log's file; features keep configuration tables in it (sqlite.OpenDB)
 
+	signIn *signInState // the console's sessions and identity provider (oidc.go)
+
 	closers []func() error
 	runWG   sync.WaitGroup
 	stopRun context.CancelFunc

@@ -35,6 +35,10 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 	}
 	c := &console.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Audit: a.reads, Plans: a.reads,
 		Sessions: &console.MemorySessions{}, Secure: secure, Logger: logger.With("component", "console")}
+	if a.signIn != nil {
+		c.Sessions, c.OIDC, c.NoTokenLogin = a.signIn.sessions, a.signIn.oidc, a.signIn.oidc != nil && !signInOpts.tokenLogin
+	}
+	c.Access, c.ClientAddr = a.access, api.ClientAddr
 	if api.Reports != nil {
 		c.Reports = api.Reports
 	}

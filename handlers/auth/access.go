@@ -19,7 +19,7 @@ type AccessEntry struct {
 	Actor    string    `json:"actor"`     // token name when the token was valid, else ""
 	Method   string    `json:"method"`    // HTTP method
 	Path     string    `json:"path"`      // URL path, without the query
-	Outcome  string    `json:"outcome"`   // unauthenticated | forbidden | rate_limited | auth_rate_limited | stream_limited
+	Outcome  string    `json:"outcome"`   // unauthenticated | forbidden | rate_limited | auth_rate_limited | stream_limited | oidc_signed_in | oidc_refused
 	Status   int       `json:"status"`
 }
 

@@ -22,6 +22,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 
 // handleLoginSubmit turns a valid API token into a session.
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) error {
+	if s.NoTokenLogin {
+		s.renderError(w, r, http.StatusForbidden, "Sign-in with an API token is turned off here. Use the identity provider.")
+		return nil
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		return s.render(w, r, http.StatusBadRequest, "login", "Sign in", loginPage{Error: "The form could not be read."})

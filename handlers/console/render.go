@@ -32,6 +32,22 @@ type page struct {
 	// Head is the log position the page reflects, for the live
 	// "N new changes" notice.
 	Head int64
+	// SignIn is how one may sign in (the sign-in page's choices).
+	SignIn signIn
+}
+
+// signIn lists the sign-in methods the console offers.
+type signIn struct {
+	Token bool   // the API-token field
+	OIDC  string // the identity provider's name, "" when there is none
+}
+
+func (s *Server) signIn() signIn {
+	si := signIn{Token: !s.NoTokenLogin}
+	if s.OIDC != nil {
+		si.OIDC = s.OIDC.Name
+	}
+	return si
 }
 
 var (
@@ -103,7 +119,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if !ok {
 		return fmt.Errorf("console: no template %s", name)
 	}
-	p := page{Title: title, User: userFrom(r.Context()), Nav: navOf(r.URL.Path), Data: data}
+	p := page{Title: title, User: userFrom(r.Context()), Nav: navOf(r.URL.Path), Data: data, SignIn: s.signIn()}
 	if p.User.Name != "" && s.Reads != nil {
 		p.Head, _ = s.Reads.Checkpoint(r.Context())
 	}

@@ -13,7 +13,8 @@
 //
 // # Security
 //
-// Sign-in turns an API token into a server-side session ([Sessions]); the
+// Sign-in turns an API token, or an OIDC sign-in at the organisation's
+// identity provider ([OIDC]), into a server-side session ([Sessions]); the
 // cookie holds only a random identifier. Every request re-checks the token,
 // so revoking it ends its sessions. State-changing requests must come from
 // the console's own origin ([net/http.CrossOriginProtection]); pages are
@@ -83,6 +84,17 @@ type Server struct {
 	// *httpapi.Server, so the console and the API share one budget); nil
 	// does not limit.
 	FailedAuth FailedAuthLimiter
+
+	// OIDC, if set, offers sign-in with the organisation's identity
+	// provider (oidc.go, oidc_login.go).
+	OIDC *OIDC
+	// NoTokenLogin hides the API-token field of /login and refuses it.
+	NoTokenLogin bool
+	// Access records OIDC sign-ins and refusals in the security log.
+	Access AccessLog
+	// ClientAddr names the client of a request as the API's limits do; nil
+	// uses the connection's peer.
+	ClientAddr func(*http.Request) string
 }
 
 // FailedAuthLimiter counts a failed sign-in of r against its client's
@@ -120,6 +132,8 @@ func (s *Server) routes() []route {
 		{"POST", "/login", "", s.handleLoginSubmit},
 		{"POST", "/logout", auth.PermRead, s.handleLogout},
 		{"GET", "/static/{file}", "", s.handleStatic},
+		{"GET", "/login/oidc", "", s.handleOIDCStart},
+		{"GET", "/login/oidc/callback", "", s.handleOIDCCallback},
 
 		{"GET", "/{$}", auth.PermRead, s.handleDashboard},
 		{"GET", "/register", auth.PermRead, s.handleRegister},

@@ -31,14 +31,20 @@ const (
 // Session is a signed-in browser. Only the hash of its identifier is kept:
 // a leaked session table does not sign anyone in.
 type Session struct {
+	// ID names the session to an administrator (GET/DELETE
+	// /api/v1/sessions). It is random and unrelated to the cookie: knowing
+	// it signs nobody in.
+	ID string
 	// Actor is the name written on the events this session causes: the
-	// API token's name.
+	// API token's name, or "oidc:" and the person's verified e-mail address
+	// (or subject) for an OIDC sign-in.
 	Actor string
 	// Role is the role at sign-in; the token's current role is re-read on
 	// every request.
 	Role string
-	// Method is how the session was started: "token" (an API token) or,
-	// later, "oidc" (the organisation's identity provider).
+	// Method is how the session was started: "token" (an API token) or
+	// "oidc" (the organisation's identity provider). An OIDC session keeps
+	// the role mapped at sign-in; a token session re-reads its token's.
 	Method    string
 	CreatedAt time.Time
 	LastSeen  time.Time
@@ -57,6 +63,8 @@ type Sessions interface {
 	Get(ctx context.Context, key string) (Session, error)
 	// Delete ends the session; deleting an unknown key is not an error.
 	Delete(ctx context.Context, key string) error
+	// List returns the live sessions by key.
+	List(ctx context.Context) (map[string]Session, error)
 }
 
 // MemorySessions keeps sessions in this process's memory. Expired sessions
@@ -115,6 +123,20 @@ func (m *MemorySessions) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// List implements [Sessions].
+func (m *MemorySessions) List(_ context.Context) (map[string]Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	out := make(map[string]Session, len(m.m))
+	for k, v := range m.m {
+		if !expired(v, now) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
 // expired reports whether s has been idle too long or lived too long.
 func expired(s Session, now time.Time) bool {
 	return now.Sub(s.LastSeen) >= IdleTimeout || now.Sub(s.CreatedAt) >= MaxAge
@@ -155,13 +177,23 @@ func (s *Server) cookieName() string {
 
 // startSession stores a new session for tok and sets its cookie.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, tok auth.Token) error {
+	return s.startSessionAs(w, r, Session{Actor: tok.Name, Role: tok.Role, Method: "token"})
+}
+
+// startSessionAs stores a new session for sess's actor, role and method
+// and sets its cookie.
+func (s *Server) startSessionAs(w http.ResponseWriter, r *http.Request, sess Session) error {
 	id, err := newSessionID()
 	if err != nil {
 		return err
 	}
+	if sess.ID, err = newSessionID(); err != nil {
+		return err
+	}
+	sess.ID = sess.ID[:22]
 	now := s.now()
-	if err := s.Sessions.Put(r.Context(), sessionKey(id), Session{Actor: tok.Name, Role: tok.Role,
-		Method: "token", CreatedAt: now, LastSeen: now}); err != nil {
+	sess.CreatedAt, sess.LastSeen = now, now
+	if err := s.Sessions.Put(r.Context(), sessionKey(id), sess); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: id, Path: "/", HttpOnly: true,

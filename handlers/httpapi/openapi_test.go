@@ -34,6 +34,7 @@ func fullServer() *httpapi.Server {
 		Relationships: struct{ relationshipsAPI }{},
 		ReviewOutputs: struct{ httpapi.ReviewOutputs }{},
 		Reminders:     struct{ httpapi.Reminders }{},
+		Sessions:      struct{ httpapi.ConsoleSessions }{},
 	}
 }
 

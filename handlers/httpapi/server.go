@@ -90,6 +90,9 @@ type Server struct {
 	Relationships Relationships // relationships and the diagrams (relationships.go)
 	ReviewOutputs ReviewOutputs // review corrections, voids, actions, settings (review_outputs.go)
 	Reminders     Reminders     // owner contacts and reminder digests (reminders.go)
+
+	// Sessions are the web console's sessions, GET/DELETE /api/v1/sessions (sessions.go).
+	Sessions ConsoleSessions
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -120,6 +123,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.relationshipRoutes()...)
 	rts = append(rts, s.reviewOutputRoutes()...)
 	rts = append(rts, s.reminderRoutes()...)
+	rts = append(rts, s.sessionRoutes()...)
 	return rts
 }
 
