@@ -108,6 +108,10 @@ func execute[A any, PA interface {
 			Err:     &eventstore.ConflictError{Stream: c.stream, Expected: *c.ifMatch, Actual: version}}
 	}
 	now := s.now()
+	if err := c.meta.CheckEffectiveOn(now); err != nil {
+		e.mu.Unlock()
+		return res, err // also when the command would change nothing
+	}
 	events, err := c.decide((*A)(state), now)
 	var parts []part
 	if err == nil && len(events) > 0 && c.also != nil {
