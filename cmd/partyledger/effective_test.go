@@ -152,3 +152,43 @@ func TestEffectiveDates(t *testing.T) {
 		t.Errorf("verify: exit %d: %s", code, out)
 	}
 }
+
+// TestConsoleEffectiveDate: the console's party form takes an optional
+// effective date; a future one is refused on the form, naming the field.
+func TestConsoleEffectiveDate(t *testing.T) {
+	ts := MustRunServe(t, "")
+	c := consoleClient(t)
+	MustSignIn(t, c, ts.URL, ts.Token)
+	post := func(form url.Values) (*http.Response, string) {
+		return consoleDo(t, c, "POST", ts.URL+"/parties", form, "Sec-Fetch-Site", "same-origin", "Origin", ts.URL)
+	}
+	_, page := consoleDo(t, c, "GET", ts.URL+"/parties/new", nil)
+	if !strings.Contains(page, `name="effective_on"`) {
+		t.Fatal("the party form has no effective date field")
+	}
+	form := url.Values{"name": {"Insurer B"}, "category": {"insurer"}, "scope": {"external"},
+		"influence": {"4"}, "interest": {"2"}, "reason": {"Cyber policy"}, "trigger": {"contract_change"}}
+	form.Set("effective_on", time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly))
+	resp, body := post(form)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="effective_on"`) ||
+		!strings.Contains(body, "in the future") {
+		t.Fatalf("future effective date: %d", resp.StatusCode)
+	}
+	if n := eventCount(t, ts.DB); n != 0 {
+		t.Fatalf("a refused form wrote %d events", n)
+	}
+	past := time.Now().UTC().AddDate(0, 0, -30).Format(time.DateOnly)
+	form.Set("effective_on", past)
+	if resp, _ := post(form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add party with an effective date: %d", resp.StatusCode)
+	}
+	var feed struct {
+		Items []struct {
+			EffectiveOn string `json:"effective_on"`
+		} `json:"items"`
+	}
+	mustStatus(t, ts.do(t, "GET", "/api/v1/changes?since=beginning", nil, &feed), http.StatusOK)
+	if len(feed.Items) != 1 || feed.Items[0].EffectiveOn != past {
+		t.Fatalf("feed after the console write: %+v", feed.Items)
+	}
+}
