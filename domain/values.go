@@ -97,6 +97,31 @@ type Meta struct {
 	Trigger       string
 	CorrelationID string
 	CausationID   string
+	// EffectiveOn is the date (YYYY-MM-DD) the change took effect in the
+	// world, when the caller says so; "" means the recording date. It is
+	// stored in the envelope of every event the command appends, never in
+	// the event data, and checked by [Meta.CheckEffectiveOn].
+	EffectiveOn string
+}
+
+// CheckEffectiveOn reports an EINVALID error naming the field effective_on
+// when EffectiveOn is neither empty nor a YYYY-MM-DD date on or before the
+// UTC date of now: a change cannot take effect after the day it is
+// recorded. The command pipeline calls it for every command with the time
+// it stamps on the events.
+func (m Meta) CheckEffectiveOn(now time.Time) error {
+	if m.EffectiveOn == "" {
+		return nil
+	}
+	var v validation
+	d, err := time.Parse(DateLayout, m.EffectiveOn)
+	switch today := now.UTC().Format(DateLayout); {
+	case err != nil || d.Format(DateLayout) != m.EffectiveOn:
+		v.add("effective_on", "must be a date YYYY-MM-DD")
+	case m.EffectiveOn > today:
+		v.add("effective_on", "is in the future; a change takes effect on or before the day it is recorded (%s)", today)
+	}
+	return v.err()
 }
 
 func (m Meta) validate(v *validation, reasonRequired bool) {

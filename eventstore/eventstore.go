@@ -36,21 +36,26 @@ const (
 // Event is the envelope of one immutable fact. Field names follow DESIGN.md and,
 // where they fit, CloudEvents 1.0 attribute names.
 type Event struct {
-	ID            string          `json:"id"`       // UUIDv7, the idempotency key
-	Stream        string          `json:"stream"`   // "party-<uuid>", "review-<uuid>", ...
-	Version       int64           `json:"version"`  // 1-based position inside Stream
-	Position      int64           `json:"position"` // global, strictly increasing
-	Type          string          `json:"type"`     // "party.identified", ...
-	Schema        int             `json:"schema"`   // version of the Data shape
-	Time          time.Time       `json:"time"`     // set by the server, UTC
-	Actor         string          `json:"actor"`
-	Reason        string          `json:"reason"`
-	Trigger       string          `json:"trigger"`
-	CorrelationID string          `json:"correlation_id"`
-	CausationID   string          `json:"causation_id"`
-	Data          json.RawMessage `json:"data"`
-	PrevHash      string          `json:"prev_hash"`
-	Hash          string          `json:"hash"`
+	ID            string    `json:"id"`       // UUIDv7, the idempotency key
+	Stream        string    `json:"stream"`   // "party-<uuid>", "review-<uuid>", ...
+	Version       int64     `json:"version"`  // 1-based position inside Stream
+	Position      int64     `json:"position"` // global, strictly increasing
+	Type          string    `json:"type"`     // "party.identified", ...
+	Schema        int       `json:"schema"`   // version of the Data shape
+	Time          time.Time `json:"time"`     // set by the server, UTC
+	Actor         string    `json:"actor"`
+	Reason        string    `json:"reason"`
+	Trigger       string    `json:"trigger"`
+	CorrelationID string    `json:"correlation_id"`
+	CausationID   string    `json:"causation_id"`
+	// EffectiveOn is the date (YYYY-MM-DD) the change took effect in the
+	// world, when the caller said so; empty means the recording date (the
+	// UTC date of Time), which is how every event recorded before the field
+	// existed reads. See [Event.EffectiveDate].
+	EffectiveOn string          `json:"effective_on,omitempty"`
+	Data        json.RawMessage `json:"data"`
+	PrevHash    string          `json:"prev_hash"`
+	Hash        string          `json:"hash"`
 }
 
 // Store is the append-only event log.
@@ -61,7 +66,7 @@ type Store interface {
 	// or none. expectedVersion is the stream's current version as the caller
 	// last saw it ([NoStream] for a new stream, [AnyVersion] to skip the
 	// check). The caller fills ID, Type, Schema, Time, Actor, Reason, Trigger,
-	// CorrelationID, CausationID and Data; the store assigns Stream, Version,
+	// CorrelationID, CausationID, EffectiveOn and Data; the store assigns Stream, Version,
 	// Position, PrevHash and Hash and returns the events as stored.
 	//
 	// Returns a *[ConflictError] (matching [ErrConflict]) if expectedVersion is

@@ -23,7 +23,10 @@ func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 // bytes stored.
 //
 // The encoding is part of the on-disk format: changing it breaks every
-// existing chain. Add a new encoding version instead.
+// existing chain. Add a new encoding version instead. Version 2 adds
+// EffectiveOn after CausationID; an event without EffectiveOn is hashed
+// in version 1, so every chain recorded before the field existed still
+// verifies.
 func (e Event) ComputeHash() string {
 	h := sha256.New()
 	var n [8]byte
@@ -32,7 +35,11 @@ func (e Event) ComputeHash() string {
 		h.Write(n[:])
 		h.Write([]byte(s))
 	}
-	field("partyledger-event-v1")
+	if e.EffectiveOn == "" {
+		field("partyledger-event-v1")
+	} else {
+		field("partyledger-event-v2")
+	}
 	field(e.ID)
 	field(e.Stream)
 	field(strconv.FormatInt(e.Version, 10))
@@ -45,6 +52,9 @@ func (e Event) ComputeHash() string {
 	field(e.Trigger)
 	field(e.CorrelationID)
 	field(e.CausationID)
+	if e.EffectiveOn != "" {
+		field(e.EffectiveOn)
+	}
 	field(string(e.Data))
 	field(e.PrevHash)
 	return hex.EncodeToString(h.Sum(nil))
@@ -63,6 +73,36 @@ func (e Event) Validate() error {
 		return fmt.Errorf("%w: missing time", ErrInvalid)
 	case len(e.Data) == 0 || !json.Valid(e.Data):
 		return fmt.Errorf("%w: data is not valid JSON", ErrInvalid)
+	}
+	return e.checkEffectiveOn()
+}
+
+// DateLayout is the layout of [Event.EffectiveOn].
+const DateLayout = "2006-01-02"
+
+// EffectiveDate returns the date the event took effect: EffectiveOn when
+// set, else the UTC date of Time (the recording date).
+func (e Event) EffectiveDate() string {
+	if e.EffectiveOn != "" {
+		return e.EffectiveOn
+	}
+	return e.Time.UTC().Format(DateLayout)
+}
+
+// checkEffectiveOn refuses an EffectiveOn that is not a YYYY-MM-DD date or
+// lies after the UTC date of Time: a change cannot take effect after the
+// day it was recorded.
+func (e Event) checkEffectiveOn() error {
+	if e.EffectiveOn == "" {
+		return nil
+	}
+	d, err := time.Parse(DateLayout, e.EffectiveOn)
+	if err != nil || d.Format(DateLayout) != e.EffectiveOn {
+		return fmt.Errorf("%w: effective_on %q is not a date YYYY-MM-DD", ErrInvalid, e.EffectiveOn)
+	}
+	if e.EffectiveOn > e.Time.UTC().Format(DateLayout) {
+		return fmt.Errorf("%w: effective_on %s is after the recording date %s", ErrInvalid,
+			e.EffectiveOn, e.Time.UTC().Format(DateLayout))
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ func (e Event) CheckRoundTrip() error {
 	for _, f := range []struct{ name, v string }{
 		{"id", e.ID}, {"stream", e.Stream}, {"type", e.Type}, {"actor", e.Actor},
 		{"reason", e.Reason}, {"trigger", e.Trigger}, {"correlation_id", e.CorrelationID},
-		{"causation_id", e.CausationID}, {"prev_hash", e.PrevHash}, {"hash", e.Hash},
+		{"causation_id", e.CausationID}, {"effective_on", e.EffectiveOn}, {"prev_hash", e.PrevHash}, {"hash", e.Hash},
 	} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, f.name)

@@ -22,6 +22,8 @@ type AsOf struct {
 	Position int64
 	// Time: the events whose time is at or before Time.
 	Time time.Time
+	// Axis: recorded ("" too) or effective; see [Axis].
+	Axis Axis
 }
 
 // String renders a in the form [ParseAsOf] reads.
@@ -56,6 +58,9 @@ func ParseAsOf(field, s string) (AsOf, error) {
 
 // includes reports whether the event belongs to the moment.
 func (a AsOf) includes(ev *eventstore.Event) bool {
+	if a.Axis == AxisEffective {
+		return a.includesEffective(ev)
+	}
 	if !a.Time.IsZero() {
 		return !ev.Time.After(a.Time)
 	}
@@ -401,6 +406,9 @@ func (m *ReadModel) upTo(ctx context.Context, at AsOf) (int64, error) {
 func (m *ReadModel) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter) ([]PartyView, error) {
 	if _, _, err := f.where(); err != nil {
 		return nil, err
+	}
+	if at.Axis == AxisEffective {
+		return m.registerEffective(ctx, at, f)
 	}
 	s, err := m.SnapshotAt(ctx, at)
 	if err != nil {

@@ -61,6 +61,9 @@ func (c *SnapshotCache) RegisterAsOf(ctx context.Context, at AsOf, f PartyFilter
 	if _, _, err := f.where(); err != nil {
 		return nil, err
 	}
+	if at.Axis == AxisEffective {
+		return c.registerEffective(ctx, at, f)
+	}
 	upTo, err := c.upTo(ctx, at)
 	if err != nil {
 		return nil, err

@@ -66,8 +66,8 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 	}
 	f.ins = prep(`INSERT INTO changes (position, event_id, event_type, event_time, actor, reason,
 			event_trigger, party_id, party_name, party_scope, party_category, requirement_id,
-			requirement_title, requirement_kind, change_kind, changes, objective, relationship_id, relationship)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			requirement_title, requirement_kind, change_kind, changes, objective, relationship_id, relationship, effective_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	f.selParty = prep(`SELECT name, scope, category FROM change_parties WHERE id = ?`)
 	f.selReq = prep(`SELECT party_id, title, kind FROM change_requirements WHERE id = ?`)
 	f.upParty = prep(`INSERT INTO change_parties (id, name, scope, category) VALUES (?, ?, ?, ?)
@@ -119,7 +119,7 @@ func (f *feed) apply(ctx context.Context, ev *eventstore.Event, de domain.Event)
 	}
 	_, err = f.ins.ExecContext(ctx, item.Position, item.EventID, item.Type, formatTime(item.Time),
 		item.Actor, item.Reason, item.Trigger, item.Party.ID, item.Party.Name, item.Party.Scope,
-		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj, relID, rel)
+		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj, relID, rel, ev.EffectiveOn)
 	return err
 }
 
@@ -129,7 +129,7 @@ func (f *feed) apply(ctx context.Context, ev *eventstore.Event, de domain.Event)
 // ok is false for events that are not feed items.
 func (f *feed) item(ctx context.Context, ev *eventstore.Event, de domain.Event) (ChangeItem, bool, error) {
 	item := ChangeItem{Position: ev.Position, EventID: ev.ID, Type: ev.Type, Time: ev.Time.UTC(),
-		Actor: ev.Actor, Reason: ev.Reason, Trigger: ev.Trigger}
+		Actor: ev.Actor, Reason: ev.Reason, Trigger: ev.Trigger, EffectiveOn: ev.EffectiveDate()}
 	var ps *partyRefState
 	var rs *reqRefState
 	var err error
@@ -399,7 +399,7 @@ type Window struct {
 
 const changeCols = `position, event_id, event_type, event_time, actor, reason, event_trigger,
 	party_id, party_name, party_scope, party_category, requirement_id, requirement_title,
-	requirement_kind, change_kind, changes, objective, relationship`
+	requirement_kind, change_kind, changes, objective, relationship, effective_on`
 
 func scanChange(s scanner) (ChangeItem, error) {
 	var it ChangeItem
@@ -407,12 +407,15 @@ func scanChange(s scanner) (ChangeItem, error) {
 	var rid, rtitle, rkind, obj, rel sql.NullString
 	if err := s.Scan(&it.Position, &it.EventID, &it.Type, &at, &it.Actor, &it.Reason, &it.Trigger,
 		&it.Party.ID, &it.Party.Name, &it.Party.Scope, &it.Party.Category, &rid, &rtitle, &rkind,
-		&it.Change, &changes, &obj, &rel); err != nil {
+		&it.Change, &changes, &obj, &rel, &it.EffectiveOn); err != nil {
 		return it, err
 	}
 	var err error
 	if it.Time, err = parseTime(at); err != nil {
 		return it, err
+	}
+	if it.EffectiveOn == "" { // took effect on its recording date
+		it.EffectiveOn = it.Time.UTC().Format(eventstore.DateLayout)
 	}
 	if it.Objective, err = decodeObjective(obj); err != nil {
 		return it, fmt.Errorf("bad stored objective at position %d: %w", it.Position, err)

@@ -67,6 +67,9 @@ func TestChangeFeed(t *testing.T) {
 			Reason: "obsolete", Trigger: "periodic_review", Party: party("ACME"), Requirement: req,
 			Change: ChangeRequirementRetired, Changes: []FieldChange{{"status", "active", "retired"}}},
 	}
+	for i := range want { // no command gave a date: each took effect on its recording date
+		want[i].EffectiveOn = t0.Format(time.DateOnly)
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("feed (-want +got):\n%s", diff)
 	}

@@ -117,7 +117,7 @@ func (l *ledger) append(stream string, version int64, m domain.Meta, evs []domai
 		}
 		out = append(out, eventstore.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: de.EventType(),
 			Schema: domain.CurrentSchema, Time: l.now, Actor: m.Actor, Reason: m.Reason,
-			Trigger: m.TriggerOrDefault(), Data: data})
+			Trigger: m.TriggerOrDefault(), EffectiveOn: m.EffectiveOn, Data: data})
 		l.now = l.now.Add(time.Minute)
 	}
 	stored, err := l.store.Append(context.Background(), stream, version, out)

@@ -79,7 +79,7 @@ func NetChanges(items []ChangeItem) []NetItem {
 			g.to[fc.Field] = domain.Change{To: fc.To}
 		}
 		g.item.Events = append(g.item.Events, EventRef{Position: it.Position, EventID: it.EventID,
-			Type: it.Type, Time: it.Time, Actor: it.Actor, Reason: it.Reason, Trigger: it.Trigger,
+			Type: it.Type, Time: it.Time, Actor: it.Actor, Reason: it.Reason, Trigger: it.Trigger, EffectiveOn: it.EffectiveOn,
 			Change: it.Change})
 	}
 

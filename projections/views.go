@@ -104,6 +104,7 @@ type ChangeItem struct {
 	Actor       string          `json:"actor"`
 	Reason      string          `json:"reason"`
 	Trigger     string          `json:"trigger"`
+	EffectiveOn string          `json:"effective_on"`   // YYYY-MM-DD the change took effect; Time is when it was recorded
 	Party       PartyRef        `json:"party,omitzero"` // absent for objective items
 	Requirement *RequirementRef `json:"requirement,omitempty"`
 	Objective   *ObjectiveRef   `json:"objective,omitempty"` // objective and KPI items
@@ -139,5 +140,7 @@ type EventRef struct {
 	Actor    string    `json:"actor"`
 	Reason   string    `json:"reason"`
 	Trigger  string    `json:"trigger"`
-	Change   string    `json:"change"`
+	// EffectiveOn is the date the change took effect (YYYY-MM-DD).
+	EffectiveOn string `json:"effective_on"`
+	Change      string `json:"change"`
 }

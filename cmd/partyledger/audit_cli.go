@@ -129,9 +129,9 @@ func runAuditEvents(ctx context.Context, f eventFlags, stdout io.Writer) error {
 		evs = append(evs, ev)
 	}
 	l := listOf[eventstore.Event]{key: "events", items: evs,
-		header: []string{"position", "time", "stream", "version", "type", "actor", "trigger", "reason"},
+		header: []string{"position", "time", "effective_on", "stream", "version", "type", "actor", "trigger", "reason"},
 		row: func(ev eventstore.Event) []string {
-			return []string{strconv.FormatInt(ev.Position, 10), ev.Time.UTC().Format(time.RFC3339), ev.Stream,
+			return []string{strconv.FormatInt(ev.Position, 10), ev.Time.UTC().Format(time.RFC3339), ev.EffectiveDate(), ev.Stream,
 				strconv.FormatInt(ev.Version, 10), ev.Type, ev.Actor, ev.Trigger, ev.Reason}
 		},
 		jsonl: verify.WriteJSONL,
@@ -454,6 +454,9 @@ const packReadmeText = "# partyledger audit pack\n\n" +
 	"   `partyledger-event-v1`, `id`, `stream`, `version` (decimal), `position` (decimal),\n" +
 	"   `type`, `schema` (decimal), `time` (exactly as in the line: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`),\n" +
 	"   `actor`, `reason`, `trigger`, `correlation_id`, `causation_id`, `data`, `prev_hash`.\n" +
+	"   An event that carries `effective_on` (the date the change took effect) is hashed in\n" +
+	"   version 2: the first string is `partyledger-event-v2` and `effective_on` follows\n" +
+	"   `causation_id` (16 strings).\n" +
 	"   `data` is hashed as its exact bytes in the line: it is the last member, so it is\n" +
 	"   everything after the first `,\"data\":` up to the line's final `}`.\n" +
 	"2. **The chain.** The first event has `prev_hash` \"\"; every other event's `prev_hash` is\n" +
@@ -480,6 +483,9 @@ const packReadmeText = "# partyledger audit pack\n\n" +
 	"              str(ev[\"position\"]), ev[\"type\"], str(ev[\"schema\"]), ev[\"time\"], ev[\"actor\"],\n" +
 	"              ev[\"reason\"], ev[\"trigger\"], ev[\"correlation_id\"], ev[\"causation_id\"], data,\n" +
 	"              ev[\"prev_hash\"]]\n" +
+	"    if ev.get(\"effective_on\"):\n" +
+	"        fields[0] = \"partyledger-event-v2\"\n" +
+	"        fields.insert(13, ev[\"effective_on\"])\n" +
 	"    h = hashlib.sha256()\n" +
 	"    for f in fields:\n" +
 	"        b = f.encode(\"utf-8\")\n" +

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 type registerConfig struct {
 	db                      string
 	asOf                    string
+	axis                    string
 	out                     outputFlags
 	category, scope, status string
 }
@@ -31,9 +33,13 @@ with their active requirements, internal parties first, then by name.
 
 --as-of takes a date (the register at the end of that day, UTC), an RFC 3339 time
 (the events stamped at or before it) or position:<n> (the first n events); before the
-first event the register is empty. --format csv writes one row per requirement.`,
+first event the register is empty. --axis recorded (the default) shows what the register
+said then; --axis effective shows what was true then, as known now: every change recorded
+so far whose effective date is on or before the --as-of date. --format csv writes one row
+per requirement.`,
 		Example: `  partyledger register --as-of 2026-06-30 --output register-h1.csv
-  partyledger register --as-of position:120 --format json`,
+  partyledger register --as-of position:120 --format json
+  partyledger register --as-of 2026-01-31 --axis effective`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRegister(cmd.Context(), cfg, cmd.OutOrStdout())
@@ -42,6 +48,7 @@ first event the register is empty. --format csv writes one row per requirement.`
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.db, "db", envOr(envDB, "./partyledger.db"), "event log SQLite file (env "+envDB+")")
 	fs.StringVar(&cfg.asOf, "as-of", "", "a date, an RFC 3339 time or position:<n> (default: now)")
+	fs.StringVar(&cfg.axis, "axis", string(projections.AxisRecorded), "recorded (what the register said then) or effective (what was true then, as known now)")
 	cfg.out.register(fs)
 	fs.StringVar(&cfg.category, "category", "", "only parties of this category")
 	fs.StringVar(&cfg.scope, "scope", "", "internal or external")
@@ -69,6 +76,16 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 			return err
 		}
 		at = projections.AsOf{Time: m.time, Position: m.position}
+	}
+	axis, err := projections.ParseAxis("--axis", cfg.axis)
+	if err != nil {
+		return err
+	}
+	if axis == projections.AxisEffective && cfg.asOf == "" {
+		return fmt.Errorf("--axis effective needs --as-of")
+	}
+	if at, err = at.WithAxis("--as-of", axis); err != nil {
+		return err
 	}
 	upTo := head
 	if at.Time.IsZero() {

@@ -47,6 +47,7 @@ type record struct {
 	Trigger       string          `json:"trigger"`
 	CorrelationID string          `json:"correlation_id"`
 	CausationID   string          `json:"causation_id"`
+	EffectiveOn   string          `json:"effective_on,omitempty"`
 	Data          json.RawMessage `json:"data"`
 	PrevHash      string          `json:"prev_hash"`
 	Hash          string          `json:"hash"`
@@ -89,7 +90,7 @@ func encode(ev *eventstore.Event) ([]byte, error) {
 	return json.Marshal(record{ID: ev.ID, Stream: ev.Stream, Version: ev.Version, Type: ev.Type,
 		Schema: ev.Schema, Time: eventstore.FormatTime(ev.Time), Actor: ev.Actor, Reason: ev.Reason,
 		Trigger: ev.Trigger, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Data: ev.Data,
-		PrevHash: ev.PrevHash, Hash: ev.Hash})
+		PrevHash: ev.PrevHash, Hash: ev.Hash, EffectiveOn: ev.EffectiveOn})
 }
 
 // newMsg returns the message that stores ev.
@@ -118,6 +119,6 @@ func decode(body []byte, seq uint64) (eventstore.Event, error) {
 	}
 	return eventstore.Event{ID: r.ID, Stream: r.Stream, Version: r.Version, Position: int64(seq), Type: r.Type,
 		Schema: r.Schema, Time: t, Actor: r.Actor, Reason: r.Reason, Trigger: r.Trigger,
-		CorrelationID: r.CorrelationID, CausationID: r.CausationID, Data: r.Data,
+		CorrelationID: r.CorrelationID, CausationID: r.CausationID, EffectiveOn: r.EffectiveOn, Data: r.Data,
 		PrevHash: r.PrevHash, Hash: r.Hash}, nil
 }

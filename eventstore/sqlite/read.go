@@ -14,7 +14,7 @@ import (
 const SubscribeBatch = 1000
 
 const selectEvents = `SELECT position, id, stream, version, type, schema, time, actor, reason,
-	"trigger", correlation_id, causation_id, data, prev_hash, hash FROM events `
+	"trigger", correlation_id, causation_id, data, prev_hash, hash, effective_on FROM events `
 
 // ReadStream implements [eventstore.Store.ReadStream]. A fromVersion below 1
 // reads from the start. It reads from the query-only pool, which in WAL mode
@@ -131,7 +131,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]eventstore.
 		)
 		if err := rows.Scan(&ev.Position, &ev.ID, &ev.Stream, &ev.Version, &ev.Type, &ev.Schema, &tm,
 			&ev.Actor, &ev.Reason, &ev.Trigger, &ev.CorrelationID, &ev.CausationID, &data,
-			&ev.PrevHash, &ev.Hash); err != nil {
+			&ev.PrevHash, &ev.Hash, &ev.EffectiveOn); err != nil {
 			return nil, err
 		}
 		ev.Time, err = time.Parse(eventstore.TimeFormat, tm)

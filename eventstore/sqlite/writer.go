@@ -58,8 +58,8 @@ func (r *appendRequest) take() bool {
 
 const (
 	insertSQL = `INSERT INTO events (position, id, stream, version, type, schema, time, actor, reason,
-		"trigger", correlation_id, causation_id, data, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		"trigger", correlation_id, causation_id, data, prev_hash, hash, effective_on)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	streamVersionSQL = `SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?`
 	headSQL          = `SELECT position, hash FROM events ORDER BY position DESC LIMIT 1`
 	idExistsSQL      = `SELECT COUNT(*) FROM events WHERE id = ?`
@@ -288,7 +288,7 @@ func (w *batchWriter) apply(r *appendRequest) ([][]eventstore.Event, error) {
 			_, err := w.insert.ExecContext(w.ctx,
 				ev.Position, ev.ID, ev.Stream, ev.Version, ev.Type, ev.Schema, eventstore.FormatTime(ev.Time),
 				ev.Actor, ev.Reason, ev.Trigger, ev.CorrelationID, ev.CausationID,
-				string(ev.Data), ev.PrevHash, ev.Hash)
+				string(ev.Data), ev.PrevHash, ev.Hash, ev.EffectiveOn)
 			if err != nil {
 				return nil, w.insertError(p.stream, ev.ID, err)
 			}

@@ -152,7 +152,19 @@ func newEvent(typ string) eventstore.Event {
 		CorrelationID: fmt.Sprintf("corr-%d", n),
 		CausationID:   fmt.Sprintf("cause-%d", n),
 		Data:          json.RawMessage(fmt.Sprintf("{ \"n\" : %d,\n \"name\":\"Zoë \\u00e9\" }", n)),
+		// Every other event says when it took effect (hash encoding v2);
+		// the rest read as their recording date (v1), as old events do.
+		EffectiveOn: effectiveOn(n),
 	}
+}
+
+// effectiveOn gives every other test event a date in January 2025, before
+// every recording time of the suite.
+func effectiveOn(n int64) string {
+	if n%2 != 0 {
+		return ""
+	}
+	return fmt.Sprintf("2025-01-%02d", 1+n%28)
 }
 
 func newEvents(typ string, n int) []eventstore.Event {
@@ -498,6 +510,9 @@ func (s suite) testInvalidAppendWritesNothing(t *testing.T) {
 		{"actor not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.Actor = "\xff" })}},
 		{"data string not UTF-8", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.Data = json.RawMessage("{\"a\":\"\xff\"}") })}},
 		{"expected version below AnyVersion", "party-a", -2, newEvents("party.revised", 1)},
+		{"effective_on not a date", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.EffectiveOn = "2025-02-30" })}},
+		{"effective_on not YYYY-MM-DD", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.EffectiveOn = "14/03/2025" })}},
+		{"effective_on after the recording date", "party-a", 1, []eventstore.Event{with(func(e *eventstore.Event) { e.EffectiveOn = "2025-03-15" })}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -154,10 +154,11 @@ func WriteJSONL(w io.Writer, ev eventstore.Event) error {
 		Trigger       string `json:"trigger"`
 		CorrelationID string `json:"correlation_id"`
 		CausationID   string `json:"causation_id"`
+		EffectiveOn   string `json:"effective_on,omitempty"`
 		PrevHash      string `json:"prev_hash"`
 		Hash          string `json:"hash"`
 	}{ev.ID, ev.Stream, ev.Version, ev.Position, ev.Type, ev.Schema, eventstore.FormatTime(ev.Time),
-		ev.Actor, ev.Reason, ev.Trigger, ev.CorrelationID, ev.CausationID, ev.PrevHash, ev.Hash}
+		ev.Actor, ev.Reason, ev.Trigger, ev.CorrelationID, ev.CausationID, ev.EffectiveOn, ev.PrevHash, ev.Hash}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -108,6 +108,10 @@ func execute[A any, PA interface {
 			Err:     &eventstore.ConflictError{Stream: c.stream, Expected: *c.ifMatch, Actual: version}}
 	}
 	now := s.now()
+	if err := c.meta.CheckEffectiveOn(now); err != nil {
+		e.mu.Unlock()
+		return res, err // also when the command would change nothing
+	}
 	events, err := c.decide((*A)(state), now)
 	var parts []part
 	if err == nil && len(events) > 0 && c.also != nil {
@@ -184,9 +188,12 @@ func fold(state Aggregate, evs []eventstore.Event, version, size *int64) error {
 }
 
 // commit wraps the parts' domain events in envelopes (id, time, actor,
-// reason, trigger, correlation) and appends them in one atomic append. It
+// reason, trigger, correlation, effective date) and appends them in one atomic append. It
 // returns the stored events of each part.
 func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, parts []part) ([][]eventstore.Event, error) {
+	if err := meta.CheckEffectiveOn(now); err != nil {
+		return nil, err
+	}
 	corr := meta.CorrelationID
 	appends := make([]eventstore.StreamAppend, len(parts))
 	for i, p := range parts {
@@ -202,7 +209,7 @@ func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, p
 			}
 			envs = append(envs, eventstore.Event{ID: id, Type: de.EventType(), Schema: domain.CurrentSchema,
 				Time: now, Actor: meta.Actor, Reason: meta.Reason, Trigger: meta.TriggerOrDefault(),
-				CorrelationID: corr, CausationID: meta.CausationID, Data: data})
+				CorrelationID: corr, CausationID: meta.CausationID, EffectiveOn: meta.EffectiveOn, Data: data})
 		}
 		appends[i] = eventstore.StreamAppend{Stream: p.stream, ExpectedVersion: p.expected, Events: envs}
 	}

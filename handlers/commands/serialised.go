@@ -17,6 +17,9 @@ import (
 // [Service.directory] after the read model has caught up.
 func (s *Service) append(ctx context.Context, stream string, expected int64, meta domain.Meta, events []domain.Event, now time.Time) (Result, error) {
 	res := Result{Stream: stream}
+	if err := meta.CheckEffectiveOn(now); err != nil {
+		return res, err
+	}
 	if len(events) == 0 {
 		return res, nil
 	}

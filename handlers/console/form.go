@@ -58,12 +58,14 @@ func formVersion(v string) (*int64, error) {
 }
 
 // meta builds the command metadata: the actor from the session (never from
-// the form), reason and trigger from the form.
+// the form), reason, trigger and the optional effective date from the form
+// (checked, like the API's, by the command pipeline).
 func meta(r *http.Request) domain.Meta {
 	return domain.Meta{
-		Actor:   userFrom(r.Context()).Name,
-		Reason:  strings.TrimSpace(r.PostForm.Get("reason")),
-		Trigger: r.PostForm.Get("trigger"),
+		Actor:       userFrom(r.Context()).Name,
+		Reason:      strings.TrimSpace(r.PostForm.Get("reason")),
+		Trigger:     r.PostForm.Get("trigger"),
+		EffectiveOn: strings.TrimSpace(r.PostForm.Get("effective_on")),
 	}
 }
 

@@ -24,6 +24,7 @@ type partyForm struct {
 	ParentID    string
 	Reason      string
 	Trigger     string
+	EffectiveOn string // optional YYYY-MM-DD; empty means today
 	// Orig holds the values the form was opened with, per field, so that a
 	// revision sends only what this user changed.
 	Orig map[string]string
@@ -98,7 +99,8 @@ func partyFormOf(p projections.PartyView) *partyForm {
 // decodePartyForm reads the posted party form.
 func decodePartyForm(r *http.Request) *partyForm {
 	pf := r.PostForm
-	f := &partyForm{Orig: map[string]string{}, Reason: strings.TrimSpace(pf.Get("reason")), Trigger: pf.Get("trigger")}
+	f := &partyForm{Orig: map[string]string{}, Reason: strings.TrimSpace(pf.Get("reason")), Trigger: pf.Get("trigger"),
+		EffectiveOn: strings.TrimSpace(pf.Get("effective_on"))}
 	for _, k := range partyFormFields {
 		f.set(k, strings.TrimSpace(pf.Get(k)))
 		if pf.Has("orig_" + k) {

@@ -21,6 +21,16 @@
 // objective is re-targeted, requirements are reviewed and communications
 // are sent (objectives.go).
 //
+// Every command carries an effective date that tells the story, so that
+// the register read as of a date on the effective axis means something:
+// the parties and their requirements were identified at the context
+// workshop of 2026-01-20 ([EffectiveIdentified]), the addressing decisions
+// took effect with the risk treatment plan of 2026-02-16
+// ([EffectiveDecided]), the review was held on [ReviewHeldOn], and the
+// changes after it took effect one every few days from the day after the
+// review. No date is later than the day the demo is loaded (the day of the
+// first event's time): the domain refuses future effective dates.
+//
 // Every party, requirement and review id is derived from a fixed namespace
 // with [uuid.NewSHA1], so the ids are the same on every run; event ids and
 // times come from the service (a test can fix its clock).
@@ -31,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -97,6 +108,15 @@ const (
 	ReviewHeldOn = "2026-03-12"
 )
 
+// The demo's effective dates (see the package doc).
+const (
+	EffectiveIdentified = "2026-01-20"
+	EffectiveDecided    = "2026-02-16"
+	// effectiveStep is the days between the effective dates of the
+	// changes after the review.
+	effectiveStep = 3
+)
+
 // ErrAlreadyLoaded is returned (wrapped together with the service's
 // conflict error) when the demo's first party already exists in the store.
 // A conflict with a party of the user's own is returned as it is.
@@ -151,9 +171,17 @@ type loader struct {
 	objectives bool
 	// relationships: load relationships (and the competitor) too.
 	relationships bool
+
+	// effective is the effective date of the current act (before the
+	// review); after is how many commands after the review have been
+	// dated; today is the date of the first event recorded (the load day).
+	effective string
+	after     int
+	today     string
 }
 
 func (l *loader) run() error {
+	l.effective = EffectiveIdentified
 	for i, p := range parties {
 		err := l.identifyParty(p, "Baseline register from the 2026 context analysis (clause 4.1/4.2 workshop of 2026-01-20)", "periodic_review")
 		if i == 0 && loadedBefore(err, PartyID(p.key)) {
@@ -168,6 +196,7 @@ func (l *loader) run() error {
 			return err
 		}
 	}
+	l.effective = EffectiveDecided
 	for _, d := range decisions {
 		if err := l.decide(d, "Risk treatment plan RTP-2026 approved by the CISO on 2026-02-16", "risk_assessment"); err != nil {
 			return err
@@ -179,10 +208,12 @@ func (l *loader) run() error {
 		}
 	}
 	if l.relationships {
+		l.effective = EffectiveIdentified
 		if err := l.baselineRelationships(); err != nil {
 			return err
 		}
 	}
+	l.effective = ReviewHeldOn
 	if err := l.holdReview(); err != nil {
 		return err
 	}
@@ -221,7 +252,23 @@ func loadedBefore(err error, id domain.PartyID) bool {
 }
 
 func (l *loader) meta(reason, trigger string) domain.Meta {
-	return domain.Meta{Actor: l.actor, Reason: reason, Trigger: trigger}
+	return domain.Meta{Actor: l.actor, Reason: reason, Trigger: trigger, EffectiveOn: l.effectiveOn()}
+}
+
+// effectiveOn returns the effective date of the next command: the act's
+// date before the review, then one every effectiveStep days from the day
+// after the review; never later than the load day.
+func (l *loader) effectiveOn() string {
+	on := l.effective
+	if l.reviewed {
+		d, _ := time.Parse(time.DateOnly, ReviewHeldOn)
+		l.after++
+		on = d.AddDate(0, 0, 1+effectiveStep*(l.after-1)).Format(time.DateOnly)
+	}
+	if l.today != "" && on > l.today {
+		on = l.today
+	}
+	return on
 }
 
 // do runs one command and keeps count.
@@ -235,6 +282,9 @@ func (l *loader) do(what string, cmd func() (commands.Result, error)) error {
 	}
 	l.sum.Commands++
 	l.sum.Events += len(res.Events)
+	if l.today == "" && len(res.Events) > 0 {
+		l.today = res.Events[0].Time.UTC().Format(time.DateOnly)
+	}
 	if l.reviewed {
 		l.sum.ChangesAfterReview += len(res.Events)
 	}

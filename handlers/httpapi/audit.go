@@ -322,7 +322,8 @@ func (s *Server) handlePublicKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// asOf returns the as_of parameter of r; ok is false when there is none.
+// asOf returns the as_of parameter of r on the axis parameter's axis
+// (recorded by default, or effective); ok is false when there is no as_of.
 // It fails when as_of is given but this server has no audit trail.
 func (s *Server) asOf(r *http.Request) (at projections.AsOf, ok bool, err error) {
 	v, has := r.URL.Query()["as_of"]
@@ -335,7 +336,14 @@ func (s *Server) asOf(r *http.Request) (at projections.AsOf, ok bool, err error)
 	if len(v) != 1 {
 		return at, false, badParam("as_of", "give it once")
 	}
-	at, err = projections.ParseAsOf("as_of", v[0])
+	if at, err = projections.ParseAsOf("as_of", v[0]); err != nil {
+		return at, false, err
+	}
+	axis, err := projections.ParseAxis("axis", r.URL.Query().Get("axis"))
+	if err != nil {
+		return at, false, err
+	}
+	at, err = at.WithAxis("axis", axis)
 	return at, err == nil, err
 }
 

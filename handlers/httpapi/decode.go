@@ -26,8 +26,13 @@ var serverOwned = []string{"id", "version", "actor", "position", "hash", "prev_h
 	"status", "created_at", "updated_at", "time", "party_id", "requirements", "recorded_at",
 	"recorded_by", "schema", "correlation_id", "causation_id"}
 
+// fieldEffectiveOn is the body field of every command that dates the
+// change in the world (YYYY-MM-DD, not in the future; default today).
+const fieldEffectiveOn = "effective_on"
+
 // readBody reads and checks a JSON object body: content type, size, UTF-8,
-// syntax, and that every key is one of allowed. It returns the raw members
+// syntax, and that every key is one of allowed (a command body, one that
+// allows "trigger", also allows effective_on). It returns the raw members
 // so that callers can tell an absent field from an explicit null.
 func readBody(r *http.Request, allowed ...string) (map[string]json.RawMessage, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -64,6 +69,9 @@ func readBody(r *http.Request, allowed ...string) (map[string]json.RawMessage, e
 	for _, k := range keys {
 		switch {
 		case slices.Contains(allowed, k):
+		case k == fieldEffectiveOn && slices.Contains(allowed, "trigger"):
+			// Every command body (one that takes a trigger) may say when
+			// the change took effect; see meta.
 		case slices.Contains(serverOwned, k):
 			fields = append(fields, domain.FieldError{Field: k, Message: "is set by the server and cannot be sent"})
 		default:

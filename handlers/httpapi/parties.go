@@ -10,9 +10,12 @@ import (
 )
 
 // meta builds the command metadata: the actor from the authenticated token
-// (never from the body), reason and trigger from the body.
+// (never from the body), reason, trigger and effective_on from the body.
+// The effective date is checked (a date, not in the future) by the command
+// pipeline with the time it records, and refused there with 400.
 func meta(r *http.Request, d *fieldDecoder) domain.Meta {
 	return domain.Meta{
+		EffectiveOn:   d.str(fieldEffectiveOn),
 		Actor:         tokenFrom(r.Context()).Name,
 		Reason:        d.str("reason"),
 		Trigger:       d.str("trigger"),
