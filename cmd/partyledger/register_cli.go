@@ -31,7 +31,9 @@ with their active requirements, internal parties first, then by name.
 
 --as-of takes a date (the register at the end of that day, UTC), an RFC 3339 time
 (the events stamped at or before it) or position:<n> (the first n events); before the
-first event the register is empty. --format csv writes one row per requirement.`,
+first event the register is empty. --format csv writes one row per requirement;
+--format xlsx (or --output FILE.xlsx) writes the workbook that "partyledger import"
+and GET /api/v1/register?format=xlsx use.`,
 		Example: `  partyledger register --as-of 2026-06-30 --output register-h1.csv
   partyledger register --as-of position:120 --format json`,
 		Args: cobra.NoArgs,
@@ -50,8 +52,11 @@ first event the register is empty. --format csv writes one row per requirement.`
 }
 
 func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) error {
-	if _, err := cfg.out.resolve(stdout); err != nil {
-		return err
+	xlsx := isXLSX(cfg.out)
+	if !xlsx {
+		if _, err := cfg.out.resolve(stdout); err != nil {
+			return err
+		}
 	}
 	store, err := openLog(ctx, cfg.db)
 	if err != nil {
@@ -89,6 +94,9 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 		if ps[i].Requirements == nil {
 			ps[i].Requirements = []projections.RequirementView{}
 		}
+	}
+	if xlsx {
+		return writeRegisterXLSX(ctx, store, at, upTo, ps, cfg.out, stdout)
 	}
 	l := partyList(ps)
 	l.csv = func(w io.Writer) error { return httpapi.WriteRegisterCSV(writerResponse{w: w, h: http.Header{}}, ps) }

@@ -89,6 +89,7 @@ type Server struct {
 	Reports       Reports       // change report, GET /api/v1/reports/changes (reports.go)
 	Relationships Relationships // relationships and the diagrams (relationships.go)
 	ReviewOutputs ReviewOutputs // review corrections, voids, actions, settings (review_outputs.go)
+	Imports       Imports       // spreadsheet import and the XLSX register (imports.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -118,6 +119,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.apiDocRoutes()...)
 	rts = append(rts, s.relationshipRoutes()...)
 	rts = append(rts, s.reviewOutputRoutes()...)
+	rts = append(rts, s.importRoutes()...)
 	return rts
 }
 
