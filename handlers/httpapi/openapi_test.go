@@ -33,6 +33,7 @@ func fullServer() *httpapi.Server {
 		Access:        struct{ httpapi.AccessLog }{},
 		Relationships: struct{ relationshipsAPI }{},
 		ReviewOutputs: struct{ httpapi.ReviewOutputs }{},
+		Imports:       struct{ httpapi.Imports }{},
 	}
 }
 

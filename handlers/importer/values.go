@@ -175,4 +175,3 @@ func parseControls(s string) []string {
 	}
 	return out
 }
-
