@@ -39,6 +39,7 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 		c.Reports = api.Reports
 	}
 	c.AuditTrail = api.Audit
+	c.Imports = api.Imports
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/healthz", apiH)

@@ -74,6 +74,9 @@ type Server struct {
 	// AuditTrail is the API's audit trail (event index, log, verify,
 	// checkpoints) for /audit; nil turns the page off.
 	AuditTrail *httpapi.Audit
+	// Imports runs spreadsheet imports and the XLSX download (the API's
+	// import path); nil turns /import and /register.xlsx off.
+	Imports httpapi.Imports
 	Logger     *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
@@ -104,7 +107,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET", "/login", "", s.handleLogin},
 		{"POST", "/login", "", s.handleLoginSubmit},
 		{"POST", "/logout", auth.PermRead, s.handleLogout},
@@ -135,6 +138,13 @@ func (s *Server) routes() []route {
 		{"GET", "/reviews/due", auth.PermRead, s.handleReviewsDue},
 		{"GET", "/communications", auth.PermRead, s.handleCommunications},
 	}
+	if s.Imports != nil {
+		rts = append(rts,
+			route{"GET", "/import", auth.PermWrite, s.handleImportForm},
+			route{"POST", "/import", auth.PermWrite, s.handleImport},
+			route{"GET", "/register.xlsx", auth.PermRead, s.handleRegisterXLSX})
+	}
+	return rts
 }
 
 // Handler returns the console's handler: security headers on every

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -92,8 +93,10 @@ func boolParam(v, name string) (bool, error) {
 }
 
 // ReadImportForm reads a multipart/form-data import request within
-// [MaxImportBytes]. The console and the API share it.
-func ReadImportForm(w http.ResponseWriter, r *http.Request) (ImportRequest, error) {
+// [MaxImportBytes]. The console and the API share it. dataField, when
+// given, names a form field that may carry the file base64-encoded
+// instead (the console's confirm form, which re-sends the previewed file).
+func ReadImportForm(w http.ResponseWriter, r *http.Request, dataField ...string) (ImportRequest, error) {
 	var req ImportRequest
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
@@ -109,15 +112,22 @@ func ReadImportForm(w http.ResponseWriter, r *http.Request) (ImportRequest, erro
 	}
 	defer r.MultipartForm.RemoveAll()
 	f, fh, err := r.FormFile("file")
-	if err != nil {
+	switch {
+	case err == nil:
+		defer f.Close()
+		var buf bytes.Buffer
+		if _, err := io.Copy(&buf, f); err != nil {
+			return req, problemf(domain.EINVALID, "could not read the file")
+		}
+		req.File, req.Filename = buf.Bytes(), filepath.Base(fh.Filename)
+	case len(dataField) > 0 && r.FormValue(dataField[0]) != "":
+		if req.File, err = base64.StdEncoding.DecodeString(r.FormValue(dataField[0])); err != nil {
+			return req, problemf(domain.EINVALID, "the form's file is not valid base64")
+		}
+		req.Filename = filepath.Base(r.FormValue("filename"))
+	default:
 		return req, problemf(domain.EINVALID, "the form has no file", domain.FieldError{Field: "file", Message: "is required: an .xlsx or .csv file"})
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, f); err != nil {
-		return req, problemf(domain.EINVALID, "could not read the file")
-	}
-	req.File, req.Filename = buf.Bytes(), filepath.Base(fh.Filename)
 	req.Sheet, req.Mapping, req.Reason = r.FormValue("sheet"), r.FormValue("mapping"), r.FormValue("reason")
 	if req.RetireMissing, err = boolParam(r.FormValue("retire_missing"), "retire_missing"); err != nil {
 		return req, err
