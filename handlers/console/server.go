@@ -74,14 +74,15 @@ type Server struct {
 	// AuditTrail is the API's audit trail (event index, log, verify,
 	// checkpoints) for /audit; nil turns the page off.
 	AuditTrail *httpapi.Audit
-	// Imports runs spreadsheet imports and the XLSX download (the API's
-	// import path); nil turns /import and /register.xlsx off.
-	Imports httpapi.Imports
 	Logger     *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
 	// Secure marks the session cookie Secure (the server runs TLS).
 	Secure bool
+
+	// Imports runs spreadsheet imports and the XLSX download (the API's
+	// import path); nil turns /import and /register.xlsx off.
+	Imports httpapi.Imports
 }
 
 func (s *Server) logger() *slog.Logger {
