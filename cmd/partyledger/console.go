@@ -44,6 +44,7 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 	}
 	c.AuditTrail = api.Audit
 	c.FailedAuth = api // one failed-sign-in budget per client for the API and the console
+	c.Imports = api.Imports
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiH)
 	mux.Handle("/healthz", apiH)

@@ -36,7 +36,8 @@ with their active requirements, internal parties first, then by name.
 first event the register is empty. --axis recorded (the default) shows what the register
 said then; --axis effective shows what was true then, as known now: every change recorded
 so far whose effective date is on or before the --as-of date. --format csv writes one row
-per requirement.`,
+per requirement; --format xlsx (or --output FILE.xlsx) writes the workbook that
+"partyledger import" and GET /api/v1/register?format=xlsx use.`,
 		Example: `  partyledger register --as-of 2026-06-30 --output register-h1.csv
   partyledger register --as-of position:120 --format json
   partyledger register --as-of 2026-01-31 --axis effective`,
@@ -57,8 +58,11 @@ per requirement.`,
 }
 
 func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) error {
-	if _, err := cfg.out.resolve(stdout); err != nil {
-		return err
+	xlsx := isXLSX(cfg.out)
+	if !xlsx {
+		if _, err := cfg.out.resolve(stdout); err != nil {
+			return err
+		}
 	}
 	store, err := openLog(ctx, cfg.db)
 	if err != nil {
@@ -106,6 +110,9 @@ func runRegister(ctx context.Context, cfg registerConfig, stdout io.Writer) erro
 		if ps[i].Requirements == nil {
 			ps[i].Requirements = []projections.RequirementView{}
 		}
+	}
+	if xlsx {
+		return writeRegisterXLSX(ctx, store, at, upTo, ps, cfg.out, stdout)
 	}
 	l := partyList(ps)
 	l.csv = func(w io.Writer) error { return httpapi.WriteRegisterCSV(writerResponse{w: w, h: http.Header{}}, ps) }

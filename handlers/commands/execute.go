@@ -24,6 +24,9 @@ type part struct {
 	stream   string
 	expected int64
 	events   []domain.Event
+	// metas, when not nil, holds each event's own actor, reason and
+	// trigger (an import's rows); nil means the command's meta.
+	metas []domain.Meta
 }
 
 // command describes one command on an aggregate of type A for [execute].
@@ -198,7 +201,11 @@ func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, p
 	appends := make([]eventstore.StreamAppend, len(parts))
 	for i, p := range parts {
 		envs := make([]eventstore.Event, 0, len(p.events))
-		for _, de := range p.events {
+		for k, de := range p.events {
+			m := meta
+			if p.metas != nil {
+				m = p.metas[k]
+			}
 			data, err := json.Marshal(de)
 			if err != nil {
 				return nil, fmt.Errorf("encode %s: %w", de.EventType(), err)
@@ -208,8 +215,8 @@ func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, p
 				corr = id
 			}
 			envs = append(envs, eventstore.Event{ID: id, Type: de.EventType(), Schema: domain.CurrentSchema,
-				Time: now, Actor: meta.Actor, Reason: meta.Reason, Trigger: meta.TriggerOrDefault(),
-				CorrelationID: corr, CausationID: meta.CausationID, EffectiveOn: meta.EffectiveOn, Data: data})
+				Time: now, Actor: m.Actor, Reason: m.Reason, Trigger: m.TriggerOrDefault(),
+				CorrelationID: corr, CausationID: m.CausationID, EffectiveOn: m.EffectiveOn, Data: data})
 		}
 		appends[i] = eventstore.StreamAppend{Stream: p.stream, ExpectedVersion: p.expected, Events: envs}
 	}

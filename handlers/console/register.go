@@ -31,6 +31,7 @@ type registerPage struct {
 	// (cursor links go forward only).
 	FirstPage string
 	CSV       string
+	XLSX      string // the workbook download; "" when imports are off or the page shows the past
 }
 
 // registerQuery reads the register page's filters; as_of=YYYY-MM-DD means
@@ -129,6 +130,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 		p.NextPage = queryWith(q, "page", strconv.Itoa(p.Page+1))
 	}
 	p.CSV = "/register.csv" + queryWith(q, "page", "")
+	if s.Imports != nil && at == nil {
+		p.XLSX = "/register.xlsx" + queryWith(q, "page", "")
+	}
 	title := "Register"
 	if at != nil {
 		title = "Register as it stood on " + p.AsOf

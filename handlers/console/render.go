@@ -151,7 +151,7 @@ func navOf(p string) string {
 	switch {
 	case p == "/":
 		return "dashboard"
-	case strings.HasPrefix(p, "/register"), strings.HasPrefix(p, "/parties"):
+	case strings.HasPrefix(p, "/register"), strings.HasPrefix(p, "/parties"), strings.HasPrefix(p, "/import"):
 		return "register"
 	case strings.HasPrefix(p, "/changes"):
 		return "changes"

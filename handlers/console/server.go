@@ -95,6 +95,10 @@ type Server struct {
 	// ClientAddr names the client of a request as the API's limits do; nil
 	// uses the connection's peer.
 	ClientAddr func(*http.Request) string
+
+	// Imports runs spreadsheet imports and the XLSX download (the API's
+	// import path); nil turns /import and /register.xlsx off.
+	Imports httpapi.Imports
 }
 
 // FailedAuthLimiter counts a failed sign-in of r against its client's
@@ -127,7 +131,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	rts := []route{
 		{"GET", "/login", "", s.handleLogin},
 		{"POST", "/login", "", s.handleLoginSubmit},
 		{"POST", "/logout", auth.PermRead, s.handleLogout},
@@ -160,6 +164,13 @@ func (s *Server) routes() []route {
 		{"GET", "/reviews/due", auth.PermRead, s.handleReviewsDue},
 		{"GET", "/communications", auth.PermRead, s.handleCommunications},
 	}
+	if s.Imports != nil {
+		rts = append(rts,
+			route{"GET", "/import", auth.PermWrite, s.handleImportForm},
+			route{"POST", "/import", auth.PermWrite, s.handleImport},
+			route{"GET", "/register.xlsx", auth.PermRead, s.handleRegisterXLSX})
+	}
+	return rts
 }
 
 // Handler returns the console's handler: security headers on every

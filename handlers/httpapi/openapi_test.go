@@ -35,6 +35,7 @@ func fullServer() *httpapi.Server {
 		ReviewOutputs: struct{ httpapi.ReviewOutputs }{},
 		Reminders:     struct{ httpapi.Reminders }{},
 		Sessions:      struct{ httpapi.ConsoleSessions }{},
+		Imports:       struct{ httpapi.Imports }{},
 	}
 }
 

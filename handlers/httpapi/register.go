@@ -23,10 +23,13 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if format == "" && strings.Contains(r.Header.Get("Accept"), "text/csv") {
 		format = "csv"
 	}
-	if format != "" && format != "json" && format != "csv" {
-		return badParam("format", "must be json or csv")
-	}
 	f := projections.PartyFilter{Category: q.Get("category"), Scope: q.Get("scope"), Status: q.Get("status")}
+	if format == "xlsx" && s.Imports != nil {
+		return s.handleRegisterXLSX(w, r, f)
+	}
+	if format != "" && format != "json" && format != "csv" {
+		return badParam("format", "must be json, csv or xlsx")
+	}
 	var pg projections.Page
 	if format != "csv" { // CSV is the whole register, streamed
 		var err error

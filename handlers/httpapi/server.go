@@ -93,6 +93,7 @@ type Server struct {
 
 	// Sessions are the web console's sessions, GET/DELETE /api/v1/sessions (sessions.go).
 	Sessions ConsoleSessions
+	Imports  Imports // spreadsheet import and the XLSX register (imports.go)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -124,6 +125,7 @@ func (s *Server) routes() []route {
 	rts = append(rts, s.reviewOutputRoutes()...)
 	rts = append(rts, s.reminderRoutes()...)
 	rts = append(rts, s.sessionRoutes()...)
+	rts = append(rts, s.importRoutes()...)
 	return rts
 }
 

@@ -92,7 +92,10 @@ type Step struct {
 	// IdentifyRequirement, ReviseRequirement, DecideAddressing or
 	// RetireRequirement (values, not pointers).
 	Command any
-	Events  []domain.Event
+	// Meta is the command's actor, reason, trigger and correlation: the
+	// envelope of each of Events.
+	Meta   domain.Meta
+	Events []domain.Event
 	// EffectiveOn is the row's effective date, else [Options.EffectiveOn]
 	// (YYYY-MM-DD), or "". It is not applied yet: effective dates arrive
 	// with the write path's changes.
@@ -271,15 +274,37 @@ func (ps *planState) step(work *domain.Party, version int64, row *Row, cmd any, 
 		ps.plan.Appends = append(ps.plan.Appends, Append{Stream: work.ID.Stream(), PartyID: work.ID, ExpectedVersion: version})
 	}
 	ps.plan.Appends[i].Events = append(ps.plan.Appends[i].Events, events...)
-	s := Step{PartyID: work.ID, Command: cmd, Events: events, EffectiveOn: ps.opts.EffectiveOn}
+	s := Step{PartyID: work.ID, Command: cmd, Meta: commandMeta(cmd), Events: events, EffectiveOn: ps.opts.EffectiveOn}
 	if row != nil {
 		s.Row, item.Row = row.Line, row.Line
 		if row.EffectiveOn != "" {
 			s.EffectiveOn = row.EffectiveOn
 		}
 	}
+	s.Meta.EffectiveOn = s.EffectiveOn // stamped on the step's events, covered by the hash
 	ps.plan.Steps = append(ps.plan.Steps, s)
 	ps.plan.Items = append(ps.plan.Items, item)
+}
+
+// commandMeta returns the Meta of one of the plan's domain commands.
+func commandMeta(cmd any) domain.Meta {
+	switch c := cmd.(type) {
+	case domain.IdentifyParty:
+		return c.Meta
+	case domain.ReviseParty:
+		return c.Meta
+	case domain.RetireParty:
+		return c.Meta
+	case domain.IdentifyRequirement:
+		return c.Meta
+	case domain.ReviseRequirement:
+		return c.Meta
+	case domain.DecideAddressing:
+		return c.Meta
+	case domain.RetireRequirement:
+		return c.Meta
+	}
+	panic(fmt.Sprintf("importer: step with command %T", cmd))
 }
 
 // domainFields maps the domain's field names to the file's, per command kind.

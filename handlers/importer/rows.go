@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/partyledger/partyledger/handlers/csvsafe"
 )
 
 // readRows reads every data row below the header. Blank rows are skipped.
@@ -41,7 +43,7 @@ func (t *Table) readRows(grid [][]string, m Mapping) {
 				v = rec[col.Index]
 			}
 			if t.Format == "csv" {
-				v = undefuse(v)
+				v = csvsafe.Undefuse(v)
 			}
 			row.raw[col.Field] = v
 		}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/xuri/excelize/v2"
@@ -175,21 +174,4 @@ func parseControls(s string) []string {
 		out = append(out, c)
 	}
 	return out
-}
-
-// undefuse removes the quote that a CSV export puts before a cell a
-// spreadsheet would run as a formula (= + - @, tab, carriage return and
-// their full-width forms), so that export followed by import is a round trip.
-//
-// TODO(i18): the security issue moves the defusing into one shared package;
-// this local copy of its inverse should then call that package instead.
-func undefuse(s string) string {
-	if len(s) < 2 || s[0] != '\'' {
-		return s
-	}
-	switch c, _ := utf8.DecodeRuneInString(s[1:]); c {
-	case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
-		return s[1:]
-	}
-	return s
 }
