@@ -50,6 +50,11 @@ type Rows interface {
 const (
 	// DefaultRing is how many recent batches the pipeline keeps in memory.
 	DefaultRing = 256
+	// RingEvents bounds the changes the ring holds across its batches
+	// (each with its envelope): a catch-up at start-up applies batches of
+	// thousands of events, which followers read from the log instead. A
+	// batch larger than this is not kept at all.
+	RingEvents = 2048
 	// CatchUpBatch is how many events a catch-up read takes at a time.
 	CatchUpBatch = 512
 )
@@ -74,6 +79,7 @@ type Pipeline struct {
 	committed int64         // the last position whose batch committed
 	wake      chan struct{} // closed and replaced when committed moves
 	ring      []batch       // oldest first, contiguous or with holes
+	held      int           // changes in ring, at most RingEvents
 }
 
 // New returns a pipeline that catches followers up from log and rows, and
@@ -127,11 +133,13 @@ func (p *Pipeline) Publish(ctx context.Context, events []eventstore.Event) {
 	changes, err := p.pair(ctx, prev, events)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err == nil {
-		if len(p.ring) == p.size {
+	if err == nil && len(changes) <= RingEvents {
+		for len(p.ring) > 0 && (len(p.ring) == p.size || p.held+len(changes) > RingEvents) {
+			p.held -= len(p.ring[0].changes)
 			p.ring = append(p.ring[:0], p.ring[1:]...)
 		}
 		p.ring = append(p.ring, batch{prev: prev, last: last, changes: changes})
+		p.held += len(changes)
 	}
 	p.committed = last
 	p.notifyLocked()
