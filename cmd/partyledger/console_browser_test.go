@@ -388,7 +388,7 @@ func TestConsoleDemoPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Load(ctx, a.commands, "demo", nil, demo.WithObjectives()); err != nil {
+	if _, err := demo.Load(ctx, a.commands, "demo", nil, demo.WithObjectives(), demo.WithRelationships()); err != nil {
 		a.Close()
 		t.Fatalf("load the demo: %v", err)
 	}
@@ -412,6 +412,9 @@ func TestConsoleDemoPages(t *testing.T) {
 		{"/objectives", "below target", "console-objectives"},
 		{"/reviews/due", "due", ""},
 		{"/communications", "Communications sent", ""},
+		{"/diagrams/relationships", "Each name links to its party", "console-relationships"},
+		{"/diagrams/relationships?since=last-review&category=supplier", "Changes since the last review", ""},
+		{"/diagrams/power-interest", "manage closely", "console-power-interest"},
 		{"/audit?actor=demo&trigger=audit_finding", "party.retired", ""},
 	} {
 		b.open(p.path)

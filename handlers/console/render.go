@@ -163,6 +163,8 @@ func navOf(p string) string {
 		return "reviews"
 	case strings.HasPrefix(p, "/audit"):
 		return "audit"
+	case strings.HasPrefix(p, "/diagrams"):
+		return "diagrams"
 	}
 	return ""
 }

@@ -80,6 +80,9 @@ type Server struct {
 	Now func() time.Time
 	// Secure marks the session cookie Secure (the server runs TLS).
 	Secure bool
+	// Diagrams draws the relationship map and the power–interest grid;
+	// nil turns /diagrams off.
+	Diagrams Diagrams
 	// FailedAuth limits failed sign-ins per client address (implemented by
 	// *httpapi.Server, so the console and the API share one budget); nil
 	// does not limit.
@@ -163,6 +166,8 @@ func (s *Server) routes() []route {
 		{"GET", "/objectives", auth.PermRead, s.handleObjectives},
 		{"GET", "/reviews/due", auth.PermRead, s.handleReviewsDue},
 		{"GET", "/communications", auth.PermRead, s.handleCommunications},
+		{"GET", "/diagrams/relationships", auth.PermRead, s.handleDiagramRelationships},
+		{"GET", "/diagrams/power-interest", auth.PermRead, s.handleDiagramPowerInterest},
 	}
 	if s.Imports != nil {
 		rts = append(rts,

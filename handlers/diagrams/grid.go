@@ -105,7 +105,7 @@ func (g Grid) SVG() []byte {
 		title = "Interested parties: power–interest grid"
 	}
 	var w svg
-	w.open("pigrid", l.width, l.height, title, gridDesc(l))
+	w.open("pigrid", l.width, l.height, title, gridDesc(l), g.Link != nil)
 	w.p(`<text x="24" y="40" font-size="20" font-weight="bold" fill="#1f2328">%s</text>`+"\n", esc(title))
 	n := map[string]int{}
 	for _, e := range l.entries {

@@ -188,7 +188,7 @@ func (m Map) SVG() []byte {
 	md := newModel(m, true)
 	l := layoutMap(md)
 	var w svg
-	w.open("relmap", l.width, l.height, md.title, mapDesc(md))
+	w.open("relmap", l.width, l.height, md.title, mapDesc(md), m.Link != nil)
 	w.p(`<defs>`)
 	markers := map[string]bool{}
 	for _, e := range md.edges {

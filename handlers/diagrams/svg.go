@@ -22,10 +22,16 @@ func (w *svg) p(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 
 // open writes the root element with its title and description; ids must be
 // unique in a page that inlines several diagrams, so each diagram passes
-// its own prefix.
-func (w *svg) open(prefix string, width, height float64, title, desc string) {
-	w.p(`<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" role="img" aria-labelledby="%s-title %s-desc" font-family="%s">`+"\n",
-		num(width), num(height), num(width), num(height), prefix, prefix, esc(fontFamily))
+// its own prefix. A diagram whose parties are links is a group of them for
+// assistive technology, not an image (an image's content is not
+// interactive); without links it is one image.
+func (w *svg) open(prefix string, width, height float64, title, desc string, linked bool) {
+	role := "img"
+	if linked {
+		role = "group"
+	}
+	w.p(`<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" role="%s" aria-labelledby="%s-title %s-desc" font-family="%s">`+"\n",
+		num(width), num(height), num(width), num(height), role, prefix, prefix, esc(fontFamily))
 	w.p(`<title id="%s-title">%s</title>`+"\n", prefix, esc(title))
 	w.p(`<desc id="%s-desc">%s</desc>`+"\n", prefix, esc(desc))
 	w.p(`<rect x="0" y="0" width="%s" height="%s" fill="#ffffff"/>`+"\n", num(width), num(height))

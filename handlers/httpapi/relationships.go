@@ -205,20 +205,45 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
+	m, err := s.RelationshipMap(r)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	switch format {
+	case "dot":
+		body = m.DOT()
+	case "mermaid":
+		body = m.Mermaid()
+	default:
+		body = m.SVG()
+	}
+	writeDiagram(w, diagramFormats[format], body)
+	return nil
+}
+
+// RelationshipMap builds the relationship map the query of r asks for
+// (category=, party_id=, as_of=, since=review:<id>|last-review): the API's
+// diagram and the console's page draw the same map. It returns EINVALID for
+// a bad query and ENOTFOUND for an unknown party_id.
+func (s *Server) RelationshipMap(r *http.Request) (diagrams.Map, error) {
+	m := diagrams.Map{}
+	if _, err := checkDiagramQuery(r, true, "svg", "dot", "mermaid"); err != nil {
+		return m, err
+	}
 	q := r.URL.Query()
 	if c := q.Get("category"); c != "" && !slices.Contains(domain.Categories, c) {
-		return problemf(domain.EINVALID, "invalid query", domain.FieldError{Field: "category",
+		return m, problemf(domain.EINVALID, "invalid query", domain.FieldError{Field: "category",
 			Message: "must be one of " + strings.Join(domain.Categories, ", ")})
 	}
 	ps, err := s.diagramParties(r)
 	if err != nil {
-		return err
+		return m, err
 	}
 	rels, err := s.mapRelationships(r)
 	if err != nil {
-		return err
+		return m, err
 	}
-	m := diagrams.Map{}
 	focus := map[string]bool{}
 	category, partyID := q.Get("category"), q.Get("party_id")
 	if partyID != "" {
@@ -227,7 +252,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 			found = found || p.ID == partyID
 		}
 		if !found {
-			return domain.Errorf(domain.ENOTFOUND, "no active party %s", partyID)
+			return m, domain.Errorf(domain.ENOTFOUND, "no active party %s", partyID)
 		}
 	}
 	for _, p := range ps {
@@ -252,17 +277,7 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 			m.Parties = append(m.Parties, diagramParty(p))
 		}
 	}
-	var body []byte
-	switch format {
-	case "dot":
-		body = m.DOT()
-	case "mermaid":
-		body = m.Mermaid()
-	default:
-		body = m.SVG()
-	}
-	writeDiagram(w, diagramFormats[format], body)
-	return nil
+	return m, nil
 }
 
 // handleDiagramPowerInterest draws the power–interest grid of the active
@@ -271,16 +286,29 @@ func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Reque
 	if _, err := checkDiagramQuery(r, false, "svg"); err != nil {
 		return err
 	}
-	ps, err := s.diagramParties(r)
+	g, err := s.PowerInterestGrid(r)
 	if err != nil {
 		return err
 	}
+	writeDiagram(w, diagramFormats["svg"], g.SVG())
+	return nil
+}
+
+// PowerInterestGrid builds the power–interest grid of the active parties
+// (with as_of=, as they stood then), for the API and the console.
+func (s *Server) PowerInterestGrid(r *http.Request) (diagrams.Grid, error) {
 	g := diagrams.Grid{}
+	if _, err := checkDiagramQuery(r, false, "svg"); err != nil {
+		return g, err
+	}
+	ps, err := s.diagramParties(r)
+	if err != nil {
+		return g, err
+	}
 	for _, p := range ps {
 		g.Parties = append(g.Parties, diagramParty(p))
 	}
-	writeDiagram(w, diagramFormats["svg"], g.SVG())
-	return nil
+	return g, nil
 }
 
 // diagramParties returns the active parties the diagrams draw: now, or
