@@ -415,6 +415,8 @@ func TestConsoleDemoPages(t *testing.T) {
 		{"/diagrams/relationships", "Each name links to its party", "console-relationships"},
 		{"/diagrams/relationships?since=last-review&category=supplier", "Changes since the last review", ""},
 		{"/diagrams/power-interest", "manage closely", "console-power-interest"},
+		{"/diagrams/power-interest?as_of=2026-01-31", "Time travel", ""},
+		{"/diagrams/relationships?category=&since=&as_of=", "Each name links to its party", ""}, // the form's empty fields
 		{"/audit?actor=demo&trigger=audit_finding", "party.retired", ""},
 	} {
 		b.open(p.path)

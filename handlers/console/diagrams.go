@@ -3,6 +3,8 @@ package console
 import (
 	"html/template"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/handlers/diagrams"
@@ -36,7 +38,11 @@ func (s *Server) handleDiagramRelationships(w http.ResponseWriter, r *http.Reque
 	if s.Diagrams == nil {
 		return domain.Errorf(domain.ENOTFOUND, "diagrams are not enabled on this server")
 	}
-	m, err := s.Diagrams.RelationshipMap(r)
+	apiReq, err := diagramQuery(r)
+	if err != nil {
+		return err
+	}
+	m, err := s.Diagrams.RelationshipMap(apiReq)
 	if err != nil {
 		return err
 	}
@@ -49,12 +55,38 @@ func (s *Server) handleDiagramPowerInterest(w http.ResponseWriter, r *http.Reque
 	if s.Diagrams == nil {
 		return domain.Errorf(domain.ENOTFOUND, "diagrams are not enabled on this server")
 	}
-	g, err := s.Diagrams.PowerInterestGrid(r)
+	apiReq, err := diagramQuery(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.Diagrams.PowerInterestGrid(apiReq)
 	if err != nil {
 		return err
 	}
 	g.Link = partyLink
 	return s.renderDiagram(w, r, "power-interest", "Power–interest grid", g.SVG())
+}
+
+// diagramQuery turns the page's form into the API's query: empty fields
+// (the form sends every field) are dropped, and as_of=YYYY-MM-DD becomes the
+// end of that day, as on the register page.
+func diagramQuery(r *http.Request) (*http.Request, error) {
+	q := r.URL.Query()
+	for k, v := range q {
+		if len(v) == 1 && v[0] == "" {
+			q.Del(k)
+		}
+	}
+	if d := q.Get("as_of"); d != "" {
+		_, at, err := registerQuery(url.Values{"as_of": {d}})
+		if err != nil {
+			return nil, err
+		}
+		q.Set("as_of", at.Time.Format(time.RFC3339Nano))
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = q.Encode()
+	return r2, nil
 }
 
 func (s *Server) renderDiagram(w http.ResponseWriter, r *http.Request, which, title string, svg []byte) error {
