@@ -1,10 +1,7 @@
 package console
 
 import (
-	"bytes"
-	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/handlers/report"
@@ -27,18 +24,5 @@ func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := report.Render(&buf, rep, f); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.ContentType())
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": rep.FileName(f)}))
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
-	if f == report.HTML {
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	}
-	_, _ = w.Write(buf.Bytes())
-	return nil
+	return report.WriteHTTP(w, r, rep, f)
 }

@@ -1,11 +1,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"mime"
 	"net/http"
-	"strconv"
 
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/report"
@@ -48,23 +45,5 @@ func (s *Server) handleReportChanges(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := report.Render(&buf, rep, f); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.ContentType())
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": rep.FileName(f)}))
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	if f == report.HTML {
-		// The page is standalone: inline styles, nothing to load, nothing to run.
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
-	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(buf.Bytes())
-	}
-	return nil
+	return report.WriteHTTP(w, r, rep, f)
 }
