@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -200,7 +201,7 @@ func TestRecordsCLI(t *testing.T) {
 	var v versionInfo
 	out, _ := runCLI(t, "version", "--json")
 	must(out, &v)
-	if v.Go == "" || v.StoreSchema != "0001_events" || v.Module == "" {
+	if v.Go == "" || v.StoreSchema != sqlite.SchemaVersion() || v.Module == "" {
 		t.Errorf("version: %+v", v)
 	}
 }

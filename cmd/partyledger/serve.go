@@ -32,6 +32,8 @@ type serveConfig struct {
 	trustedProxies []string
 	// accessLogRetention is how long the security log keeps a line.
 	accessLogRetention retentionValue
+	// memoryLimitMiB is the Go runtime's soft memory limit (0: none).
+	memoryLimitMiB int
 	// onListen, if set, is called with the bound address (tests use :0).
 	onListen func(addr string)
 	// onAPI, if set, is called with the API server once every feature has
@@ -64,6 +66,8 @@ func newServeCmd() *cobra.Command {
 		"CIDR of a reverse proxy whose X-Forwarded-For/Forwarded headers name the client (repeatable; default: trust none)")
 	cfg.accessLogRetention = retentionValue(auth.DefaultAccessLogRetention)
 	cmd.Flags().Var(&cfg.accessLogRetention, "access-log-retention", "how long the security log keeps a line, e.g. 90d or 720h")
+	cmd.Flags().IntVar(&cfg.memoryLimitMiB, "memory-limit", int(envInt(envMemoryLimit, defaultMemoryLimitMiB)),
+		"soft limit of the Go heap in MiB: the garbage collector works harder near it instead of growing the process; 0 turns it off; GOMEMLIMIT, when set, wins (env "+envMemoryLimit+")")
 	for _, f := range serveFeatures {
 		if f.flags != nil {
 			f.flags(cmd.Flags())
@@ -89,6 +93,7 @@ var serveFeatures []serveFeature
 // projections, close the store.
 func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
 	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	setMemoryLimit(cfg.memoryLimitMiB, logger)
 	a, lock, err := openWriterApp(ctx, cfg.store, logger, true, "serve")
 	if err != nil {
 		return err

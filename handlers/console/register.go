@@ -178,6 +178,9 @@ func (s *Server) registerPaged(w http.ResponseWriter, r *http.Request, q url.Val
 		p.NextPage = "?" + v.Encode()
 	}
 	p.CSV = "/register.csv" + queryWith(q, "cursor", "")
+	if s.Imports != nil {
+		p.XLSX = "/register.xlsx" + queryWith(q, "cursor", "")
+	}
 	return s.render(w, r, http.StatusOK, "register", "Register", p)
 }
 
