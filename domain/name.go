@@ -3,6 +3,7 @@ package domain
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -28,7 +29,7 @@ import (
 // new names never contain what the key drops.
 func NormalizeName(s string) string {
 	s = norm.NFKC.String(s)
-	s = cases.Fold().String(s)
+	s = stableFold(s)
 	s = norm.NFKC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
@@ -53,6 +54,26 @@ func NormalizeName(s string) string {
 	}
 	// Mapped letters may now compose with marks that followed them.
 	return norm.NFKC.String(b.String())
+}
+
+// stableFold is full case folding whose result folds to itself. x/text's
+// Fold maps some letters to a partner that folds back (the Cherokee small
+// letters and their capitals, U+ABB3 ↔ U+13E3), so a key could change when
+// normalised again; such a letter becomes the smaller code point of its
+// pair, which is stable.
+func stableFold(s string) string {
+	fold := cases.Fold()
+	s = fold.String(s)
+	return strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf {
+			return r
+		}
+		g := []rune(fold.String(string(r)))
+		if len(g) == 1 && g[0] < r {
+			return g[0]
+		}
+		return r
+	}, s)
 }
 
 // normName is the package's short name for [NormalizeName].
