@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/pflag"
 
 	"github.com/partyledger/partyledger/eventstore"
@@ -225,4 +226,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// bucket opens the shared-state bucket name next to the event log when the
+// log is on NATS JetStream (see jetstream.Store.Bucket), so that every
+// replica reads and writes the same state. On SQLite it returns nil and no
+// error: one process owns the database (lock.go) and keeps that state in
+// its local files.
+func (a *app) bucket(ctx context.Context, name string, opts jetstream.BucketOptions) (natsjs.KeyValue, error) {
+	js, ok := a.store.(*jetstream.Store)
+	if !ok {
+		return nil, nil
+	}
+	return js.Bucket(ctx, name, opts)
 }
