@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -117,20 +116,8 @@ func (s *Store) Append(ctx context.Context, stream string, expectedVersion int64
 
 func (s *Store) append(ctx context.Context, stream string, expected int64, evs []eventstore.Event) ([]eventstore.Event, error) {
 	subject := subjectFor(s.prefix, stream)
-	wait := 5 * time.Millisecond
-	pause := func() error {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		wait = min(2*wait, time.Second)
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.quit:
-			return eventstore.ErrClosed
-		}
-	}
+	bo := s.backoff()
+	pause := func() error { return bo.pause(ctx) }
 	var (
 		lastErr error
 		// unknown are the heads of attempts whose outcome is unknown (no
@@ -193,11 +180,12 @@ func (s *Store) append(ctx context.Context, stream string, expected int64, evs [
 			return nil, err
 		}
 		resp, perr := s.publish(ctx, msgs, h.seq)
-		switch {
-		case perr == nil && resp.Error == nil && !resp.Duplicate:
+		outcome, wait, err := classify(ctx, resp, perr)
+		switch outcome {
+		case answerStored:
 			return s.stored(subject, placed(built, resp.Sequence)), nil
 
-		case perr == nil && resp.Error == nil && resp.Duplicate:
+		case answerDuplicate:
 			// One event whose id the stream has seen: ours from an
 			// earlier attempt, or another event's id.
 			m, _, err := s.leaderGet(ctx, msgGetRequest{Seq: resp.Sequence})
@@ -209,48 +197,35 @@ func (s *Store) append(ctx context.Context, stream string, expected int64, evs [
 			}
 			return nil, fmt.Errorf("%w: event %s is stored at position %d", eventstore.ErrDuplicateID, built[0].ID, resp.Sequence)
 
-		case perr == nil:
-			code := resp.Error.ErrorCode
-			switch code {
-			case errWrongLastSeq, errWrongLastSeqConstant, errDupInProcess, errBatchDuplicate:
-				if first, ok, err := s.ours(ctx, subject, h, msgs); err != nil {
+		case answerRaced:
+			if first, ok, oerr := s.ours(ctx, subject, h, msgs); oerr != nil {
+				return nil, oerr
+			} else if ok {
+				return s.stored(subject, placed(built, first+uint64(len(built))-1)), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			// 10071: another append won. 10164 and 10158: an append
+			// to the stream, or one with our ids (an earlier attempt
+			// of ours?), is in flight: wait, and check it later.
+			if wait {
+				unknown = appendHead(unknown, h)
+				if err := pause(); err != nil {
 					return nil, err
-				} else if ok {
-					return s.stored(subject, placed(built, first+uint64(len(built))-1)), nil
 				}
-				if code == errBatchDuplicate {
-					return nil, fmt.Errorf("%w: %s", eventstore.ErrDuplicateID, resp.Error.Description)
-				}
-				// 10071: another append won. 10164 and 10158: an append
-				// to the stream, or one with our ids (an earlier attempt
-				// of ours?), is in flight: wait, and check it later.
-				if code != errWrongLastSeq {
-					unknown = appendHead(unknown, h)
-					if err := pause(); err != nil {
-						return nil, err
-					}
-				}
-				// Read the stream again, which decides between conflict
-				// and retry.
-				continue
-			case errMsgTooBig:
-				return nil, fmt.Errorf("%w: %s", eventstore.ErrInvalid, resp.Error.Description)
-			case errBatchIncomplete, errBatchTooMany, errClusterNotAvail, errNotLeader:
-				lastErr = fmt.Errorf("%w: %w", eventstore.ErrUnavailable, resp.Error)
-			default:
-				if resp.Error.Code != 503 {
-					return nil, resp.Error
-				}
-				lastErr = fmt.Errorf("%w: %w", eventstore.ErrUnavailable, resp.Error)
 			}
+			// Read the stream again, which decides between conflict
+			// and retry.
+			continue
 
-		default:
-			lastErr = unavailable(perr)
-			if !errors.Is(lastErr, eventstore.ErrUnavailable) && ctx.Err() == nil {
-				return nil, lastErr
-			}
+		case answerFailed:
+			return nil, err
+
+		case answerUnknown:
 			unknown = appendHead(unknown, h)
 		}
+		lastErr = err
 
 		// The publish failed or its outcome is unknown: find out whether
 		// it landed, then retry.

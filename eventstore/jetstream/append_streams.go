@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -68,20 +67,8 @@ func (s *Store) appendStreams(ctx context.Context, parts []eventstore.StreamAppe
 	for i, p := range parts {
 		subjects[i] = subjectFor(s.prefix, p.Stream)
 	}
-	wait := 5 * time.Millisecond
-	pause := func() error {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		wait = min(2*wait, time.Second)
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.quit:
-			return eventstore.ErrClosed
-		}
-	}
+	bo := s.backoff()
+	pause := func() error { return bo.pause(ctx) }
 	type attempt struct {
 		head head        // the first part's head it was built on
 		msgs []*nats.Msg // its messages
@@ -151,52 +138,37 @@ func (s *Store) appendStreams(ctx context.Context, parts []eventstore.StreamAppe
 		}
 		cur := attempt{head: heads[0], msgs: msgs, all: all}
 		resp, perr := s.send(ctx, msgs)
-		switch {
-		case perr == nil && resp.Error == nil && !resp.Duplicate:
+		outcome, wait, err := classify(ctx, resp, perr)
+		switch outcome {
+		case answerStored:
 			return s.split(subjects, prepared, placed(all, resp.Sequence)), nil
-		case perr == nil && resp.Error == nil:
-			unknown = append(unknown, cur) // a duplicate: ours from an earlier attempt?
-			if out, ok, err := landed(ctx); err != nil {
-				return nil, err
+		case answerDuplicate, answerRaced:
+			// A duplicate, or a failed expectation: ours from an earlier
+			// attempt?
+			unknown = append(unknown, cur)
+			if out, ok, lerr := landed(ctx); lerr != nil {
+				return nil, lerr
 			} else if ok {
 				return out, nil
 			}
-			return nil, fmt.Errorf("%w: an event id of the batch is already stored", eventstore.ErrDuplicateID)
-		case perr == nil:
-			switch resp.Error.ErrorCode {
-			case errWrongLastSeq, errWrongLastSeqConstant, errDupInProcess, errBatchDuplicate:
-				unknown = append(unknown, cur)
-				if out, ok, err := landed(ctx); err != nil {
+			if outcome == answerDuplicate {
+				return nil, fmt.Errorf("%w: an event id of the batch is already stored", eventstore.ErrDuplicateID)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if wait {
+				if err := pause(); err != nil {
 					return nil, err
-				} else if ok {
-					return out, nil
 				}
-				if resp.Error.ErrorCode == errBatchDuplicate {
-					return nil, fmt.Errorf("%w: %s", eventstore.ErrDuplicateID, resp.Error.Description)
-				}
-				if resp.Error.ErrorCode != errWrongLastSeq {
-					if err := pause(); err != nil {
-						return nil, err
-					}
-				}
-				continue // read the heads again: conflict or retry
-			case errMsgTooBig:
-				return nil, fmt.Errorf("%w: %s", eventstore.ErrInvalid, resp.Error.Description)
-			case errBatchIncomplete, errBatchTooMany, errClusterNotAvail, errNotLeader:
-				lastErr = fmt.Errorf("%w: %w", eventstore.ErrUnavailable, resp.Error)
-			default:
-				if resp.Error.Code != 503 {
-					return nil, resp.Error
-				}
-				lastErr = fmt.Errorf("%w: %w", eventstore.ErrUnavailable, resp.Error)
 			}
-		default:
-			lastErr = unavailable(perr)
-			if !errors.Is(lastErr, eventstore.ErrUnavailable) && ctx.Err() == nil {
-				return nil, lastErr
-			}
+			continue // read the heads again: conflict or retry
+		case answerFailed:
+			return nil, err
+		case answerUnknown:
 			unknown = append(unknown, cur)
 		}
+		lastErr = err
 		s.logger.Warn("append: batch publish failed; checking and retrying", "streams", len(parts), "err", lastErr)
 		checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.PublishTimeout)
 		out, ok, err := landed(checkCtx)
