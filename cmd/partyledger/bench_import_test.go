@@ -1,34 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/httpapi/client"
+	"github.com/partyledger/partyledger/handlers/importer/importtest"
 )
-
-// importCSV is a register of parties×reqs rows in the usual template: the
-// party's columns repeated on each of its requirement rows.
-func importCSV(parties, reqs int) []byte {
-	var b bytes.Buffer
-	b.WriteString("Interested party;Type;Category;Influence;Interest;Needs and expectations;Kind;Source type;Source;Addressed;How addressed;Owner;Priority;Next review\r\n")
-	levels := []string{"Low", "Medium", "High"}
-	for p := range parties {
-		for q := range reqs {
-			fmt.Fprintf(&b, "Party %04d;%s;%s;%s;%d;Requirement %02d of party %04d;%s;contract;MSA §%d.%d;%s;Control set %d;Owner %d;%s;%02d/%02d/2026\r\n",
-				p, []string{"Internal", "External"}[p%2], domain.Categories[p%len(domain.Categories)], levels[p%3], 1+p%5,
-				q, p, domain.Kinds[q%2], p, q, []string{"Yes", "No", ""}[q%3], q, p%50, domain.Priorities[q%4], 1+q%28, 1+p%12)
-		}
-	}
-	return b.Bytes()
-}
 
 // BenchmarkImport10k imports a 10,000-row CSV (1,000 parties × 10
 // requirements: 11,000 register events and 1,000 name claims) end to end:
@@ -46,7 +28,7 @@ func importCSV(parties, reqs int) []byte {
 //
 //	go test -run '^$' -bench Import10k -benchtime 1x -count 3 ./cmd/partyledger/
 func BenchmarkImport10k(b *testing.B) {
-	data := importCSV(1000, 10)
+	data := importtest.RegisterCSV(1000, 10)
 	ctx := context.Background()
 	var total time.Duration
 	var stored []eventstore.Event

@@ -1,32 +1,14 @@
 package importer
 
 import (
-	"bytes"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
+	"github.com/partyledger/partyledger/handlers/importer/importtest"
 )
-
-// bigCSV is a register of parties×reqs rows: every party repeated on each of
-// its requirement rows, as the usual template has it.
-func bigCSV(parties, reqs int) []byte {
-	var b bytes.Buffer
-	b.WriteString("Interested party;Type;Category;Influence;Interest;Needs and expectations;Kind;Source type;Source;Addressed;How addressed;Owner;Priority;Next review\r\n")
-	levels := []string{"Low", "Medium", "High"}
-	for p := range parties {
-		for q := range reqs {
-			fmt.Fprintf(&b, "Party %04d;%s;%s;%s;%d;Requirement %02d of party %04d;%s;contract;MSA §%d.%d;%s;Control set %d;Owner %d;%s;%02d/%02d/2026\r\n",
-				p, []string{"Internal", "External"}[p%2], domain.Categories[p%len(domain.Categories)], levels[p%3], 1+p%5,
-				q, p, domain.Kinds[q%2], p, q, []string{"Yes", "No", ""}[q%3], q, p%50, domain.Priorities[q%4], 1+q%28, 1+p%12)
-		}
-	}
-	return b.Bytes()
-}
 
 // BenchmarkPlan10k reads and plans a 10,000-row CSV (1,000 parties with 10
 // requirements each, 11,000 events): into an empty register ("new") and
@@ -41,7 +23,7 @@ func bigCSV(parties, reqs int) []byte {
 //
 // Run: go test -run '^$' -bench Plan10k -benchtime=3x -count=3 ./handlers/importer/
 func BenchmarkPlan10k(b *testing.B) {
-	data := bigCSV(1000, 10)
+	data := importtest.RegisterCSV(1000, 10)
 	reg := newRegister()
 	first := MustPlan(b, reg, MustReadBytes(b, data, Input{Filename: "big.csv"}), testOptions())
 	if len(first.Errors) != 0 || first.Events() != 11000 {
