@@ -111,6 +111,23 @@ type Store interface {
 	Close() error
 }
 
+// AppendLimiter is implemented by a store that takes at most MaxAppend()
+// events in one atomic append (JetStream's atomic batch: 1,000). A store
+// without it takes any number.
+type AppendLimiter interface {
+	MaxAppend() int
+}
+
+// MaxAppend returns the most events st takes in one atomic append, or 0 for
+// no limit. Callers that build big appends (an import) check it first, so
+// that they can say how to split the work rather than fail in the store.
+func MaxAppend(st Store) int {
+	if l, ok := st.(AppendLimiter); ok {
+		return l.MaxAppend()
+	}
+	return 0
+}
+
 // StreamAppend is one stream's part of [Store.AppendStreams].
 type StreamAppend struct {
 	Stream          string

@@ -17,6 +17,7 @@ import (
 	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/httpapi/client"
 	"github.com/partyledger/partyledger/handlers/httpapi/openapitest"
+	"github.com/partyledger/partyledger/handlers/importer/importtest"
 )
 
 // importTestdata is the importer's realistic test files.
@@ -297,5 +298,38 @@ func TestImportCLI(t *testing.T) {
 	out, code = runCLI(t, append([]string{"import", filepath.Join(importTestdata, "errors.xlsx")}, auth...)...)
 	if code == 0 || !strings.Contains(out, "errors (") || !strings.Contains(out, "nothing written") {
 		t.Fatalf("import of errors.xlsx: exit %d:\n%s", code, out)
+	}
+}
+
+// TestImportBeyondNATSBatchLimit: on JetStream one atomic append takes at
+// most 1,000 events, so a bigger import is refused with 400 and a message
+// that says how to split it, and nothing is written; a smaller one lands.
+func TestImportBeyondNATSBatchLimit(t *testing.T) {
+	srv := MustRunNATS(t)
+	s := MustRunServe(t, filepath.Join(t.TempDir(), "a.db"), onNATS(srv))
+	cl := MustImportClient(t, s)
+	ctx := context.Background()
+	_, err := cl.Import(ctx, client.ImportRequest{Filename: "big.csv", File: importtest.RegisterCSV(400, 2)})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Detail, "at most 1000") || !strings.Contains(ce.Detail, "split") {
+		t.Fatalf("import of 1,600 events on NATS: %v, want 400 saying the limit and how to split", err)
+	}
+	var list struct {
+		Parties []party `json:"parties"`
+	}
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties?limit=500", nil, &list), http.StatusOK)
+	if len(list.Parties) != 0 {
+		t.Fatalf("a refused import left %d parties", len(list.Parties))
+	}
+	p, err := cl.Import(ctx, client.ImportRequest{Filename: "small.csv", File: importtest.RegisterCSV(100, 2)})
+	if err != nil {
+		t.Fatalf("import of 400 events on NATS: %v", err)
+	}
+	if p.DryRun || len(p.Errors) != 0 {
+		t.Fatalf("plan %+v", p)
+	}
+	mustStatus(t, s.do(t, "GET", "/api/v1/parties?limit=500", nil, &list), http.StatusOK)
+	if len(list.Parties) != 100 {
+		t.Fatalf("%d parties after importing 100", len(list.Parties))
 	}
 }

@@ -242,6 +242,10 @@ func checkStream(cfg jetstream.StreamConfig, opts Options) error {
 // Name returns the JetStream stream name.
 func (s *Store) Name() string { return s.name }
 
+// MaxAppend implements [eventstore.AppendLimiter]: the most events one
+// append or one AppendStreams call takes, all parts together.
+func (s *Store) MaxAppend() int { return MaxAppend }
+
 // Close stops accepting calls, waits for those in flight and ends the
 // subscriptions with [eventstore.ErrClosed]. It does not close the
 // connection. Close is idempotent.

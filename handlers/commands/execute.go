@@ -197,6 +197,17 @@ func (s *Service) commit(ctx context.Context, meta domain.Meta, now time.Time, p
 	if err := meta.CheckEffectiveOn(now); err != nil {
 		return nil, err
 	}
+	if limit := eventstore.MaxAppend(s.Store); limit > 0 {
+		total := 0
+		for _, p := range parts {
+			total += len(p.events)
+		}
+		if total > limit {
+			return nil, &domain.Error{Code: domain.EINVALID, Message: fmt.Sprintf(
+				"this change is %d events, and the event store (NATS JetStream) appends at most %d atomically; nothing was written: split it (an import: fewer parties per file, about %d rows of one requirement each)",
+				total, limit, limit/3)}
+		}
+	}
 	corr := meta.CorrelationID
 	appends := make([]eventstore.StreamAppend, len(parts))
 	for i, p := range parts {
