@@ -310,15 +310,24 @@ func clustered(m Map) *model {
 // text is what an edge says: the kind in words with its label, and the
 // number of relationships it stands for on a clustered map.
 func (e edge) text() string {
-	k := strings.ReplaceAll(e.Kind, "_", " ")
-	switch {
-	case e.Kind == domain.RelationshipKindOther && e.Label != "":
-		k = e.Label
-	case e.Label != "":
-		k += ": " + e.Label
-	}
+	k := KindText(e.Kind, e.Label)
 	if e.count > 1 {
 		k += fmt.Sprintf(" ×%d", e.count)
+	}
+	return k
+}
+
+// KindText is a relationship's kind in words, as the map writes it on an
+// edge and the report in its sentences: "supplies", "depends on", the label
+// of an "other" relationship, or the kind with its qualifying label
+// ("supplies: payroll").
+func KindText(kind, label string) string {
+	k := strings.ReplaceAll(kind, "_", " ")
+	switch {
+	case kind == domain.RelationshipKindOther && label != "":
+		k = label
+	case label != "":
+		k += ": " + label
 	}
 	return k
 }
