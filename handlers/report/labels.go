@@ -50,6 +50,10 @@ var fieldLabels = map[string]string{
 	"requirement_ids": "requirements",
 	"measured_at":     "measured at",
 	"corrects":        "corrects measurement",
+	// relationships
+	"from_party_id": "from party",
+	"to_party_id":   "to party",
+	"label":         "label",
 }
 
 // FieldLabel is a field name as people read it.

@@ -46,6 +46,7 @@ func WritePDF(w io.Writer, r *Report) error {
 		p.changes()
 	}
 	p.grid()
+	p.relationshipMap()
 	p.previous()
 	p.open()
 	p.annex()
