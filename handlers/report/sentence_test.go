@@ -151,6 +151,11 @@ func TestSentences(t *testing.T) {
 			t.Errorf("%s shows a raw change kind", f)
 		}
 	}
+	// CSV (and the XLSX Changes sheet) name the relationship beside its id.
+	csv := string(MustRender(t, rep, report.CSV))
+	if !strings.Contains(csv, `"`+string(relID)+`","Regulator X regulates Supplier Z (NIS2)"`) {
+		t.Errorf("CSV lacks the relationship's id and words:\n%s", csv)
+	}
 }
 
 // TestSentenceWithoutNames: the function works on a feed item alone (as
