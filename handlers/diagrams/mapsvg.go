@@ -176,7 +176,7 @@ func legendItems(md *model) []legendEntry {
 			if c == Ended {
 				dash = "6 4"
 			}
-			out = append(out, legendEntry{text: string(c) + " since the review", colour: changeColours[c], dash: dash, width: 3})
+			out = append(out, legendEntry{text: string(c) + " since " + md.since, colour: changeColours[c], dash: dash, width: 3})
 		}
 	}
 	return out
@@ -552,7 +552,7 @@ func placeLabel(taken *[]rect, at [2]float64, text string) (float64, float64) {
 func sentence(md *model, e edge) string {
 	s := md.parties[e.from].Name + " " + e.text() + " " + md.parties[e.to].Name
 	if e.Change != Unchanged {
-		s += " (" + string(e.Change) + " since the review)"
+		s += " (" + string(e.Change) + " since " + md.since + ")"
 	}
 	return s
 }
@@ -576,7 +576,7 @@ func mapSummary(md *model) string {
 		n[e.Change] += e.count
 	}
 	if n[Added]+n[Changed]+n[Ended] > 0 {
-		s += fmt.Sprintf(" · since the review: %d added, %d changed, %d ended", n[Added], n[Changed], n[Ended])
+		s += fmt.Sprintf(" · since %s: %d added, %d changed, %d ended", md.since, n[Added], n[Changed], n[Ended])
 	}
 	return s
 }

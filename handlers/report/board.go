@@ -79,7 +79,10 @@ func (b *Builder) relationshipMap(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("report: relationships for the map: %w", err)
 	}
-	m := diagrams.Map{Title: fmt.Sprintf("Relationship map as of position %d", rep.AsOf)}
+	m := diagrams.Map{Title: fmt.Sprintf("Relationship map as of position %d", rep.AsOf), Since: "the window's start"}
+	if rep.Since.Kind == projections.BoundReview {
+		m.Since = "the previous review"
+	}
 	for _, p := range rep.Annex {
 		m.Parties = append(m.Parties, diagramParty(p))
 	}

@@ -77,7 +77,7 @@ func TestRelationshipMapInReport(t *testing.T) {
 	pdf := MustRender(t, rep, report.PDF)
 	flat := strings.Join(strings.Fields(MustPDFText(t, pdf)), " ")
 	for _, want := range []string{"Relationship map", "Relationship map as of position " + strconv.FormatInt(end, 10),
-		"Agency «Ω» [EU]", "added: regulates: EU AI Act", "ended: represents", "Legend",
+		"Agency «Ω» [EU]", "added: regulates: EU AI Act", "ended: represents", "Legend", "added since the window's start",
 		"Relationships changed", "Agency «Ω» [EU] regulates Customers (EU AI Act)",
 		"tester ended the relationship: Reseller partners represents Customers (DACH and Nordics) (reason: resellers dropped; trigger: contract change)"} {
 		if !strings.Contains(flat, want) {
