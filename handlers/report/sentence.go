@@ -85,11 +85,34 @@ func sentenceBody(it projections.ChangeItem, names func(string) string) string {
 		return fmt.Sprintf("%s revised the relationship between %s: %s", who, relationshipEnds(it.Relationship),
 			fieldList(it.Changes, val))
 	case projections.ChangeCommunicationPlanned:
-		return fmt.Sprintf("%s planned a communication with %s%s", who, party, fieldsNote(it.Changes, val, "topic", "channel", "due_on"))
+		return fmt.Sprintf("%s planned a communication with %s%s", who, party, fieldsNote(it.Changes, val, "topic", "channel", "when"))
 	case projections.ChangeCommunicationSent:
-		return fmt.Sprintf("%s recorded a communication sent to %s%s", who, party, fieldsNote(it.Changes, val, "topic", "channel"))
+		return fmt.Sprintf("%s recorded a communication sent to %s%s", who, party, fieldsNote(it.Changes, val, "channel", "summary"))
+	case projections.ChangeObjectiveAdded:
+		if o := it.Objective; o != nil {
+			return fmt.Sprintf("%s set the objective %s%s", who, quote(o.Title), fieldsNote(it.Changes, val, "owner", "due"))
+		}
+	case projections.ChangeObjectiveRevised:
+		if o := it.Objective; o != nil {
+			return fmt.Sprintf("%s revised the objective %s: %s", who, quote(o.Title), fieldList(it.Changes, val))
+		}
+	case projections.ChangeKPIDefined:
+		if o := it.Objective; o != nil && o.KPI != nil {
+			return fmt.Sprintf("%s defined the KPI %s of the objective %s%s", who, quote(o.KPI.Name), quote(o.Title),
+				fieldsNote(it.Changes, val, "operator", "target", "unit", "frequency"))
+		}
+	case projections.ChangeKPIRevised:
+		if o := it.Objective; o != nil && o.KPI != nil {
+			return fmt.Sprintf("%s revised the KPI %s of the objective %s: %s", who, quote(o.KPI.Name), quote(o.Title),
+				fieldList(it.Changes, val))
+		}
+	case projections.ChangeKPIBelowTarget:
+		if o := it.Objective; o != nil && o.KPI != nil {
+			return fmt.Sprintf("%s recorded a measurement of the KPI %s of the objective %s that misses its target%s",
+				who, quote(o.KPI.Name), quote(o.Title), fieldsNote(it.Changes, val, "value", "measured_at"))
+		}
 	}
-	// Objectives, KPIs and kinds this code does not know yet.
+	// Kinds this code does not know yet.
 	what := strings.ToLower(ChangeLabel(Item{Requirement: it.Requirement, Objective: it.Objective, Change: it.Change}))
 	subject := Item{Requirement: it.Requirement, Objective: it.Objective}.Subject()
 	if subject == "" && it.Objective == nil {
@@ -343,7 +366,7 @@ func plainValue(field string, v any, names func(string) string) string {
 		if s, ok := v.(string); ok {
 			return Label(s)
 		}
-	case "category", "scope", "source_type", "priority", "status", "outcome", "channel", "operator":
+	case "category", "scope", "source_type", "priority", "status", "outcome", "channel", "operator", "frequency":
 		if s, ok := v.(string); ok && s != "" {
 			return Label(s)
 		}

@@ -29,6 +29,7 @@ func TestSentences(t *testing.T) {
 	reqID := domain.RequirementID(uuid.NewString())
 	relID := domain.RelationshipID(uuid.NewString())
 	yes := true
+	objID, kpiID := domain.ObjectiveID(uuid.NewString()), domain.KPIID(uuid.NewString())
 	rows := []struct {
 		name string
 		run  func() error
@@ -85,6 +86,22 @@ func TestSentences(t *testing.T) {
 				PartyID: supplier, RequirementID: reqID}, nil)
 			return err
 		}, "Finance retired the requirement ‘Quarterly SLA report’ of Supplier Z (reason: contract ended; trigger: contract change)."},
+		{"set an objective", func() error {
+			_, err := e.svc.SetObjective(ctx, domain.SetObjective{Meta: as("CISO", "board asked for it", "management_review"),
+				ObjectiveID: objID, Title: "Keep the platform available", Owner: "Head of Platform", Due: "2027-01-31"})
+			return err
+		}, "CISO set the objective ‘Keep the platform available’, with owner ‘Head of Platform’ and due ‘2027-01-31’ (reason: board asked for it; trigger: management review)."},
+		{"define a KPI", func() error {
+			_, err := e.svc.DefineKPI(ctx, domain.DefineKPI{Meta: as("CISO", "measurable", "management_review"),
+				ObjectiveID: objID, KPIID: kpiID, Name: "Availability", Unit: "%", Operator: ">=", Target: 99.5, Frequency: "monthly"}, nil)
+			return err
+		}, "CISO defined the KPI ‘Availability’ of the objective ‘Keep the platform available’, with operator >=, target 99.5, unit ‘%’ and frequency monthly (reason: measurable; trigger: management review)."},
+		{"a KPI misses its target", func() error {
+			_, err := e.svc.MeasureKPI(ctx, domain.MeasureKPI{Meta: as("monitoring", "monthly report", "periodic_review"),
+				ObjectiveID: objID, KPIID: kpiID, MeasurementID: domain.MeasurementID(uuid.NewString()), Value: 98.9,
+				MeasuredAt: "2026-06-01"}, nil)
+			return err
+		}, "monitoring recorded a measurement of the KPI ‘Availability’ of the objective ‘Keep the platform available’ that misses its target, with value 98.9 and measured at ‘2026-06-01T00:00:00Z’ (reason: monthly report; trigger: periodic review)."},
 	}
 	for _, row := range rows {
 		if err := row.run(); err != nil {
@@ -100,6 +117,7 @@ func TestSentences(t *testing.T) {
 		}
 	}
 	all = append(all, rep.Relationships...)
+	all = append(all, rep.Objectives...)
 	for _, it := range all {
 		details = append(details, it.Details...)
 	}
