@@ -36,6 +36,9 @@ type RelationshipRef struct {
 // written straight to the batch's transaction.
 type feedRelationships struct {
 	sel, up *sql.Stmt
+	// mem keeps the names instead when there is no transaction (the
+	// history read from the log alone, [HistoryFromLog]).
+	mem map[string]RelationshipRef
 }
 
 func (o *feedRelationships) begin(ctx context.Context, tx *sql.Tx) error {
@@ -89,7 +92,12 @@ func (f *feed) relationshipItem(ctx context.Context, de domain.Event, item Chang
 	default:
 		return item, false, nil
 	}
-	if _, err := o.up.ExecContext(ctx, ref.ID, ref.FromPartyID, ref.ToPartyID, ref.Kind, ref.Label); err != nil {
+	if o.up == nil {
+		if o.mem == nil {
+			o.mem = map[string]RelationshipRef{}
+		}
+		o.mem[ref.ID] = ref
+	} else if _, err := o.up.ExecContext(ctx, ref.ID, ref.FromPartyID, ref.ToPartyID, ref.Kind, ref.Label); err != nil {
 		return item, false, fmt.Errorf("write relationship names %s: %w", ref.ID, err)
 	}
 	from, err := f.party(ctx, ref.FromPartyID)
@@ -109,6 +117,13 @@ func (f *feed) relationshipItem(ctx context.Context, de domain.Event, item Chang
 // seen (a log that starts mid-stream) is named by id alone.
 func (o *feedRelationships) load(ctx context.Context, id string) (RelationshipRef, error) {
 	ref := RelationshipRef{ID: id}
+	if o.sel == nil {
+		if m, ok := o.mem[id]; ok {
+			ref = m
+			ref.FromPartyName, ref.ToPartyName = "", ""
+		}
+		return ref, nil
+	}
 	err := o.sel.QueryRowContext(ctx, id).Scan(&ref.FromPartyID, &ref.ToPartyID, &ref.Kind, &ref.Label)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return ref, fmt.Errorf("load relationship names %s: %w", id, err)

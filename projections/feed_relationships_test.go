@@ -127,6 +127,21 @@ func TestRelationshipsInFeedNetHistoryAsOf(t *testing.T) {
 		"relationship_ended"}, got); diff != "" {
 		t.Errorf("history of the regulator (-want +got):\n%s", diff)
 	}
+	// The history read from the log alone (the CLI's) is the same, for
+	// each end and direction, names as they were then included.
+	for _, pid := range []domain.PartyID{regulator, cloud, customers} {
+		want, err := m.History(ctx, string(pid), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromLog, err := HistoryFromLog(ctx, store, string(pid), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, fromLog); diff != "" {
+			t.Errorf("history of %s from the log (-read model +log):\n%s", pid, diff)
+		}
+	}
 
 	// As of the "review": one relationship, without its later label; now
 	// the same as the live read model.

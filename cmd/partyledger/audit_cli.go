@@ -19,6 +19,7 @@ import (
 	"github.com/partyledger/partyledger/eventstore/checkpoint"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/eventstore/verify"
+	"github.com/partyledger/partyledger/handlers/diagrams"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -165,7 +166,7 @@ func newAuditHistoryCmd() *cobra.Command {
 	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "history PARTY_ID",
-		Short: "Every change to a party (or one of its requirements), oldest first",
+		Short: "Every change to a party (or one of its requirements), and to its relationships in either direction, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -182,7 +183,7 @@ func newAuditHistoryCmd() *cobra.Command {
 				return err
 			}
 			return writeList(out, cmd.OutOrStdout(), listOf[projections.ChangeItem]{key: "history", items: items,
-				header: []string{"position", "time", "change", "party", "requirement", "actor", "trigger", "reason", "changes"},
+				header: []string{"position", "time", "change", "party", "requirement", "actor", "trigger", "reason", "changes", "relationship"},
 				row: func(it projections.ChangeItem) []string {
 					req := ""
 					if it.Requirement != nil {
@@ -193,7 +194,7 @@ func newAuditHistoryCmd() *cobra.Command {
 						cs = append(cs, c.Field+": "+jsonText(c.From)+" → "+jsonText(c.To))
 					}
 					return []string{strconv.FormatInt(it.Position, 10), it.Time.UTC().Format(time.RFC3339), it.Change,
-						it.Party.Name, req, it.Actor, it.Trigger, it.Reason, strings.Join(cs, "; ")}
+						it.Party.Name, req, it.Actor, it.Trigger, it.Reason, strings.Join(cs, "; "), relationshipWords(it.Relationship)}
 				},
 				table: func(w io.Writer) error { return writeHistoryTable(w, items) },
 				json: func(w io.Writer) error {
@@ -216,6 +217,9 @@ func writeHistoryTable(w io.Writer, items []projections.ChangeItem) error {
 		if it.Requirement != nil {
 			what += " / " + it.Requirement.Title
 		}
+		if it.Relationship != nil {
+			what = "relationship: " + relationshipWords(it.Relationship)
+		}
 		fmt.Fprintf(w, "#%d  %s  %s  %s by %s (trigger %s)\n", it.Position, it.Time.UTC().Format(time.RFC3339),
 			it.Change, what, it.Actor, it.Trigger)
 		if it.Reason != "" {
@@ -226,6 +230,15 @@ func writeHistoryTable(w io.Writer, items []projections.ChangeItem) error {
 		}
 	}
 	return nil
+}
+
+// relationshipWords says a relationship of a history item: "Cloud
+// provider supplies Customers"; "" for other items.
+func relationshipWords(r *projections.RelationshipRef) string {
+	if r == nil {
+		return ""
+	}
+	return r.FromPartyName + " " + diagrams.KindText(r.Kind, r.Label) + " " + r.ToPartyName
 }
 
 func jsonText(v any) string {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/partyledger/partyledger/handlers/browsertest"
 	"github.com/partyledger/partyledger/handlers/demo"
 )
 
@@ -29,20 +29,11 @@ var axeSource string
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the console screenshots into docs/")
 
-// chromiumPath finds Debian's chromium. Without it the browser tests skip,
-// except on CI (CI=true), where .ci/run installs it and its absence fails.
+// chromiumPath finds Debian's chromium ([browsertest.ChromiumPath]): the
+// browser tests skip without it, except on CI, where its absence fails.
 func chromiumPath(tb testing.TB) string {
 	tb.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		tb.Fatal("chromium is not installed; .ci/run installs it (apt-get install chromium)")
-	}
-	tb.Skip("skipping the browser tests: chromium is not installed (apt-get install -y chromium)")
-	return ""
+	return browsertest.ChromiumPath(tb)
 }
 
 // browser is one headless Chromium driven over the DevTools protocol.
@@ -54,16 +45,7 @@ type browser struct {
 
 func newBrowser(tb testing.TB, base string) *browser {
 	tb.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath(tb)),
-		chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
-	tb.Cleanup(func() { cancelT(); cancelB(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium: %v", err)
-	}
+	ctx := browsertest.MustStart(tb, 4*time.Minute)
 	return &browser{tb: tb, ctx: ctx, base: base}
 }
 

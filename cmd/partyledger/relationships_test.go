@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 type relationshipView struct {
@@ -286,4 +289,27 @@ func TestRelationshipsFlow(t *testing.T) {
 	// Its relationships can no longer change, only end.
 	mustStatus(t, s.do(t, "PATCH", "/api/v1/relationships/"+competes.ID, map[string]any{"label": "x", "reason": "r"}, nil), http.StatusConflict)
 	mustStatus(t, s.do(t, "POST", "/api/v1/relationships/"+competes.ID+"/end", map[string]any{"reason": "tidy"}, nil), http.StatusOK)
+
+	// The CLI's history, read from the file, is the API's: a party's own
+	// events and those of its relationships in either direction.
+	for _, id := range []string{cloud, customers, rival} {
+		var api any
+		mustStatus(t, s.do(t, "GET", "/api/v1/parties/"+id+"/history", nil, &api), http.StatusOK)
+		out, code := runCLI(t, "audit", "history", id, "--db", s.DB, "--format", "json")
+		var cli any
+		if code != 0 || json.Unmarshal([]byte(out), &cli) != nil {
+			t.Fatalf("audit history %s: exit %d %s", id, code, out)
+		}
+		if diff := cmp.Diff(api, cli); diff != "" {
+			t.Errorf("CLI history of %s (-api +cli):\n%s", id, diff)
+		}
+	}
+	out, code := runCLI(t, "audit", "history", cloud, "--db", s.DB, "--format", "table")
+	for _, want := range []string{"relationship_established  relationship: Cloud hosting provider hosts customer data Customers",
+		"relationship_established  relationship: Rival Cloud competes with Cloud hosting provider",
+		"relationship_ended  relationship: Rival Cloud competes with Cloud hosting provider"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("audit history table lacks %q (exit %d):\n%s", want, code, out)
+		}
+	}
 }

@@ -176,55 +176,114 @@ func legendItems(md *model) []legendEntry {
 			if c == Ended {
 				dash = "6 4"
 			}
-			out = append(out, legendEntry{text: string(c) + " since the review", colour: changeColours[c], dash: dash, width: 3})
+			out = append(out, legendEntry{text: string(c) + " since " + md.since, colour: changeColours[c], dash: dash, width: 3})
 		}
 	}
 	return out
 }
 
-// SVG draws the relationship map. See the package doc for its layout and
-// its limits.
-func (m Map) SVG() []byte {
+// Drawing is the relationship map laid out, in pixels from the top left:
+// every box, party, line, label and legend entry with its place and colour
+// (#rrggbb). [Map.SVG] writes it as SVG; the change report paints the same
+// drawing on a PDF page with its own primitives, so that both show one
+// layout.
+type Drawing struct {
+	Width, Height  float64
+	Title, Summary string
+	Desc           string // the accessible description: every relationship as a sentence
+	Sections       []Caption
+	Boxes          []Box
+	Lines          []Line // parent links first, then relationships, in drawing order
+	Nodes          []Node // the parties, drawn over the lines
+	Labels         []Caption
+	LegendY        float64 // the baseline of the legend's first row
+	Legend         []LegendEntry
+}
+
+// Point is a point of a [Drawing].
+type Point struct{ X, Y float64 }
+
+// Caption is a text at a point (X, Y is its baseline; centred when Centre).
+type Caption struct {
+	X, Y   float64
+	Text   string
+	Colour string
+	Bold   bool
+	Centre bool
+}
+
+// Box is a group of parties: one scope and category.
+type Box struct {
+	X, Y, W, H float64
+	Title      string
+	Internal   bool
+}
+
+// Node is one party: a rounded box with its name in Lines (TextX, TextY is
+// the baseline of the first line; lines are [MapLineHeight] apart).
+type Node struct {
+	X, Y, W, H   float64
+	TextX, TextY float64
+	Lines        []string
+	PartyID      string
+	Tooltip      string
+	Internal     bool
+}
+
+// Line is a parent link or a relationship: a cubic Bézier curve through
+// Points[0] with control points Points[1], Points[2] to Points[3] when
+// Elbow is false; otherwise a vertical then a horizontal segment through
+// Points[0], Points[1], Points[2]. Dash is an SVG dash array ("" solid).
+type Line struct {
+	Points  []Point
+	Elbow   bool
+	Colour  string
+	Width   float64
+	Dash    string
+	Arrow   bool
+	Tooltip string
+}
+
+// LegendEntry is one entry of the legend: a short arrow and its text, at
+// X on the legend row Row (0 the first).
+type LegendEntry struct {
+	X      float64
+	Row    int
+	Text   string
+	Colour string
+	Dash   string
+	Width  float64
+}
+
+// Geometry of a [Drawing] that painters need.
+const (
+	MapFontSize   = mapFont   // the parties' names, px
+	MapLineHeight = mapLine   // between the lines of a name, px
+	LabelFontSize = labelFont // edge labels, px
+	LegendRow     = legendRow // between legend rows, px
+)
+
+// Drawing lays the map out (see the package doc for its layout and its
+// limits).
+func (m Map) Drawing() Drawing {
 	md := newModel(m, true)
+	return drawMap(md)
+}
+
+func drawMap(md *model) Drawing {
 	l := layoutMap(md)
-	var w svg
-	w.open("relmap", l.width, l.height, md.title, mapDesc(md), m.Link != nil)
-	w.p(`<defs>`)
-	markers := map[string]bool{}
-	for _, e := range md.edges {
-		markers[edgeColour(e)] = true
+	d := Drawing{Width: l.width, Height: l.height, Title: md.title, Summary: mapSummary(md), Desc: mapDesc(md)}
+	for _, sec := range l.sections {
+		d.Sections = append(d.Sections, Caption{X: sec.x, Y: margin + headerH - 10, Text: strings.ToUpper(sec.title),
+			Colour: "#57606a", Bold: true})
 	}
-	for _, it := range legendItems(md) {
-		markers[it.colour] = true
-	}
-	for _, c := range slices.Sorted(maps.Keys(markers)) {
-		w.p(`<marker id="relmap-arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`,
-			c[1:], c)
-	}
-	w.p("</defs>\n")
-
-	// Title and counts.
-	w.p(`<text x="%s" y="%s" font-size="20" font-weight="bold" fill="#1f2328">%s</text>`+"\n", num(margin), num(margin+16), esc(md.title))
-	w.p(`<text x="%s" y="%s" font-size="12" fill="#57606a">%s</text>`+"\n", num(margin), num(margin+36), esc(mapSummary(md)))
-	for _, s := range l.sections {
-		w.p(`<text x="%s" y="%s" font-size="13" font-weight="bold" fill="#57606a" letter-spacing="1">%s</text>`+"\n",
-			num(s.x), num(margin+headerH-10), esc(strings.ToUpper(s.title)))
-	}
-
-	// Group boxes.
 	for gi, g := range md.groups {
 		b := l.boxes[gi]
-		fill, stroke := "#f6f8fa", "#d0d7de"
-		if g.scope == "internal" {
-			fill, stroke = "#eef4fb", "#b6cbe3"
-		}
-		w.p(`<rect x="%s" y="%s" width="%s" height="%s" rx="8" fill="%s" stroke="%s"/>`+"\n",
-			num(b.x), num(b.y), num(b.w), num(b.h), fill, stroke)
 		title := g.title
 		if _, cat, ok := strings.Cut(g.key, "/"); ok {
 			title = words(cat) // the section heading says internal or external
 		}
-		w.text(b.x+boxPad, b.y+18, []string{title}, 11.5, mapLine, ` font-weight="bold" fill="#424a53"`)
+		d.Boxes = append(d.Boxes, Box{X: b.x, Y: b.y, W: b.w, H: b.h, Title: title, Internal: g.scope == "internal"})
 	}
 
 	// Parent links: an elbow inside a group, a dashed edge across groups.
@@ -234,23 +293,22 @@ func (m Map) SVG() []byte {
 			group[i] = gi
 		}
 	}
-	var labels []rect // where an edge label may not go: parties, group titles
-	labels = append(labels, l.pills...)
+	var taken []rect // where an edge label may not go: parties, group titles
+	taken = append(taken, l.pills...)
 	for _, b := range l.boxes {
-		labels = append(labels, rect{b.x, b.y, colW * 0.6, boxHead - 4})
+		taken = append(taken, rect{b.x, b.y, colW * 0.6, boxHead - 4})
 	}
 	for _, pc := range md.parents {
 		c, p := l.pills[pc[0]], l.pills[pc[1]]
 		title := md.parties[pc[0]].Name + " is part of " + md.parties[pc[1]].Name
 		if group[pc[0]] == group[pc[1]] {
 			x := p.x + 8
-			w.p(`<path d="M%s,%s V%s H%s" fill="none" stroke="#8a8f98" stroke-width="1.2"><title>%s</title></path>`+"\n",
-				num(x), num(p.y+p.h), num(c.y+c.h/2), num(c.x), esc(title))
+			d.Lines = append(d.Lines, Line{Points: []Point{{x, p.y + p.h}, {x, c.y + c.h/2}, {c.x, c.y + c.h/2}},
+				Elbow: true, Colour: "#8a8f98", Width: 1.2, Tooltip: title})
 			continue
 		}
-		d, _, _ := edgePath(c, p, 0, 0)
-		w.p(`<g><title>%s</title><path d="%s" fill="none" stroke="#8a8f98" stroke-width="1.2" stroke-dasharray="4 3" marker-end="url(#relmap-arrow-8a8f98)"/></g>`+"\n",
-			esc(title), d)
+		pts, _, _ := edgePath(c, p, 0, 0)
+		d.Lines = append(d.Lines, Line{Points: pts, Colour: "#8a8f98", Width: 1.2, Dash: "4 3", Arrow: true, Tooltip: title})
 	}
 
 	// Relationships: parallel edges between one pair fan out.
@@ -261,56 +319,141 @@ func (m Map) SVG() []byte {
 		nth[i] = pair[k]
 		pair[k]++
 	}
-	type placed struct {
-		x, y float64
-		text string
-		e    edge
-	}
-	var edgeLabels []placed
 	drawLabels := len(md.edges) <= MaxEdgeLabels
 	for i, e := range md.edges {
 		k := [2]int{min(e.from, e.to), max(e.from, e.to)}
 		spread := float64(nth[i]) - float64(pair[k]-1)/2
-		d, at, ok := edgePath(l.pills[e.from], l.pills[e.to], spread*6, float64(nth[i])*14)
+		pts, at, ok := edgePath(l.pills[e.from], l.pills[e.to], spread*6, float64(nth[i])*14)
 		colour, width, dash := edgeColour(e), 1.6, ""
 		if e.Change != Unchanged {
 			width = 3
 		}
 		if e.Change == Ended {
-			dash = ` stroke-dasharray="6 4"`
+			dash = "6 4"
 		}
-		w.p(`<g><title>%s</title><path d="%s" fill="none" stroke="%s" stroke-width="%s"%s marker-end="url(#relmap-arrow-%s)"/></g>`+"\n",
-			esc(sentence(md, e)), d, colour, num(width), dash, colour[1:])
+		d.Lines = append(d.Lines, Line{Points: pts, Colour: colour, Width: width, Dash: dash, Arrow: true, Tooltip: sentence(md, e)})
 		if drawLabels && ok {
 			text := e.text()
 			if e.Change != Unchanged {
 				text = string(e.Change) + ": " + text
 			}
-			x, y := placeLabel(&labels, at, text)
-			edgeLabels = append(edgeLabels, placed{x, y, text, e})
+			x, y := placeLabel(&taken, at, text)
+			d.Labels = append(d.Labels, Caption{X: x, Y: y, Text: text, Colour: colour, Bold: e.Change != Unchanged, Centre: true})
 		}
 	}
 
 	// Parties, over the edges, so that every name stays readable.
 	for i, p := range md.parties {
 		r := l.pills[i]
+		id := p.ID
+		if md.cluster {
+			id = ""
+		}
+		d.Nodes = append(d.Nodes, Node{X: r.x, Y: r.y, W: r.w, H: r.h, TextX: r.x + 8, TextY: r.y + 4.5 + mapFont,
+			Lines: l.lines[i], PartyID: id, Tooltip: partyTooltip(p, md.cluster), Internal: p.Scope == "internal"})
+	}
+
+	// Legend.
+	d.LegendY = l.legendY + legendRow/2
+	x, row := margin+60, 0
+	for _, it := range legendItems(md) {
+		iw := 44 + textWidth(it.text, 11) + 24
+		if x+iw > l.width-margin {
+			x, row = margin+60, row+1
+		}
+		d.Legend = append(d.Legend, LegendEntry{X: x, Row: row, Text: it.text, Colour: it.colour, Dash: it.dash, Width: it.width})
+		x += iw
+	}
+	return d
+}
+
+// pathD is the SVG path of a line.
+func (ln Line) pathD() string {
+	p := ln.Points
+	if ln.Elbow {
+		return fmt.Sprintf("M%s,%s V%s H%s", num(p[0].X), num(p[0].Y), num(p[1].Y), num(p[2].X))
+	}
+	return fmt.Sprintf("M%s,%s C%s,%s %s,%s %s,%s", num(p[0].X), num(p[0].Y), num(p[1].X), num(p[1].Y),
+		num(p[2].X), num(p[2].Y), num(p[3].X), num(p[3].Y))
+}
+
+// SVG draws the relationship map. See the package doc for its layout and
+// its limits.
+func (m Map) SVG() []byte {
+	md := newModel(m, true)
+	d := drawMap(md)
+	var w svg
+	w.open("relmap", d.Width, d.Height, d.Title, d.Desc, m.Link != nil)
+	w.p(`<defs>`)
+	markers := map[string]bool{}
+	for _, ln := range d.Lines {
+		if ln.Arrow {
+			markers[ln.Colour] = true
+		}
+	}
+	for _, it := range d.Legend {
+		markers[it.Colour] = true
+	}
+	for _, c := range slices.Sorted(maps.Keys(markers)) {
+		w.p(`<marker id="relmap-arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`,
+			c[1:], c)
+	}
+	w.p("</defs>\n")
+
+	// Title and counts.
+	w.p(`<text x="%s" y="%s" font-size="20" font-weight="bold" fill="#1f2328">%s</text>`+"\n", num(margin), num(margin+16), esc(d.Title))
+	w.p(`<text x="%s" y="%s" font-size="12" fill="#57606a">%s</text>`+"\n", num(margin), num(margin+36), esc(d.Summary))
+	for _, s := range d.Sections {
+		w.p(`<text x="%s" y="%s" font-size="13" font-weight="bold" fill="#57606a" letter-spacing="1">%s</text>`+"\n",
+			num(s.X), num(s.Y), esc(s.Text))
+	}
+
+	// Group boxes.
+	for _, b := range d.Boxes {
+		fill, stroke := "#f6f8fa", "#d0d7de"
+		if b.Internal {
+			fill, stroke = "#eef4fb", "#b6cbe3"
+		}
+		w.p(`<rect x="%s" y="%s" width="%s" height="%s" rx="8" fill="%s" stroke="%s"/>`+"\n",
+			num(b.X), num(b.Y), num(b.W), num(b.H), fill, stroke)
+		w.text(b.X+boxPad, b.Y+18, []string{b.Title}, 11.5, mapLine, ` font-weight="bold" fill="#424a53"`)
+	}
+
+	// Parent links and relationships.
+	for _, ln := range d.Lines {
+		switch {
+		case ln.Elbow:
+			w.p(`<path d="%s" fill="none" stroke="%s" stroke-width="%s"><title>%s</title></path>`+"\n",
+				ln.pathD(), ln.Colour, num(ln.Width), esc(ln.Tooltip))
+		default:
+			dash := ""
+			if ln.Dash != "" {
+				dash = fmt.Sprintf(` stroke-dasharray="%s"`, ln.Dash)
+			}
+			w.p(`<g><title>%s</title><path d="%s" fill="none" stroke="%s" stroke-width="%s"%s marker-end="url(#relmap-arrow-%s)"/></g>`+"\n",
+				esc(ln.Tooltip), ln.pathD(), ln.Colour, num(ln.Width), dash, ln.Colour[1:])
+		}
+	}
+
+	// Parties, over the edges, so that every name stays readable.
+	for _, n := range d.Nodes {
 		url := ""
-		if md.link != nil && !md.cluster {
-			url = md.link(p.ID)
+		if md.link != nil && n.PartyID != "" {
+			url = md.link(n.PartyID)
 		}
 		w.linkOpen(url)
-		w.p(`<g><title>%s</title>`, esc(partyTooltip(p, md.cluster)))
+		w.p(`<g><title>%s</title>`, esc(n.Tooltip))
 		stroke := "#8c959f"
-		if p.Scope == "internal" {
+		if n.Internal {
 			stroke = "#4a7ab5"
 		}
 		w.p(`<rect x="%s" y="%s" width="%s" height="%s" rx="5" fill="#ffffff" stroke="%s"/>`,
-			num(r.x), num(r.y), num(r.w), num(r.h), stroke)
+			num(n.X), num(n.Y), num(n.W), num(n.H), stroke)
 		fill := "#1f2328"
 		if url != "" {
 			fill = "#0b57a4"
 		}
-		w.text(r.x+8, r.y+4.5+mapFont, l.lines[i], mapFont, mapLine, fmt.Sprintf(` fill="%s"`, fill))
+		w.text(n.TextX, n.TextY, n.Lines, mapFont, mapLine, fmt.Sprintf(` fill="%s"`, fill))
 		w.p("</g>")
 		w.linkClose(url)
 		if url == "" {
@@ -319,33 +462,26 @@ func (m Map) SVG() []byte {
 	}
 
 	// Edge labels on top, on a white halo.
-	for _, pl := range edgeLabels {
-		colour := edgeColour(pl.e)
+	for _, lb := range d.Labels {
 		weight := ""
-		if pl.e.Change != Unchanged {
+		if lb.Bold {
 			weight = ` font-weight="bold"`
 		}
 		w.p(`<text x="%s" y="%s" font-size="%s" text-anchor="middle" fill="%s" stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"%s>%s</text>`+"\n",
-			num(pl.x), num(pl.y), num(labelFont), colour, weight, esc(pl.text))
+			num(lb.X), num(lb.Y), num(labelFont), lb.Colour, weight, esc(lb.Text))
 	}
 
 	// Legend.
-	x, y := margin, l.legendY+legendRow/2
-	w.p(`<text x="%s" y="%s" font-size="11" font-weight="bold" fill="#57606a">Legend</text>`+"\n", num(x), num(y+4))
-	x += 60
-	for _, it := range legendItems(md) {
-		iw := 44 + textWidth(it.text, 11) + 24
-		if x+iw > l.width-margin {
-			x, y = margin+60, y+legendRow
-		}
+	w.p(`<text x="%s" y="%s" font-size="11" font-weight="bold" fill="#57606a">Legend</text>`+"\n", num(margin), num(d.LegendY+4))
+	for _, it := range d.Legend {
+		x, y := it.X, d.LegendY+float64(it.Row)*legendRow
 		dash := ""
-		if it.dash != "" {
-			dash = fmt.Sprintf(` stroke-dasharray="%s"`, it.dash)
+		if it.Dash != "" {
+			dash = fmt.Sprintf(` stroke-dasharray="%s"`, it.Dash)
 		}
 		w.p(`<path d="M%s,%s H%s" stroke="%s" stroke-width="%s"%s marker-end="url(#relmap-arrow-%s)"/>`,
-			num(x), num(y), num(x+34), it.colour, num(it.width), dash, it.colour[1:])
-		w.p(`<text x="%s" y="%s" font-size="11" fill="#424a53">%s</text>`+"\n", num(x+42), num(y+4), esc(it.text))
-		x += iw
+			num(x), num(y), num(x+34), it.Colour, num(it.Width), dash, it.Colour[1:])
+		w.p(`<text x="%s" y="%s" font-size="11" fill="#424a53">%s</text>`+"\n", num(x+42), num(y+4), esc(it.Text))
 	}
 	w.close()
 	return w.Bytes()
@@ -359,12 +495,12 @@ func edgeColour(e edge) string {
 	return kindColour(e.Kind)
 }
 
-// edgePath returns an SVG path from box a to box b, the point where its
+// edgePath returns the curve from box a to box b, the point where its
 // label belongs, and whether the edge has room for one. Boxes in one
 // column are joined by a curve out of their right sides; others by an S
 // curve between the facing sides. shift moves both ends vertically and
 // bulge widens the curve, to fan out parallel edges.
-func edgePath(a, b rect, shift, bulge float64) (string, [2]float64, bool) {
+func edgePath(a, b rect, shift, bulge float64) ([]Point, [2]float64, bool) {
 	ay, by := a.y+a.h/2+shift, b.y+b.h/2+shift
 	var sx, ex, c1x, c2x float64
 	switch {
@@ -379,11 +515,11 @@ func edgePath(a, b rect, shift, bulge float64) (string, [2]float64, bool) {
 		sx, ex = a.x, b.x+b.w
 		c1x, c2x = sx-(sx-ex)/2-bulge, ex+(sx-ex)/2+bulge
 	}
-	d := fmt.Sprintf("M%s,%s C%s,%s %s,%s %s,%s", num(sx), num(ay), num(c1x), num(ay), num(c2x), num(by), num(ex), num(by))
+	pts := []Point{{sx, ay}, {c1x, ay}, {c2x, by}, {ex, by}}
 	// The curve's midpoint (t = 0.5).
 	mx := 0.125*sx + 0.375*c1x + 0.375*c2x + 0.125*ex
 	my := (ay + by) / 2
-	return d, [2]float64{mx, my}, true
+	return pts, [2]float64{mx, my}, true
 }
 
 // placeLabel puts a label near at where it overlaps neither a party nor
@@ -416,7 +552,7 @@ func placeLabel(taken *[]rect, at [2]float64, text string) (float64, float64) {
 func sentence(md *model, e edge) string {
 	s := md.parties[e.from].Name + " " + e.text() + " " + md.parties[e.to].Name
 	if e.Change != Unchanged {
-		s += " (" + string(e.Change) + " since the review)"
+		s += " (" + string(e.Change) + " since " + md.since + ")"
 	}
 	return s
 }
@@ -440,7 +576,7 @@ func mapSummary(md *model) string {
 		n[e.Change] += e.count
 	}
 	if n[Added]+n[Changed]+n[Ended] > 0 {
-		s += fmt.Sprintf(" · since the review: %d added, %d changed, %d ended", n[Added], n[Changed], n[Ended])
+		s += fmt.Sprintf(" · since %s: %d added, %d changed, %d ended", md.since, n[Added], n[Changed], n[Ended])
 	}
 	return s
 }

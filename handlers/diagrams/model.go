@@ -61,6 +61,10 @@ type Map struct {
 	// Link, when set, returns the URL of a party's page; the SVG links each
 	// party to it (DOT and Mermaid too).
 	Link func(partyID string) string
+	// Since says what the marked changes are measured from, in the legend
+	// and the descriptions ("added since the review"); "the review" when
+	// empty.
+	Since string
 }
 
 // Grid is the input of the power–interest grid.
@@ -120,7 +124,8 @@ type model struct {
 	edges   []edge
 	parents [][2]int // child, parent (both drawn)
 	link    func(string) string
-	cluster bool // parties are categories: the map was too large
+	since   string // what changes are marked since ([Map.Since])
+	cluster bool   // parties are categories: the map was too large
 
 	totalParties, totalRels int // of the input, before clustering
 }
@@ -162,7 +167,10 @@ func newModel(m Map, allowCluster bool) *model {
 	if allowCluster && len(m.Parties) > MaxMapParties {
 		return clustered(m)
 	}
-	md := &model{title: m.Title, link: m.Link}
+	md := &model{title: m.Title, link: m.Link, since: m.Since}
+	if md.since == "" {
+		md.since = "the review"
+	}
 	if md.title == "" {
 		md.title = "Interested parties: relationship map"
 	}
@@ -260,7 +268,7 @@ func clustered(m Map) *model {
 	}
 	id := func(k key) string { return "cluster-" + k.scope + "-" + k.category }
 	var cm Map
-	cm.Title, cm.Link = m.Title, nil
+	cm.Title, cm.Link, cm.Since = m.Title, nil, m.Since
 	for k, n := range count {
 		cm.Parties = append(cm.Parties, Party{ID: id(k), Name: fmt.Sprintf("%d parties", n),
 			Category: k.category, Scope: k.scope})
@@ -310,15 +318,24 @@ func clustered(m Map) *model {
 // text is what an edge says: the kind in words with its label, and the
 // number of relationships it stands for on a clustered map.
 func (e edge) text() string {
-	k := strings.ReplaceAll(e.Kind, "_", " ")
-	switch {
-	case e.Kind == domain.RelationshipKindOther && e.Label != "":
-		k = e.Label
-	case e.Label != "":
-		k += ": " + e.Label
-	}
+	k := KindText(e.Kind, e.Label)
 	if e.count > 1 {
 		k += fmt.Sprintf(" ×%d", e.count)
+	}
+	return k
+}
+
+// KindText is a relationship's kind in words, as the map writes it on an
+// edge and the report in its sentences: "supplies", "depends on", the label
+// of an "other" relationship, or the kind with its qualifying label
+// ("supplies: payroll").
+func KindText(kind, label string) string {
+	k := strings.ReplaceAll(kind, "_", " ")
+	switch {
+	case kind == domain.RelationshipKindOther && label != "":
+		k = label
+	case label != "":
+		k += ": " + label
 	}
 	return k
 }

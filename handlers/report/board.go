@@ -43,6 +43,82 @@ type Board struct {
 	// Evidence is the evidence appendix: the ids and log positions behind
 	// every change, kept for the auditor out of the board's way.
 	Evidence []Evidence
+	// Map is the relationship map as of AsOf: the parties of the annex and
+	// their relationships on the map then, with the relationships
+	// established, revised or ended in the window marked. It is drawn by
+	// the shared renderer ([diagrams.Map]); MapDrawn is false when the
+	// read model gives no relationships ([RelationshipReads]).
+	Map      diagrams.Map
+	MapDrawn bool
+}
+
+// RelationshipReads reads the relationships the map draws (implemented by
+// *projections.ReadModel): as they stand, or as they stood at a position.
+type RelationshipReads interface {
+	Relationships(ctx context.Context, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
+	RelationshipsAsOf(ctx context.Context, at projections.AsOf, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
+}
+
+// relationshipMap builds the map of the report: the annex's parties and the
+// relationships on the map at AsOf (read as of that position for a closed
+// window, so that the map is the same whenever the report is generated),
+// with the window's relationship changes marked; ended ones stay drawn, as
+// on the API's map since a review.
+func (b *Builder) relationshipMap(ctx context.Context, rep *Report) error {
+	rr, ok := b.Reads.(RelationshipReads)
+	if !ok {
+		return nil
+	}
+	var rels []projections.RelationshipView
+	var err error
+	if rep.Closed {
+		rels, err = rr.RelationshipsAsOf(ctx, projections.AsOf{Position: rep.AsOf}, projections.RelationshipFilter{})
+	} else {
+		rels, err = rr.Relationships(ctx, projections.RelationshipFilter{})
+	}
+	if err != nil {
+		return fmt.Errorf("report: relationships for the map: %w", err)
+	}
+	m := diagrams.Map{Title: fmt.Sprintf("Relationship map as of position %d", rep.AsOf), Since: "the window's start"}
+	if rep.Since.Kind == projections.BoundReview {
+		m.Since = "the previous review"
+	}
+	for _, p := range rep.Annex {
+		m.Parties = append(m.Parties, diagramParty(p))
+	}
+	change := map[string]diagrams.Change{}
+	var ended []diagrams.Relationship
+	for _, it := range rep.Relationships {
+		switch rel := it.Relationship; it.Change {
+		case projections.ChangeRelationshipEstablished:
+			change[rel.ID] = diagrams.Added
+		case projections.ChangeRelationshipRevised:
+			change[rel.ID] = diagrams.Changed
+		case projections.ChangeRelationshipEnded:
+			ended = append(ended, diagrams.Relationship{ID: rel.ID, From: rel.FromPartyID, To: rel.ToPartyID,
+				Kind: rel.Kind, Label: rel.Label, Change: diagrams.Ended})
+		}
+	}
+	for _, v := range rels {
+		if v.Status != domain.StatusActive || !v.OnMap {
+			continue
+		}
+		m.Relationships = append(m.Relationships, diagrams.Relationship{ID: v.ID, From: v.FromPartyID, To: v.ToPartyID,
+			Kind: v.Kind, Label: v.Label, Change: change[v.ID]})
+	}
+	m.Relationships = append(m.Relationships, ended...)
+	rep.Map, rep.MapDrawn = m, true
+	return nil
+}
+
+// diagramParty is a party of the register as the diagrams draw it.
+func diagramParty(p projections.PartyView) diagrams.Party {
+	d := diagrams.Party{ID: p.ID, Name: p.Name, Category: p.Category, Scope: p.Scope,
+		Influence: p.Influence, Interest: p.Interest}
+	if p.ParentID != nil {
+		d.ParentID = *p.ParentID
+	}
+	return d
 }
 
 // Evidence is one entry of the evidence appendix: a change (Ref, as the
@@ -169,6 +245,19 @@ func executiveSummary(r *Report) []string {
 		out = append(out, fmt.Sprintf("%s on whether requirements are addressed through the ISMS (clause 4.2 c) %s made or changed.",
 			capitalise(plural(n, "decision", "decisions")), isAre(n, "was", "were")))
 	}
+	if c := s.Relationships; c.Added+c.Revised+c.Retired > 0 {
+		var what []string
+		if c.Added > 0 {
+			what = append(what, fmt.Sprintf("%d established", c.Added))
+		}
+		if c.Revised > 0 {
+			what = append(what, fmt.Sprintf("%d revised", c.Revised))
+		}
+		if c.Retired > 0 {
+			what = append(what, fmt.Sprintf("%d ended", c.Retired))
+		}
+		out = append(out, "Relationships between parties: "+joinAnd(what)+".")
+	}
 	if s.Objectives > 0 || s.Communications > 0 {
 		out = append(out, fmt.Sprintf("Objectives and KPIs changed: %d; communications planned or sent: %d.", s.Objectives, s.Communications))
 	}
@@ -283,6 +372,7 @@ func evidence(r *Report) []Evidence {
 		}
 	}
 	number(r.Objectives, "")
+	number(r.Relationships, "")
 	for _, rp := range r.Retired {
 		ids := "party " + rp.Party.ID
 		for _, q := range rp.Requirements {

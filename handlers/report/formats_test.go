@@ -265,7 +265,7 @@ func TestEscaping(t *testing.T) {
 	if !strings.Contains(md, `#### \<script\>alert(1)\</script\> \*bold\* \| \[x\](http://evil.example)`) {
 		t.Errorf("Markdown heading of the party not escaped:\n%s", md)
 	}
-	if strings.Contains(md, "\n# not a heading") || !strings.Contains(md, `line one<br>\# not a heading<br>\<img src=x onerror=alert(2)\>`) {
+	if strings.Contains(md, "\n# not a heading") || !strings.Contains(md, `(reason: line one \# not a heading \<img src=x onerror=alert(2)\>; trigger: other)`) {
 		t.Error("Markdown reason not kept on one escaped line")
 	}
 }
@@ -331,14 +331,14 @@ func TestPDF(t *testing.T) {
 		}
 	}
 	// The event table of the long revision continues under a repeated
-	// header: "when who trigger why" appears more often than items exist.
+	// header: "when what happened" appears more often than items exist.
 	items := 0
 	for _, g := range [][]report.PartyChanges{rep.Internal, rep.External} {
 		for _, pc := range g {
 			items += len(pc.Items)
 		}
 	}
-	if n := strings.Count(flat, "when who trigger why"); n <= items {
+	if n := strings.Count(flat, "when what happened"); n <= items {
 		t.Errorf("event table header printed %d times for %d items; the long row should repeat it", n, items)
 	}
 }

@@ -16,12 +16,7 @@ import (
 func GridSVG(parties []projections.PartyView) string {
 	g := diagrams.Grid{Parties: make([]diagrams.Party, 0, len(parties))}
 	for _, p := range parties {
-		d := diagrams.Party{ID: p.ID, Name: p.Name, Category: p.Category, Scope: p.Scope,
-			Influence: p.Influence, Interest: p.Interest}
-		if p.ParentID != nil {
-			d.ParentID = *p.ParentID
-		}
-		g.Parties = append(g.Parties, d)
+		g.Parties = append(g.Parties, diagramParty(p))
 	}
 	return string(g.SVG())
 }

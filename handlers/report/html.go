@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 
+	"github.com/partyledger/partyledger/handlers/diagrams"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -28,6 +29,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"scopeTitle":        scopeTitle,
 	"countRows":         countRows,
 	"gridSVG":           func(ps []projections.PartyView) template.HTML { return template.HTML(GridSVG(ps)) }, // GridSVG escapes the names
+	"mapSVG":            func(m diagrams.Map) template.HTML { return template.HTML(m.SVG()) },                 // the renderer escapes the names
 	"actionStatus":      actionStatus,
 	"eventList":         EventList,
 	"requirementTitles": requirementTitles,

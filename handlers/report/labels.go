@@ -50,6 +50,10 @@ var fieldLabels = map[string]string{
 	"requirement_ids": "requirements",
 	"measured_at":     "measured at",
 	"corrects":        "corrects measurement",
+	// relationships
+	"from_party_id": "from party",
+	"to_party_id":   "to party",
+	"label":         "label",
 }
 
 // FieldLabel is a field name as people read it.
@@ -71,6 +75,14 @@ func ChangeLabel(it Item) string {
 		}
 	}
 	switch it.Change {
+	case projections.ChangeRelationshipEstablished:
+		return "Relationship established"
+	case projections.ChangeRelationshipRevised:
+		return "Relationship revised"
+	case projections.ChangeRelationshipEnded:
+		return "Relationship ended"
+	case projections.ChangeRelationshipEstablishedAndEnded:
+		return "Relationship established and ended"
 	case projections.ChangeRequirementReviewed:
 		return noun + " reviewed"
 	case projections.ChangeCommunicationPlanned:
@@ -102,9 +114,12 @@ func ChangeLabel(it Item) string {
 }
 
 // Subject is what an item is about: the requirement's title, the
-// objective's title (and the KPI's name), or "" for the party itself.
+// objective's title (and the KPI's name), the relationship in words ("Cloud
+// provider supplies Customers"), or "" for the party itself.
 func (it Item) Subject() string {
 	switch {
+	case it.Relationship != nil:
+		return relationshipText(it.Relationship)
 	case it.Requirement != nil:
 		return it.Requirement.Title
 	case it.Objective != nil && it.Objective.KPI != nil:
@@ -129,7 +144,7 @@ func (r *Report) Value(field string, v any) string {
 		case nil:
 			return "not yet decided"
 		}
-	case "parent_id":
+	case "parent_id", "from_party_id", "to_party_id":
 		if id, ok := v.(string); ok {
 			if name := r.names[id]; name != "" {
 				return name
@@ -270,4 +285,37 @@ func fileToken(b projections.Bound, at time.Time) string {
 		}
 		return '_'
 	}, s)
+}
+
+// name returns the name of a party of the register, or "" (for [Sentence]).
+func (r *Report) name(id string) string { return r.names[id] }
+
+// EventSentence says one event behind a change in plain language
+// ([Sentence]), naming parties as the register did at the window's end.
+func (r *Report) EventSentence(ci projections.ChangeItem) string { return Sentence(ci, r.name) }
+
+// NetSentence says the net change of an item in plain language when it
+// sums up more than one event (then who, why and what triggered it list
+// every event's); "" otherwise, when the one event's sentence says it all.
+func (r *Report) NetSentence(it Item) string {
+	if len(it.Details) < 2 {
+		return ""
+	}
+	ci := projections.ChangeItem{Party: it.Party, Requirement: it.Requirement, Objective: it.Objective,
+		Relationship: it.Relationship, Change: it.Change}
+	var actors, reasons, triggers []string
+	for _, ev := range it.Events {
+		actors = appendNew(actors, ev.Actor)
+		if strings.TrimSpace(ev.Reason) != "" {
+			reasons = appendNew(reasons, ev.Reason)
+		}
+		if ev.Trigger != "" {
+			triggers = appendNew(triggers, ev.Trigger)
+		}
+	}
+	ci.Actor, ci.Reason, ci.Trigger = joinAnd(actors), strings.Join(reasons, "; "), strings.Join(triggers, ", ")
+	for _, fc := range it.Fields {
+		ci.Changes = append(ci.Changes, projections.FieldChange{Field: fc.Field, From: fc.From, To: fc.To})
+	}
+	return "In sum: " + Sentence(ci, r.name)
 }

@@ -117,6 +117,13 @@ func (m *mdWriter) changes(r *Report) {
 			m.item(r, it)
 		}
 	}
+	m.printf("## Relationships changed\n\n")
+	if len(r.Relationships) == 0 {
+		m.p("No relationship between parties was established, revised or ended in this window.")
+	}
+	for _, it := range r.Relationships {
+		m.item(r, it)
+	}
 }
 
 func (m *mdWriter) item(r *Report, it Item) {
@@ -131,9 +138,11 @@ func (m *mdWriter) item(r *Report, it Item) {
 		m.row(mdEsc(FieldLabel(fc.Field)), mdEsc(r.Value(fc.Field, fc.From)), mdEsc(r.Value(fc.Field, fc.To)))
 	}
 	m.printf("\n")
-	for _, ev := range it.Events {
-		m.printf("- %s · %s · %s — %s\n", When(ev.Time), mdEsc(orDash(ev.Actor)),
-			mdEsc(Label(ev.Trigger)), mdEsc(orDash(ev.Reason)))
+	if s := r.NetSentence(it); s != "" {
+		m.p(mdEsc(s))
+	}
+	for _, ci := range it.Details {
+		m.printf("- %s — %s\n", When(ci.Time), mdEsc(r.EventSentence(ci)))
 	}
 	if it.Ref != "" {
 		m.printf("\n*Evidence %s.*\n", it.Ref)
@@ -210,6 +219,11 @@ func (m *mdWriter) grid(r *Report) {
 		m.row(mdEsc(g[0]), mdEsc(orDash(g[1])))
 	}
 	m.printf("\n")
+	if r.MapDrawn {
+		// Markdown has no picture of its own: the map's Mermaid, which
+		// renders where Markdown does (GitHub, GitLab, wikis).
+		m.printf("## Relationship map\n\n```mermaid\n%s```\n\n", r.Map.Mermaid())
+	}
 }
 
 func (m *mdWriter) previous(r *Report) {
@@ -318,6 +332,7 @@ func countRows(s Summary) [][]string {
 		row("Parties", s.Parties, "—"),
 		row("Requirements", s.Requirements, fmt.Sprint(s.Requirements.Reviewed)),
 		row("Expectations", s.Expectations, fmt.Sprint(s.Expectations.Reviewed)),
+		row("Relationships (established, revised, ended)", s.Relationships, "—"),
 	}
 }
 
@@ -331,6 +346,9 @@ func itemID(it Item) string {
 		return "objective `" + it.Objective.ID + "` · KPI `" + it.Objective.KPI.ID + "`"
 	case it.Objective != nil:
 		return "objective `" + it.Objective.ID + "`"
+	case it.Relationship != nil:
+		return "relationship `" + it.Relationship.ID + "` · from party `" + it.Relationship.FromPartyID +
+			"` · to party `" + it.Relationship.ToPartyID + "`"
 	}
 	return ""
 }

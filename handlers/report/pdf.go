@@ -46,6 +46,7 @@ func WritePDF(w io.Writer, r *Report) error {
 		p.changes()
 	}
 	p.grid()
+	p.relationshipMap()
 	p.previous()
 	p.open()
 	p.annex()
@@ -384,7 +385,7 @@ func (p *pdfWriter) summary() {
 
 var (
 	fieldCols = []col{{"field", 0.24, "L"}, {"from", 0.38, "L"}, {"to", 0.38, "L"}}
-	eventCols = []col{{"when", 0.19, "L"}, {"who", 0.16, "L"}, {"trigger", 0.16, "L"}, {"why", 0.49, "L"}}
+	eventCols = []col{{"when", 0.19, "L"}, {"what happened", 0.81, "L"}}
 )
 
 func (p *pdfWriter) changes() {
@@ -413,6 +414,13 @@ func (p *pdfWriter) changes() {
 			p.item(it)
 		}
 	}
+	p.heading(2, "Relationships changed")
+	if len(r.Relationships) == 0 {
+		p.para("No relationship between parties was established, revised or ended in this window.")
+	}
+	for _, it := range r.Relationships {
+		p.item(it)
+	}
 }
 
 // item draws one net change: a heading, its field changes and its events.
@@ -428,9 +436,12 @@ func (p *pdfWriter) item(it Item) {
 		rows = append(rows, []string{FieldLabel(fc.Field), r.Value(fc.Field, fc.From), r.Value(fc.Field, fc.To)})
 	}
 	p.table(fieldCols, rows)
+	if s := r.NetSentence(it); s != "" {
+		p.para(s)
+	}
 	rows = rows[:0]
-	for _, ev := range it.Events {
-		rows = append(rows, []string{When(ev.Time), orDash(ev.Actor), Label(ev.Trigger), orDash(ev.Reason)})
+	for _, ci := range it.Details {
+		rows = append(rows, []string{When(ci.Time), r.EventSentence(ci)})
 	}
 	p.table(eventCols, rows)
 	if it.Ref != "" {

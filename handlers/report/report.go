@@ -117,6 +117,9 @@ type Report struct {
 	// Objectives holds the net changes of objectives and KPIs (clause 6.2)
 	// and any other item about no party, in order of first appearance.
 	Objectives []Item
+	// Relationships holds the net changes of relationships between parties
+	// (established, revised, ended), ordered by the names of their ends.
+	Relationships []Item
 
 	Undecided []OpenRequirement // active requirements not yet decided on clause 4.2 c)
 	PastDue   []OpenRequirement // active requirements whose review date is before GeneratedAt's date
@@ -145,6 +148,7 @@ func (r *Report) Today() string {
 type Summary struct {
 	Parties, Requirements, Expectations Counts
 	Addressing                          AddressingCounts
+	Relationships                       Counts         // relationships established (Added), revised, ended (Retired)
 	Objectives                          int            // objectives and KPIs changed (net items, clause 6.2)
 	Communications                      int            // communications planned or sent (clause 7.4)
 	ByTrigger                           []TriggerCount // triggers with at least one event, in domain order
@@ -214,12 +218,17 @@ type PartyChanges struct {
 // of a communication with the party, or of an objective or KPI (Objective
 // set, no party).
 type Item struct {
-	Ref         string // its evidence reference ("E1", "E2", …) in the evidence appendix
-	Requirement *projections.RequirementRef
-	Objective   *projections.ObjectiveRef
-	Change      string        // a projections.Change* kind of the net view
-	Fields      []FieldChange // in display order
-	Events      []projections.EventRef
+	Ref          string               // its evidence reference ("E1", "E2", …) in the evidence appendix
+	Party        projections.PartyRef // the party it is about (a relationship's "from" party); zero for objectives
+	Requirement  *projections.RequirementRef
+	Objective    *projections.ObjectiveRef
+	Relationship *projections.RelationshipRef // set for relationship items, as last seen in the window
+	Change       string                       // a projections.Change* kind of the net view
+	Fields       []FieldChange                // in display order
+	Events       []projections.EventRef
+	// Details are the feed items of the window behind this net change (the
+	// detailed view), one per event, in log order.
+	Details []projections.ChangeItem
 }
 
 // FieldChange is one field's net change, with the positions of the events
@@ -345,13 +354,16 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	rep.Events = len(items)
 	net := projections.NetChanges(items)
 	rep.Summary = summarise(items, net)
-	rep.Internal, rep.External, rep.Objectives = partyChanges(items, net)
+	rep.Internal, rep.External, rep.Objectives, rep.Relationships = partyChanges(items, net)
 	rep.Undecided, rep.PastDue, rep.Retired = openItems(all, rep.Today())
 	rep.NetChanges = len(net)
 	rep.Annex = annex(all)
 	rep.Previous = previous(rep)
 	rep.Executive = executiveSummary(rep)
 	rep.Evidence = evidence(rep)
+	if err := b.relationshipMap(ctx, rep); err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
@@ -360,6 +372,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 func summarise(items []projections.ChangeItem, net []projections.NetItem) Summary {
 	var s Summary
 	for _, n := range net {
+		if n.Relationship != nil {
+			countRelationship(&s.Relationships, n.Change)
+			continue
+		}
 		c := &s.Parties
 		if n.Requirement != nil {
 			c = &s.Requirements
@@ -417,6 +433,22 @@ func summarise(items []projections.ChangeItem, net []projections.NetItem) Summar
 	return s
 }
 
+// countRelationship counts a relationship's net change: established as
+// added, ended as retired.
+func countRelationship(c *Counts, change string) {
+	switch change {
+	case projections.ChangeRelationshipEstablished:
+		c.Added++
+	case projections.ChangeRelationshipRevised:
+		c.Revised++
+	case projections.ChangeRelationshipEnded:
+		c.Retired++
+	case projections.ChangeRelationshipEstablishedAndEnded:
+		c.Added++
+		c.Retired++
+	}
+}
+
 // countAddressing classifies one requirement event by what it did to the
 // clause 4.2 c) decision.
 func countAddressing(a *AddressingCounts, it projections.ChangeItem) {
@@ -470,11 +502,14 @@ func isCommunication(change string) bool {
 
 // itemKey is what the net view groups feed items by (see
 // projections.NetChanges): a party, one of its requirements, the reviews of
-// a requirement, one communication, an objective or a KPI.
+// a requirement, one communication, an objective, a KPI or a relationship.
 type itemKey struct{ party, req, other string }
 
-func keyOf(p projections.PartyRef, r *projections.RequirementRef, o *projections.ObjectiveRef, change, eventID string) itemKey {
+func keyOf(p projections.PartyRef, r *projections.RequirementRef, o *projections.ObjectiveRef,
+	rel *projections.RelationshipRef, change, eventID string) itemKey {
 	switch {
+	case rel != nil:
+		return itemKey{other: "relationship:" + rel.ID}
 	case o != nil && o.KPI != nil:
 		return itemKey{other: "kpi:" + o.KPI.ID}
 	case o != nil:
@@ -493,12 +528,16 @@ func keyOf(p projections.PartyRef, r *projections.RequirementRef, o *projections
 }
 
 // partyChanges groups the net changes of items by party and attaches to
-// every field the positions of the events that changed it. Items about no
-// party (objectives, KPIs) come back apart, in order.
-func partyChanges(items []projections.ChangeItem, net []projections.NetItem) (internal, external []PartyChanges, other []Item) {
+// every field the positions of the events that changed it, and to every net
+// change the feed items behind it. Items about no party (objectives, KPIs)
+// come back apart, in order, and so do relationships, ordered by the names
+// of their ends.
+func partyChanges(items []projections.ChangeItem, net []projections.NetItem) (internal, external []PartyChanges, other, rels []Item) {
 	positions := map[itemKey]map[string][]int64{}
+	details := map[itemKey][]projections.ChangeItem{}
 	for _, it := range items {
-		k := keyOf(it.Party, it.Requirement, it.Objective, it.Change, it.EventID)
+		k := keyOf(it.Party, it.Requirement, it.Objective, it.Relationship, it.Change, it.EventID)
+		details[k] = append(details[k], it)
 		m := positions[k]
 		if m == nil {
 			m = map[string][]int64{}
@@ -511,20 +550,28 @@ func partyChanges(items []projections.ChangeItem, net []projections.NetItem) (in
 	byParty := map[string]*PartyChanges{}
 	var order []string
 	for _, n := range net {
-		it := Item{Requirement: n.Requirement, Objective: n.Objective, Change: n.Change, Events: n.Events}
+		it := Item{Party: n.Party, Requirement: n.Requirement, Objective: n.Objective, Relationship: n.Relationship,
+			Change: n.Change, Events: n.Events}
 		added := n.Change == projections.ChangePartyAdded || n.Change == projections.ChangeRequirementAdded ||
 			n.Change == projections.ChangePartyAddedAndRetired || n.Change == projections.ChangeRequirementAddedAndRetired ||
-			n.Change == projections.ChangeObjectiveAdded || n.Change == projections.ChangeKPIDefined
+			n.Change == projections.ChangeObjectiveAdded || n.Change == projections.ChangeKPIDefined ||
+			n.Change == projections.ChangeRelationshipEstablished || n.Change == projections.ChangeRelationshipEstablishedAndEnded
 		eventID := ""
 		if len(n.Events) > 0 {
 			eventID = n.Events[0].EventID
 		}
-		pos := positions[keyOf(n.Party, n.Requirement, n.Objective, n.Change, eventID)]
+		k := keyOf(n.Party, n.Requirement, n.Objective, n.Relationship, n.Change, eventID)
+		pos := positions[k]
+		it.Details = details[k]
 		for _, fc := range n.Changes {
 			if added && fc.From == nil && isEmpty(fc.To) {
 				continue // a field the new item was created without
 			}
 			it.Fields = append(it.Fields, FieldChange{Field: fc.Field, From: fc.From, To: fc.To, Positions: pos[fc.Field]})
+		}
+		if n.Relationship != nil {
+			rels = append(rels, it)
+			continue
 		}
 		if n.Objective != nil || n.Party.ID == "" {
 			other = append(other, it)
@@ -556,7 +603,14 @@ func partyChanges(items []projections.ChangeItem, net []projections.NetItem) (in
 	}
 	slices.SortStableFunc(internal, byName)
 	slices.SortStableFunc(external, byName)
-	return internal, external, other
+	slices.SortStableFunc(rels, func(a, b Item) int {
+		x, y := a.Relationship, b.Relationship
+		return cmp.Or(strings.Compare(domain.NormalizeName(x.FromPartyName), domain.NormalizeName(y.FromPartyName)),
+			strings.Compare(domain.NormalizeName(x.ToPartyName), domain.NormalizeName(y.ToPartyName)),
+			cmp.Compare(slices.Index(domain.RelationshipKinds, x.Kind), slices.Index(domain.RelationshipKinds, y.Kind)),
+			strings.Compare(x.ID, y.ID))
+	})
+	return internal, external, other, rels
 }
 
 // itemRank orders the items of a party: its own change first, then its

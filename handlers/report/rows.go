@@ -19,12 +19,15 @@ import (
 // (joined with "; ") and reason (joined with " | ") list their distinct
 // values in order. change is the net change of the item (party_added,
 // requirement_revised, ...); from and to are the values at the start and at
-// the end of the window ("" for none; lists joined with ", ").
+// the end of the window ("" for none; lists joined with ", "). Rows of a
+// relationship have its "from" party as party and name the relationship in
+// relationship ("Cloud provider supplies Customers") and relationship_id;
+// they come after the objectives, as in the report's body.
 var ChangeColumns = []string{"positions", "time", "actor", "reason", "trigger",
 	"party_id", "party_name", "party_scope", "party_category",
 	"requirement_id", "requirement_title", "requirement_kind",
 	"objective_id", "objective_title", "kpi_id", "kpi_name",
-	"change", "field", "from", "to", "event_ids"}
+	"change", "field", "from", "to", "event_ids", "relationship_id", "relationship"}
 
 // eachChangeRow calls fn with every row of [ChangeColumns], internal parties
 // first, then objectives and KPIs; fn must not keep the slice. Values are
@@ -32,7 +35,11 @@ var ChangeColumns = []string{"positions", "time", "actor", "reason", "trigger",
 func (r *Report) eachChangeRow(fn func(row []string) error) error {
 	row := make([]string, len(ChangeColumns))
 	others := []PartyChanges{{Items: r.Objectives}}
-	for _, group := range [][]PartyChanges{r.Internal, r.External, others} {
+	var rels []PartyChanges
+	for _, it := range r.Relationships {
+		rels = append(rels, PartyChanges{Party: it.Party, Items: []Item{it}})
+	}
+	for _, group := range [][]PartyChanges{r.Internal, r.External, others, rels} {
 		for _, pc := range group {
 			for _, it := range pc.Items {
 				fields := it.Fields
@@ -74,7 +81,7 @@ func fillRow(row []string, p projections.PartyRef, it Item, fc FieldChange) {
 		triggers = appendNew(triggers, ev.Trigger)
 		last = ev.Time
 	}
-	var rid, rtitle, rkind, oid, otitle, kid, kname string
+	var rid, rtitle, rkind, oid, otitle, kid, kname, relID, rel string
 	if q := it.Requirement; q != nil {
 		rid, rtitle, rkind = q.ID, q.Title, q.Kind
 	}
@@ -84,6 +91,9 @@ func fillRow(row []string, p projections.PartyRef, it Item, fc FieldChange) {
 			kid, kname = o.KPI.ID, o.KPI.Name
 		}
 	}
+	if it.Relationship != nil {
+		relID, rel = it.Relationship.ID, relationshipText(it.Relationship)
+	}
 	ts := ""
 	if !last.IsZero() {
 		ts = last.UTC().Format(time.RFC3339)
@@ -91,7 +101,7 @@ func fillRow(row []string, p projections.PartyRef, it Item, fc FieldChange) {
 	copy(row, []string{strings.Join(positions, " "), ts, strings.Join(actors, "; "),
 		strings.Join(reasons, " | "), strings.Join(triggers, "; "),
 		p.ID, p.Name, p.Scope, p.Category, rid, rtitle, rkind, oid, otitle, kid, kname,
-		it.Change, fc.Field, RawValue(fc.From), RawValue(fc.To), strings.Join(ids, " ")})
+		it.Change, fc.Field, RawValue(fc.From), RawValue(fc.To), strings.Join(ids, " "), relID, rel})
 }
 
 func appendNew(list []string, s string) []string {

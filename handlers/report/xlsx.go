@@ -31,9 +31,9 @@ var OpenColumns = []string{"list", "party_name", "party_scope", "party_category"
 // positions is a number when one event is behind the row, and time is a
 // date cell.
 var XLSXChangeColumns = []string{"party_name", "party_scope", "party_category",
-	"requirement_title", "requirement_kind", "objective_title", "kpi_name",
+	"requirement_title", "requirement_kind", "objective_title", "kpi_name", "relationship",
 	"change", "field", "from", "to", "time", "actor", "trigger", "reason",
-	"positions", "party_id", "requirement_id", "objective_id", "kpi_id", "event_ids"}
+	"positions", "party_id", "requirement_id", "objective_id", "kpi_id", "relationship_id", "event_ids"}
 
 // RegisterColumns are the columns of the XLSX Register sheet: the annex,
 // one row per active requirement (or per party without one).
@@ -278,7 +278,7 @@ func writeChangesSheet(f *excelize.File, r *Report, st xlsxStyles) (int, error) 
 	}
 	widths := map[string]float64{"reason": 60, "from": 40, "to": 40, "party_name": 30,
 		"requirement_title": 36, "objective_title": 36, "kpi_name": 24, "time": 21, "event_ids": 40,
-		"party_id": 38, "requirement_id": 38, "objective_id": 38, "kpi_id": 38}
+		"party_id": 38, "requirement_id": 38, "objective_id": 38, "kpi_id": 38, "relationship": 40, "relationship_id": 38}
 	src := make([]int, len(XLSXChangeColumns)) // XLSX column -> index in ChangeColumns
 	for i, c := range XLSXChangeColumns {
 		src[i] = slices.Index(ChangeColumns, c)
