@@ -56,7 +56,6 @@ func TestConsoleOwnersBrowser(t *testing.T) {
 		t.Fatalf("the owner's row after saving: %q", row)
 	}
 	b.mustAccessible("/owners saved")
-	b.screenshot("console-owners")
 
 	// A viewer: the list, no form, and a post is refused.
 	b.open("/")
