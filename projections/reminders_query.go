@@ -42,6 +42,15 @@ type ReminderView struct {
 	Actor      string    `json:"actor"`
 	Reason     string    `json:"reason"`
 	Trigger    string    `json:"trigger"`
+	// Items are the items the digest named, in its order (set by
+	// [ReadModel.Reminders] only).
+	Items []ReminderItem `json:"items,omitempty"`
+}
+
+// ReminderItem is one item a digest named, by kind and id.
+type ReminderItem struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
 }
 
 // Reminded says how often an item was reminded of in a window.
@@ -158,6 +167,63 @@ func (m *ReadModel) ReminderFailures(ctx context.Context, w Window) ([]ReminderV
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("projections: reminder failures: %w", err)
+	}
+	return out, nil
+}
+
+// Reminders returns the recorded digests, sent and failed, newest first,
+// each with its items; at most limit of them (0: all).
+func (m *ReadModel) Reminders(ctx context.Context, limit int) ([]ReminderView, error) {
+	q := `SELECT ` + reminderCols + ` FROM reminders r ORDER BY r.position DESC`
+	var args []any
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := m.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: reminders: %w", err)
+	}
+	out := []ReminderView{}
+	for rows.Next() {
+		v, err := scanReminder(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("projections: reminders: %w", err)
+		}
+		v.Items = []ReminderItem{}
+		out = append(out, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: reminders: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	at := make(map[int64]int, len(out))
+	for i, v := range out {
+		at[v.Position] = i
+	}
+	// rowid order is the order apply inserted them: the event's.
+	rows, err = m.db.QueryContext(ctx, `SELECT position, kind, item_id FROM reminder_items
+		WHERE position BETWEEN ? AND ? ORDER BY rowid`, out[len(out)-1].Position, out[0].Position)
+	if err != nil {
+		return nil, fmt.Errorf("projections: reminder items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pos int64
+		var it ReminderItem
+		if err := rows.Scan(&pos, &it.Kind, &it.ID); err != nil {
+			return nil, fmt.Errorf("projections: reminder items: %w", err)
+		}
+		if i, ok := at[pos]; ok {
+			out[i].Items = append(out[i].Items, it)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: reminder items: %w", err)
 	}
 	return out, nil
 }

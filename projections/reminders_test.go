@@ -146,6 +146,21 @@ func TestRemindersInHistoryReportAndFailures(t *testing.T) {
 		if len(fails) != 1 || fails[0].Owner != "CISO" {
 			t.Fatalf("failures up to the CISO's: %+v", fails)
 		}
+		// Every digest, newest first, with its items in the event's order.
+		recs, err := m.Reminders(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 6 || recs[0].Position != lastFail.Position || recs[5].Position != first.Position {
+			t.Fatalf("reminders %+v", recs)
+		}
+		if it := recs[5].Items; len(it) != 3 || it[0].ID != string(gdpr) || it[1].ID != string(loan) || it[2].Kind != "communication_due" {
+			t.Fatalf("items of the first digest %+v", it)
+		}
+		if recs, err = m.Reminders(ctx, 2); err != nil || len(recs) != 2 || recs[1].Type != domain.EventReminderFailed ||
+			len(recs[1].Items) != 1 {
+			t.Fatalf("the last two reminders %+v %v", recs, err)
+		}
 		last, ok, err := m.LastReminderSent(ctx)
 		if err != nil || !ok || last.Owner != "CISO" || last.MessageID == "" {
 			t.Fatalf("last sent %+v %v %v", last, ok, err)
