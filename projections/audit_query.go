@@ -150,7 +150,9 @@ func (m *ReadModel) AuditCheckpoint(ctx context.Context) (int64, error) {
 // items (actor, reason, trigger, time and field changes): the party's own
 // events, those of its requirements and those of the relationships it is an
 // end of. With requirementID it returns only that requirement's changes. It
-// returns ENOTFOUND when there are none (an unknown party or requirement).
+// adds the reminder digests sent about its requirements (Change
+// [ChangeReminderSent], Reminder set; see reminders_query.go). It returns
+// ENOTFOUND when there are none (an unknown party or requirement).
 func (m *ReadModel) History(ctx context.Context, partyID, requirementID string) ([]ChangeItem, error) {
 	sub := `SELECT position FROM audit_index WHERE party_id = ?
 		UNION SELECT c.position FROM changes c JOIN change_relationships r ON r.id = c.relationship_id
@@ -183,5 +185,5 @@ func (m *ReadModel) History(ctx context.Context, partyID, requirementID string) 
 		}
 		return nil, notFound("no party %s", partyID)
 	}
-	return out, nil
+	return m.withReminders(ctx, partyID, requirementID, out)
 }

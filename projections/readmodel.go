@@ -4,7 +4,7 @@
 //
 // # Projections
 //
-// Nine projections share one SQLite file (its own file, separate from the
+// Ten projections share one SQLite file (its own file, separate from the
 // event store). Each is one value of the unexported projection interface,
 // listed in [Open], with its apply code in one file and its queries in
 // another (readmodel.go itself is the runner: the type, Open, Run, the
@@ -36,6 +36,9 @@
 //     ([foldParty], shared with the register) every
 //     [DefaultSnapshotInterval] positions (register_snapshots,
 //     register_snapshot_parties), from which [ReadModel.SnapshotAt] starts.
+//   - reminders (reminders.go; queries reminders_query.go): the recorded
+//     reminder digests, sent and failed, and the items each names
+//     (reminders, reminder_items).
 //
 // Each projection keeps its own row in the checkpoints table: the position of
 // the last event it applied. [ReadModel.Run] applies every batch of events to
@@ -219,6 +222,7 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		newObjectives(), newRequirementReviews(), newCommunications()}
 	m.projs = append(m.projs, newRelationships())
 	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
+	m.projs = append(m.projs, newReminders())
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {

@@ -113,6 +113,9 @@ type ChangeItem struct {
 	// Relationship names the relationship of relationship items (Party is
 	// then its "from" party).
 	Relationship *RelationshipRef `json:"relationship,omitempty"`
+	// Reminder is set on the history items of reminder digests
+	// (Change [ChangeReminderSent]; see [ReadModel.History]).
+	Reminder *ReminderRef `json:"reminder,omitempty"`
 }
 
 // NetItem is one entry of the net change feed: everything that happened to

@@ -45,6 +45,7 @@ func withConsole(a *app, api *httpapi.Server, secure bool, logger *slog.Logger) 
 	c.AuditTrail = api.Audit
 	c.FailedAuth = api // one failed-sign-in budget per client for the API and the console
 	c.Imports = api.Imports
+	c.Reminders, c.ReminderLog = api.Reminders, a.reads // /owners: the same service as PUT /api/v1/owners/{name}
 	if api.Relationships != nil {
 		c.Diagrams = api // the same map and grid as GET /api/v1/diagrams/...
 	}

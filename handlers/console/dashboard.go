@@ -20,6 +20,9 @@ type dashboard struct {
 	// counts those past their due date.
 	Actions []projections.ActionView
 	Overdue int
+	// Reminders are the failed and the last sent reminder digests (nil
+	// when the console has no ReminderLog).
+	Reminders *dashboardReminders
 }
 
 // reqRef is a requirement with its party's name, for lists.
@@ -82,6 +85,9 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 				d.Overdue++
 			}
 		}
+	}
+	if d.Reminders, err = s.dashboardReminders(ctx); err != nil {
+		return err
 	}
 	d.UndecidedCount = len(d.Undecided)
 	if len(d.Undecided) > 10 {

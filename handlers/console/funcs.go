@@ -53,6 +53,8 @@ var funcs = template.FuncMap{
 		}
 		return *p
 	},
+	"reminderSent": reminderSentLine,
+	"join":         strings.Join,
 }
 
 // label turns a stored code ("government_customer") into words

@@ -3,8 +3,10 @@ package console
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/projections"
 )
 
 // handlePartyUpdate takes the edit form. The revision carries the version
@@ -63,8 +65,12 @@ func (s *Server) rebaseParty(ctx context.Context, f *partyForm, id string, versi
 		if err != nil {
 			return err
 		}
-		// The history has one item per event of the party's stream, in
+		// Without the items of other streams (relationships, reminders),
+		// the history has one item per event of the party's stream, in
 		// order: those after the form's version are the others' changes.
+		h = slices.DeleteFunc(h, func(it projections.ChangeItem) bool {
+			return it.Reminder != nil || it.Relationship != nil
+		})
 		if int64(len(h)) > version {
 			f.Theirs = h[version:]
 		}

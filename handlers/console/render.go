@@ -165,6 +165,8 @@ func navOf(p string) string {
 		return "audit"
 	case strings.HasPrefix(p, "/diagrams"):
 		return "diagrams"
+	case strings.HasPrefix(p, "/owners"):
+		return "owners"
 	}
 	return ""
 }

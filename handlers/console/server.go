@@ -102,6 +102,15 @@ type Server struct {
 	// Imports runs spreadsheet imports and the XLSX download (the API's
 	// import path); nil turns /import and /register.xlsx off.
 	Imports httpapi.Imports
+
+	// Reminders lists owner contacts and sets them: the API's reminders
+	// service, so /owners goes through the same call, validation and
+	// permission (admin) as PUT /api/v1/owners/{name}. nil turns /owners
+	// off.
+	Reminders httpapi.Reminders
+	// ReminderLog gives the dashboard the failed and the last sent reminder
+	// digests; nil hides them.
+	ReminderLog ReminderLog
 }
 
 // FailedAuthLimiter counts a failed sign-in of r against its client's
@@ -168,6 +177,11 @@ func (s *Server) routes() []route {
 		{"GET", "/communications", auth.PermRead, s.handleCommunications},
 		{"GET", "/diagrams/relationships", auth.PermRead, s.handleDiagramRelationships},
 		{"GET", "/diagrams/power-interest", auth.PermRead, s.handleDiagramPowerInterest},
+	}
+	if s.Reminders != nil {
+		rts = append(rts,
+			route{"GET", "/owners", auth.PermRead, s.handleOwners},
+			route{"POST", "/owners", auth.PermAdmin, s.handleOwnerContactsSet})
 	}
 	if s.Imports != nil {
 		rts = append(rts,

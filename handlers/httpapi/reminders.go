@@ -65,9 +65,6 @@ func (s *Server) handleOwnerContactsSet(w http.ResponseWriter, r *http.Request) 
 	if err := d.err(); err != nil {
 		return err
 	}
-	if md.Reason == "" {
-		md.Reason = "owner contacts set"
-	}
 	o, err := s.Reminders.SetOwnerContacts(r.Context(), r.PathValue("name"), emails, md)
 	if err != nil {
 		return err

@@ -1,48 +1,24 @@
 package reminders
 
 import (
-	"slices"
-
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore"
+	"github.com/partyledger/partyledger/projections"
 )
 
-// RecordedOutcome turns a stored reminder.sent or reminder.failed event into
-// an [Outcome] (its items carry kind and id only).
-func RecordedOutcome(ev eventstore.Event, de domain.Event) Outcome {
-	var o Outcome
-	refs := []domain.ReminderItemRef{}
-	switch e := de.(type) {
-	case domain.ReminderSent:
-		o = Outcome{Owner: e.Owner, Window: e.Window, Status: StatusSent, Recipients: e.Recipients,
-			MessageID: e.MessageID, Attempts: e.Attempts}
-		refs = e.Items
-	case domain.ReminderFailed:
-		o = Outcome{Owner: e.Owner, Window: e.Window, Status: StatusFailed, Recipients: e.Recipients,
-			Error: e.Error, Attempts: e.Attempts}
-		refs = e.Items
+// recordedOutcome turns a recorded digest of the read model (a reminder.sent
+// or reminder.failed event) into an [Outcome] (its items carry kind and id
+// only).
+func recordedOutcome(v projections.ReminderView) Outcome {
+	o := Outcome{Owner: v.Owner, Window: v.Window, Status: StatusSent, Recipients: v.Recipients,
+		MessageID: v.MessageID, Error: v.Error, Attempts: v.Attempts, Position: v.Position}
+	if v.Type == domain.EventReminderFailed {
+		o.Status = StatusFailed
 	}
-	o.Items = make([]Item, 0, len(refs))
-	for _, r := range refs {
+	o.Items = make([]Item, 0, len(v.Items))
+	for _, r := range v.Items {
 		o.Items = append(o.Items, Item{Kind: r.Kind, ID: r.ID})
 	}
-	at := ev.Time
+	at := v.Time
 	o.RecordedAt = &at
-	o.Position = ev.Position
 	return o
-}
-
-// sortOutcomes puts the newest first.
-func sortOutcomes(out []Outcome) {
-	slices.SortFunc(out, func(a, b Outcome) int { return cmpInt(b.Position, a.Position) })
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

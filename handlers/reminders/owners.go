@@ -25,11 +25,13 @@ type Log interface {
 	Head(ctx context.Context) (position int64, hash string, err error)
 }
 
-// Index finds events by type and waits for the read model (implemented by
-// *projections.ReadModel).
+// Index finds events by type, lists the recorded digests and waits for the
+// read model (implemented by *projections.ReadModel).
 type Index interface {
 	EventPositions(ctx context.Context, f projections.EventFilter) (positions []int64, more bool, err error)
 	WaitFor(ctx context.Context, position int64) error
+	// Reminders lists the recorded digests, newest first (limit 0: all).
+	Reminders(ctx context.Context, limit int) ([]projections.ReminderView, error)
 }
 
 // Owner is an owner role with its contacts. InUse says whether anything in

@@ -254,29 +254,25 @@ func mailDomain(from string) string {
 	return "partyledger.invalid"
 }
 
-// Outcomes returns the recorded digests (reminder.sent and reminder.failed),
-// newest first, at most limit of them.
+// Outcomes lists the recorded digests (reminder.sent and reminder.failed),
+// newest first, at most limit of them (0: all), once the read model has
+// applied the whole log. They come from the read model's reminders
+// projection, as the history, the dashboard and the report do.
 func (r *Runner) Outcomes(ctx context.Context, limit int) ([]Outcome, error) {
-	var all []eventstore.Event
-	for _, typ := range []string{domain.EventReminderSent, domain.EventReminderFailed} {
-		evs, err := eventsOfType(ctx, r.Log, r.Contacts.Index, typ, 0)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, evs...)
+	head, _, err := r.Log.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read head: %w", err)
 	}
-	out := []Outcome{}
-	for _, ev := range all {
-		de, err := domain.Decode(ev.Type, ev.Schema, ev.Data)
-		if err != nil {
-			return nil, fmt.Errorf("reminder at %d: %w", ev.Position, err)
-		}
-		o := RecordedOutcome(ev, de)
-		out = append(out, o)
+	if err := r.Contacts.Index.WaitFor(ctx, head); err != nil {
+		return nil, fmt.Errorf("wait for read model: %w", err)
 	}
-	sortOutcomes(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	views, err := r.Contacts.Index.Reminders(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Outcome, 0, len(views))
+	for _, v := range views {
+		out = append(out, recordedOutcome(v))
 	}
 	return out, nil
 }

@@ -14,8 +14,13 @@ type Service struct {
 	Runner   *Runner
 }
 
-// SetOwnerContacts replaces the e-mail addresses of owner (see [Contacts.Set]).
+// SetOwnerContacts replaces the e-mail addresses of owner (see
+// [Contacts.Set]); the API and the console both call it. Without a reason
+// the event says "owner contacts set".
 func (s *Service) SetOwnerContacts(ctx context.Context, owner string, emails []string, meta domain.Meta) (Owner, error) {
+	if meta.Reason == "" {
+		meta.Reason = "owner contacts set"
+	}
 	return s.Contacts.Set(ctx, owner, emails, meta)
 }
 

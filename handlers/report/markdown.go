@@ -155,6 +155,13 @@ func (m *mdWriter) open(r *Report) {
 	m.openTable(r, r.Undecided, "None: every active requirement and expectation has a decision.")
 	m.printf("## Requirements past their review date (before %s)\n\n", r.Today())
 	m.openTable(r, r.PastDue, "None.")
+	if lines := r.FailedReminderLines(); len(lines) > 0 {
+		m.printf("## %s\n\n", FailedRemindersHeading)
+		for _, l := range lines {
+			m.printf("- %s\n", mdEsc(l))
+		}
+		m.printf("\n")
+	}
 	m.printf("## Retired parties with open requirements\n\n")
 	if len(r.Retired) == 0 {
 		m.p("None.")
@@ -181,7 +188,7 @@ func (m *mdWriter) openTable(r *Report, rs []OpenRequirement, none string) {
 	m.row("---", "---", "---", "---", "---", "---", "---")
 	for _, o := range rs {
 		q := o.Requirement
-		m.row(mdEsc(o.Party.Name), mdEsc(Label(q.Kind)), mdEsc(q.Title), mdEsc(orDash(q.Owner)), mdEsc(Label(q.Priority)),
+		m.row(mdEsc(o.Party.Name), mdEsc(Label(q.Kind)), mdEsc(o.TitleWithReminders()), mdEsc(orDash(q.Owner)), mdEsc(Label(q.Priority)),
 			mdEsc(r.Value("addressed", boolAny(q.Addressed))), mdEsc(dateOrDash(q.ReviewDue)))
 	}
 	m.printf("\n")

@@ -458,6 +458,12 @@ func (p *pdfWriter) open() {
 	p.openTable(r.Undecided, "None: every active requirement and expectation has a decision.")
 	p.heading(2, "Requirements past their review date (before "+r.Today()+")")
 	p.openTable(r.PastDue, "None.")
+	if lines := r.FailedReminderLines(); len(lines) > 0 {
+		p.heading(2, FailedRemindersHeading)
+		for _, l := range lines {
+			p.para(l)
+		}
+	}
 	p.heading(2, "Retired parties with open requirements")
 	if len(r.Retired) == 0 {
 		p.para("None.")
@@ -482,7 +488,7 @@ func (p *pdfWriter) openTable(rs []OpenRequirement, none string) {
 	rows := make([][]string, 0, len(rs))
 	for _, o := range rs {
 		q := o.Requirement
-		rows = append(rows, []string{o.Party.Name, Label(q.Kind), q.Title, orDash(q.Owner), Label(q.Priority),
+		rows = append(rows, []string{o.Party.Name, Label(q.Kind), o.TitleWithReminders(), orDash(q.Owner), Label(q.Priority),
 			p.r.Value("addressed", boolAny(q.Addressed)), dateOrDash(q.ReviewDue)})
 	}
 	p.table(openCols, rows)

@@ -124,6 +124,9 @@ type Report struct {
 	Undecided []OpenRequirement // active requirements not yet decided on clause 4.2 c)
 	PastDue   []OpenRequirement // active requirements whose review date is before GeneratedAt's date
 	Retired   []RetiredParty    // retired parties that still have active requirements
+	// ReminderFailures are the owners whose last reminder digest in the
+	// window failed with none sent after it (reminders.go).
+	ReminderFailures []projections.ReminderView
 
 	Integrity Integrity
 
@@ -244,6 +247,8 @@ type FieldChange struct {
 type OpenRequirement struct {
 	Party       projections.PartyRef
 	Requirement projections.RequirementView
+	// Reminded is how often a reminder digest named it in the window.
+	Reminded projections.Reminded
 }
 
 // RetiredParty is a retired party with its requirements still active.
@@ -356,6 +361,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	rep.Summary = summarise(items, net)
 	rep.Internal, rep.External, rep.Objectives, rep.Relationships = partyChanges(items, net)
 	rep.Undecided, rep.PastDue, rep.Retired = openItems(all, rep.Today())
+	if err := b.remindedLoose(ctx, rep, w); err != nil {
+		return nil, err
+	}
 	rep.NetChanges = len(net)
 	rep.Annex = annex(all)
 	rep.Previous = previous(rep)
