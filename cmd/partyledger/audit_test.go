@@ -546,8 +546,11 @@ func TestVerifyCommand(t *testing.T) {
 	// where the rewrite shows.
 	firstStored := firstCheckpointFrom(t, rehashed, 7)
 	check("re-hashed, stored checkpoints", 1, firstStored, "--db", rehashed, "--public-key", pub)
+	// Forged notes break every stored checkpoint's signature: the first
+	// one (wherever the maker's clock put it) is where verify stops.
+	firstAny := firstCheckpointFrom(t, rehashed, 1)
 	tamper(t, rehashed, `UPDATE audit_checkpoints SET note = replace(note, substr(note, instr(note, char(10)) + 4, 5), 'AAAAA')`)
-	check("re-hashed, forged stored checkpoints", 1, 24, "--db", rehashed, "--public-key", pub)
+	check("re-hashed, forged stored checkpoints", 1, firstAny, "--db", rehashed, "--public-key", pub)
 
 	if out, code := runCLI(t, "verify", "--db", filepath.Join(dir, "missing.db")); code != 2 {
 		t.Fatalf("missing database: exit %d: %s", code, out)
