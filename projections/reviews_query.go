@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -191,4 +192,59 @@ func (m *ReadModel) LatestReview(ctx context.Context) (heldOn string, considered
 		return "", 0, false, fmt.Errorf("projections: latest review: %w", err)
 	}
 	return heldOn, consideredTo, true, nil
+}
+
+// ReviewAsOf returns review id as it stood after position: the corrections
+// and the void recorded later are not applied, the actions a later
+// correction added are left out, and the actions completed or cancelled
+// later (removed by a later correction too) are open. A review recorded
+// after position is returned as it was recorded. A report of a closed
+// window reads the reviews that bound it this way, so that a correction
+// made after the window's end never changes the report of that window: it
+// shows in the reports of the windows that contain it. It returns
+// ENOTFOUND for an unknown review.
+func (m *ReadModel) ReviewAsOf(ctx context.Context, id string, position int64) (ReviewView, error) {
+	cur, err := m.Review(ctx, id)
+	if err != nil {
+		return ReviewView{}, err
+	}
+	at := max(position, cur.Position)
+	var attendees, decisions, updated string
+	var from sql.NullInt64
+	v := cur
+	err = m.db.QueryRowContext(ctx, `SELECT version, held_on, title, attendees, notes, considered_from,
+		considered_to, decisions, status, updated_at FROM review_history WHERE id = ? AND position <= ?
+		ORDER BY position DESC LIMIT 1`, id, at).Scan(&v.Version, &v.HeldOn, &v.Title, &attendees, &v.Notes,
+		&from, &v.ConsideredTo, &decisions, &v.Status, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Not remembered (cannot happen once the projection has applied the
+		// review's events): the review as it stands.
+		return cur, nil
+	}
+	if err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	if err := json.Unmarshal([]byte(attendees), &v.Attendees); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: attendees: %w", id, position, err)
+	}
+	if err := json.Unmarshal([]byte(decisions), &v.Decisions); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: decisions: %w", id, position, err)
+	}
+	v.ConsideredFrom = nil
+	if from.Valid {
+		v.ConsideredFrom = &from.Int64
+	}
+	if v.UpdatedAt, err = parseTime(updated); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	as, err := m.queryActions(ctx, `a.review_id = ? AND a.position <= ? ORDER BY a.seq`, "", id, at)
+	if err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	for i := range as {
+		as[i] = as[i].AsOf(at, "")
+		as[i].ReviewTitle, as[i].ReviewHeldOn = v.Title, v.HeldOn
+	}
+	v.Actions = as
+	return v, nil
 }

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
@@ -74,13 +76,50 @@ type LogReader interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Event, error)
 }
 
+// WindowEndReads reads what a closed window's report shows as it stood at
+// the window's end (implemented by *projections.ReadModel): the reviews that
+// bound the window, the organisation's name, and the position a time
+// resolves to. Without it the report shows them as they stand, and a time
+// window stays open.
+type WindowEndReads interface {
+	ReviewAsOf(ctx context.Context, id string, position int64) (projections.ReviewView, error)
+	OrgNameAsOf(ctx context.Context, position int64) (string, error)
+	PositionAt(ctx context.Context, t time.Time) (int64, error)
+}
+
 // closeWindow decides whether the window is closed and, if so, ties the
 // report to the window's last event: the footer names it, and open items are
 // judged against its date.
-func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Window) error {
+//
+// A window that ends at a review or a position is closed. One that ends at a
+// time is closed once that time has passed at generation: the time then
+// resolves to a fixed position, the last event recorded at or before it
+// ([projections.ReadModel.PositionAt]), so that events appended later never
+// enter the window. A time not yet past leaves the window open: it ends at
+// the head read at generation, like until=now.
+func (b *Builder) closeWindow(ctx context.Context, rep *Report, w *projections.Window) error {
 	rep.AsOf = rep.Integrity.HeadPosition
-	if rep.Until.Kind == projections.BoundNow || w.Until == 0 || !w.UntilTime.IsZero() {
+	if rep.Until.Kind == projections.BoundNow || (w.Until == 0 && w.UntilTime.IsZero()) {
 		return nil
+	}
+	var endDate string
+	if !w.UntilTime.IsZero() {
+		wr, ok := b.Reads.(WindowEndReads)
+		if !w.UntilTime.Before(rep.GeneratedAt) || !ok {
+			w.Until = rep.Integrity.HeadPosition
+			if w.Until == 0 {
+				w.Until = -1 // an empty log
+			}
+			return nil
+		}
+		p, err := wr.PositionAt(ctx, w.UntilTime)
+		if err != nil {
+			return fmt.Errorf("report: position at %s: %w", w.UntilTime.Format(time.RFC3339Nano), err)
+		}
+		w.Until, rep.Until.Position, endDate = p, p, w.UntilTime.Format(domain.DateLayout)
+		if p == 0 {
+			w.Until = -1 // nothing was recorded by then
+		}
 	}
 	lr, ok := b.Log.(LogReader)
 	if !ok {
@@ -90,7 +129,7 @@ func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Wi
 	rep.Closed, rep.AsOf = true, end
 	rep.Integrity = Integrity{WindowEnd: true, HeadPosition: end}
 	if end == 0 {
-		rep.AsOfDate = rep.GeneratedAt.UTC().Format(domain.DateLayout)
+		rep.AsOfDate = cmp.Or(endDate, rep.GeneratedAt.UTC().Format(domain.DateLayout))
 		return nil
 	}
 	evs, err := lr.ReadAll(ctx, end-1, 1)
@@ -102,6 +141,50 @@ func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Wi
 	}
 	rep.Integrity.HeadHash = evs[0].Hash
 	rep.AsOfDate = evs[0].Time.UTC().Format(domain.DateLayout)
+	return nil
+}
+
+// asOfWindowEnd reads, for a closed window, the reviews that bound it and
+// the organisation's name as they stood at the window's end: a correction,
+// a void or a rename recorded later shows in the reports of the windows that
+// contain it, never in this one. For an open window they are read as they
+// stand. A name given to the Builder (Organisation) overrides the stored
+// one either way.
+func (b *Builder) asOfWindowEnd(ctx context.Context, rep *Report) error {
+	wr, ok := b.Reads.(WindowEndReads)
+	closed := ok && rep.Closed
+	if closed {
+		for _, bd := range []*projections.Bound{&rep.Since, &rep.Until} {
+			if bd.Review == nil {
+				continue
+			}
+			rv, err := wr.ReviewAsOf(ctx, bd.Review.ID, rep.AsOf)
+			if err != nil {
+				return fmt.Errorf("report: review %s as of position %d: %w", bd.Review.ID, rep.AsOf, err)
+			}
+			bd.Review = &rv
+		}
+	}
+	if rep.Organisation != "" {
+		return nil
+	}
+	switch sr, ok := b.Reads.(SettingsReads); {
+	case closed:
+		name, err := wr.OrgNameAsOf(ctx, rep.AsOf)
+		if err != nil {
+			return fmt.Errorf("report: settings: %w", err)
+		}
+		rep.Organisation = name
+	case ok:
+		st, err := sr.Settings(ctx)
+		if err != nil {
+			return fmt.Errorf("report: settings: %w", err)
+		}
+		rep.Organisation = st.OrgName
+	}
+	if rep.Organisation == "" {
+		rep.Organisation = DefaultOrganisation
+	}
 	return nil
 }
 
