@@ -81,18 +81,18 @@ func (r *reviews) apply(ctx context.Context, ev *eventstore.Event, de domain.Eve
 		if err := r.held(ctx, ev, e); err != nil {
 			return err
 		}
-		return r.remember(ctx, ev, string(e.ReviewID))
+		return r.remember(ctx, ev, string(e.ReviewID), nil)
 	case domain.ManagementReviewCorrected:
 		if err := r.corrected(ctx, ev, e); err != nil {
 			return err
 		}
-		return r.remember(ctx, ev, string(e.ReviewID))
+		return r.remember(ctx, ev, string(e.ReviewID), e.Changes)
 	case domain.ManagementReviewVoided:
 		if _, err := r.tx.ExecContext(ctx, `UPDATE reviews SET status = ?, version = version + 1, updated_at = ?
 			WHERE id = ?`, domain.ReviewVoided, formatTime(ev.Time), string(e.ReviewID)); err != nil {
 			return err
 		}
-		return r.remember(ctx, ev, string(e.ReviewID))
+		return r.remember(ctx, ev, string(e.ReviewID), e.Changes)
 	case domain.ReviewActionCompleted:
 		return r.closeAction(ctx, ev, string(e.ActionID), domain.ActionDone, e.Evidence)
 	case domain.ReviewActionCancelled:
@@ -141,13 +141,23 @@ func (r *reviews) held(ctx context.Context, ev *eventstore.Event, e domain.Manag
 }
 
 // remember copies the review as the event at ev left it into
-// review_history ([ReadModel.ReviewAsOf] reads it). Applying the event
-// again copies nothing new.
-func (r *reviews) remember(ctx context.Context, ev *eventstore.Event, id string) error {
-	_, err := r.tx.ExecContext(ctx, `INSERT INTO review_history (id, position, version, held_on, title, attendees,
-		notes, considered_from, considered_to, decisions, status, updated_at)
+// review_history, with the event's type, time, actor, reason and changes
+// ([ReadModel.ReviewAsOf] and [ReadModel.ReviewRecordChanges] read it).
+// Applying the event again copies nothing new.
+func (r *reviews) remember(ctx context.Context, ev *eventstore.Event, id string, ch domain.Changes) error {
+	if ch == nil {
+		ch = domain.Changes{}
+	}
+	changes, err := json.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	_, err = r.tx.ExecContext(ctx, `INSERT INTO review_history (id, position, version, held_on, title, attendees,
+		notes, considered_from, considered_to, decisions, status, updated_at, event_type, event_time, actor, reason,
+		changes)
 		SELECT id, ?, version, held_on, title, attendees, notes, considered_from, considered_to, decisions, status,
-		updated_at FROM reviews WHERE id = ? ON CONFLICT (id, position) DO NOTHING`, ev.Position, id)
+		updated_at, ?, ?, ?, ?, ? FROM reviews WHERE id = ? ON CONFLICT (id, position) DO NOTHING`,
+		ev.Position, ev.Type, formatTime(ev.Time), ev.Actor, ev.Reason, string(changes), id)
 	return err
 }
 

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -103,6 +104,29 @@ func TestReviewAsOf(t *testing.T) {
 		if got, err := m.OrgNameAsOf(ctx, pos); err != nil || got != want {
 			t.Errorf("organisation as of %d = %q, %v; want %q", pos, got, err, want)
 		}
+	}
+
+	records := func(after, until int64) []string {
+		t.Helper()
+		cs, err := m.ReviewRecordChanges(ctx, after, until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Type+"/"+c.Title+"/"+c.Reason+"/"+strings.Join(c.Changes.Fields(domain.ReviewFields), ","))
+		}
+		return out
+	}
+	if got := records(0, held); len(got) != 0 {
+		t.Errorf("record changes up to the review = %v, want none (held is not a change)", got)
+	}
+	if diff := cmp.Diff([]string{"management_review.corrected/Q1 (amended)/Minutes amended./title,actions",
+		"management_review.voided/Q1 (amended)/Recorded twice./status"}, records(held, l.head)); diff != "" {
+		t.Errorf("record changes (-want +got):\n%s", diff)
+	}
+	if got := records(corrected, l.head); len(got) != 1 {
+		t.Errorf("record changes after the correction = %v", got)
 	}
 
 	history := func() [][]any {

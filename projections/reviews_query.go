@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 )
@@ -247,4 +248,53 @@ func (m *ReadModel) ReviewAsOf(ctx context.Context, id string, position int64) (
 	}
 	v.Actions = as
 	return v, nil
+}
+
+// ReviewRecordChange is a correction or a void of a management review's
+// record, as the report of the window that contains it lists it.
+type ReviewRecordChange struct {
+	ReviewID string         `json:"review_id"`
+	Title    string         `json:"title"`   // the review's title after the event
+	HeldOn   string         `json:"held_on"` // its held_on after the event
+	Type     string         `json:"type"`    // management_review.corrected or .voided
+	Position int64          `json:"position"`
+	Time     time.Time      `json:"time"`
+	Actor    string         `json:"actor"`
+	Reason   string         `json:"reason"`
+	Changes  domain.Changes `json:"changes"`
+}
+
+// ReviewRecordChanges returns the corrections and voids of management
+// reviews recorded with a position in (after, until], in log order: a
+// correction made after a window's end is not in that window's report
+// (see [ReadModel.ReviewAsOf]) but in the report of the window that
+// contains it.
+func (m *ReadModel) ReviewRecordChanges(ctx context.Context, after, until int64) ([]ReviewRecordChange, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT id, title, held_on, event_type, position, event_time, actor, reason,
+		changes FROM review_history WHERE position > ? AND position <= ? AND event_type <> ?
+		ORDER BY position`, after, until, domain.EventManagementReviewHeld)
+	if err != nil {
+		return nil, fmt.Errorf("projections: review record changes: %w", err)
+	}
+	defer rows.Close()
+	var out []ReviewRecordChange
+	for rows.Next() {
+		var c ReviewRecordChange
+		var at, changes string
+		if err := rows.Scan(&c.ReviewID, &c.Title, &c.HeldOn, &c.Type, &c.Position, &at, &c.Actor, &c.Reason,
+			&changes); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: %w", err)
+		}
+		if c.Time, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: %w", err)
+		}
+		if err := json.Unmarshal([]byte(changes), &c.Changes); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: changes at %d: %w", c.Position, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: review record changes: %w", err)
+	}
+	return out, nil
 }

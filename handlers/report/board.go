@@ -45,6 +45,9 @@ type Board struct {
 	// Evidence is the evidence appendix: the ids and log positions behind
 	// every change, kept for the auditor out of the board's way.
 	Evidence []Evidence
+	// ReviewRecords are the corrections and voids of management review
+	// records made in the window (records.go).
+	ReviewRecords []ReviewRecord
 }
 
 // Evidence is one entry of the evidence appendix: a change (Ref, as the

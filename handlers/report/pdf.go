@@ -47,6 +47,7 @@ func WritePDF(w io.Writer, r *Report) error {
 	}
 	p.grid()
 	p.previous()
+	p.reviewRecords()
 	p.open()
 	p.annex()
 	p.signOff()

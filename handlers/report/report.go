@@ -321,6 +321,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	if err := b.asOfWindowEnd(ctx, rep); err != nil {
 		return nil, err
 	}
+	if err := b.reviewRecords(ctx, rep, w); err != nil {
+		return nil, err
+	}
 
 	var items []projections.ChangeItem
 	if w.Until >= 0 {

@@ -162,6 +162,31 @@ func TestClosedWindowLateReviewCorrection(t *testing.T) {
 	if !strings.Contains(string(MustRender(t, open, report.Markdown)), "open window — not reproducible") {
 		t.Error("the open window's report does not say it is not reproducible")
 	}
+
+	// The corrections made after the window are in the report of the next
+	// window, the one that contains them.
+	next := e.buildAt(t, reportClock.Add(24*time.Hour), until, "")
+	var what []string
+	for _, c := range next.ReviewRecords {
+		what = append(what, c.Title+"/"+c.What+"/"+c.Reason)
+	}
+	if diff := cmp.Diff([]string{"Q1 review (amended)/corrected/minutes amended", "Q2 board review/corrected/typo",
+		"Q2 board review/voided/recorded twice"}, what); diff != "" {
+		t.Errorf("review records corrected in the next window (-want +got):\n%s", diff)
+	}
+	md = string(MustRender(t, next, report.Markdown))
+	for _, s := range []string{"## Management review records corrected in this window",
+		`title: "Q1 review" → "Q1 review (amended)"`, `actions: "Update the SoA", "Brief the insurer" → "Update the SoA", "Train the board"`} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the next window's report lacks %q", s)
+		}
+	}
+	if html := string(MustRender(t, next, report.HTML)); !strings.Contains(html, "Management review records corrected in this window") {
+		t.Error("the next window's HTML report lacks the corrected review records")
+	}
+	if strings.Contains(want[string(report.Markdown)], "records corrected") {
+		t.Error("the closed window's report lists corrections")
+	}
 }
 
 // TestClosedWindowOrganisationRenamed: the organisation renamed after the
