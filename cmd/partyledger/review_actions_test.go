@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,5 +105,97 @@ func TestReviewCorrectionActionsHTTP(t *testing.T) {
 	mustStatus(t, s.do(t, "POST", base+"/corrections", map[string]any{"title": "Q1", "reason": "Title."}, &got), http.StatusOK)
 	if got.AddedActions == nil || len(got.AddedActions) != 0 || got.Title != "Q1" {
 		t.Errorf("plain correction answer = %+v", got)
+	}
+}
+
+// TestClosedWindowReportHTTP generates the report of a closed window
+// (review A to review B) through the real server in HTML and Markdown, and
+// the window's change feed as JSON; then corrects A (title, an action
+// removed, one added), completes A's other action, corrects B, renames the
+// organisation and adds a party; and generates them again. The documents
+// are the same apart from the "Generated" line (dropped before comparing:
+// the one line allowed to differ), the JSON byte for byte; the report of
+// the next window lists the corrections.
+func TestClosedWindowReportHTTP(t *testing.T) {
+	s := MustRunServe(t, "", noLimits)
+	today := time.Now().UTC().Format("2006-01-02")
+	due := time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02")
+	party := func(name string) {
+		t.Helper()
+		mustStatus(t, s.do(t, "POST", "/api/v1/parties", map[string]any{"name": name, "category": "customer",
+			"scope": "external"}, nil), http.StatusCreated)
+	}
+	rename := func(name string) {
+		t.Helper()
+		mustStatus(t, s.do(t, "PUT", "/api/v1/settings", map[string]any{"org_name": name}, nil), http.StatusOK)
+	}
+	rename("Northwind Cloud Ltd")
+	party("Acme Bank")
+	var a, b reviewJSON
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews", map[string]any{"held_on": today, "title": "Q1 review",
+		"decisions": []string{"Keep the scope."},
+		"actions": []map[string]string{{"title": "Update SoA", "owner": "CISO", "due_on": due},
+			{"title": "Brief the insurer", "owner": "CFO", "due_on": due}}}, &a), http.StatusCreated)
+	party("Regulator")
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews", map[string]any{"held_on": today, "title": "Q2 review"}, &b), http.StatusCreated)
+	window := "since=review:" + a.ID + "&until=review:" + b.ID
+	get := func(path string) string {
+		t.Helper()
+		resp := s.do(t, "GET", path, nil, nil)
+		mustStatus(t, resp, http.StatusOK)
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
+	}
+	withoutGenerated := func(doc string) string {
+		var keep []string
+		for _, l := range strings.Split(doc, "\n") {
+			if !strings.Contains(l, "Generated") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	docs := func() map[string]string {
+		return map[string]string{
+			"html": withoutGenerated(get("/api/v1/reports/changes?" + window + "&format=html")),
+			"md":   withoutGenerated(get("/api/v1/reports/changes?" + window + "&format=md")),
+			"json": get("/api/v1/changes?" + window),
+		}
+	}
+	first := docs()
+	for _, want := range []string{"**Northwind Cloud Ltd**", `management review "Q1 review"`, "| Brief the insurer | CFO |",
+		"Last event of the window"} {
+		if !strings.Contains(first["md"], want) {
+			t.Errorf("first report lacks %q", want)
+		}
+	}
+
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+a.ID+"/corrections", map[string]any{
+		"title": "Q1 review (amended)", "remove_actions": []string{a.Actions[1].ID},
+		"add_actions": []map[string]string{{"title": "Train the board", "owner": "CEO", "due_on": due}},
+		"reason":      "Minutes amended."}, nil), http.StatusOK)
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+a.ID+"/actions/"+a.Actions[0].ID+"/complete",
+		map[string]any{"evidence": "SoA v7"}, nil), http.StatusOK)
+	mustStatus(t, s.do(t, "POST", "/api/v1/management-reviews/"+b.ID+"/corrections", map[string]any{
+		"title": "Q2 board review", "reason": "Typo."}, nil), http.StatusOK)
+	rename("Northwind Group plc")
+	party("Late arrival")
+
+	second := docs()
+	for f, want := range first {
+		if second[f] != want {
+			t.Errorf("%s of the closed window changed after the window:\n--- first\n%s\n--- second\n%s", f, want, second[f])
+		}
+	}
+	// The next window (from B, open) shows what happened after A..B.
+	next := get("/api/v1/reports/changes?since=review:" + b.ID + "&format=md")
+	for _, want := range []string{"**Northwind Group plc**", "## Management review records corrected in this window",
+		"Q1 review (amended)", "Minutes amended.", "Late arrival", "open window — not reproducible"} {
+		if !strings.Contains(next, want) {
+			t.Errorf("the next window's report lacks %q", want)
+		}
 	}
 }

@@ -85,7 +85,7 @@ type LogReader interface {
 // resolves to. Without it the report shows them as they stand, and a time
 // window stays open.
 type WindowEndReads interface {
-	ReviewAsOf(ctx context.Context, id string, position int64) (projections.ReviewView, error)
+	projections.ReviewAsOfReads
 	OrgNameAsOf(ctx context.Context, position int64) (string, error)
 	PositionAt(ctx context.Context, t time.Time) (int64, error)
 }
@@ -157,15 +157,10 @@ func (b *Builder) asOfWindowEnd(ctx context.Context, rep *Report) error {
 	wr, ok := b.Reads.(WindowEndReads)
 	closed := ok && rep.Closed
 	if closed {
-		for _, bd := range []*projections.Bound{&rep.Since, &rep.Until} {
-			if bd.Review == nil {
-				continue
-			}
-			rv, err := wr.ReviewAsOf(ctx, bd.Review.ID, rep.AsOf)
-			if err != nil {
-				return fmt.Errorf("report: review %s as of position %d: %w", bd.Review.ID, rep.AsOf, err)
-			}
-			bd.Review = &rv
+		// ResolveWindow did it already for a window that ends at a review
+		// or a position; a time window closes here.
+		if err := projections.BoundsAsOf(ctx, wr, rep.AsOf, &rep.Since, &rep.Until); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
 	}
 	if rep.Organisation != "" {
