@@ -156,7 +156,7 @@ func (b *Builder) closeWindow(ctx context.Context, rep *Report, w *projections.W
 func (b *Builder) asOfWindowEnd(ctx context.Context, rep *Report) error {
 	wr, ok := b.Reads.(WindowEndReads)
 	closed := ok && rep.Closed
-	if closed {
+	if closed && rep.Until.Kind == projections.BoundTime {
 		// ResolveWindow did it already for a window that ends at a review
 		// or a position; a time window closes here.
 		if err := projections.BoundsAsOf(ctx, wr, rep.AsOf, &rep.Since, &rep.Until); err != nil {

@@ -236,12 +236,18 @@ func TestTimeWindowResolvesToPosition(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	e.svc.Now = func() time.Time { return clock }
+	res, err := e.svc.HoldManagementReview(ctx, domain.HoldManagementReview{Meta: meta("", "management_review"),
+		HeldOn: "2026-03-01", Title: "Q4 review"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := "review:" + strings.TrimPrefix(res.Stream, domain.ReviewStreamPrefix)
 	e.MustIdentifyParty(t, "Payments regulator", "external")
 	clock = time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
 	id := e.MustIdentifyParty(t, "Card scheme", "external")
 	end := e.MustHead(t)
 	endTime := "time:2026-03-31T23:59:59.999999999Z" // what the CLI sends for --until 2026-03-31
-	first := e.buildAt(t, reportClock, "beginning", endTime)
+	first := e.buildAt(t, reportClock, since, endTime)
 	if !first.Closed || !first.Integrity.WindowEnd || first.Integrity.HeadPosition != end || first.AsOfDate != "2026-03-20" {
 		t.Fatalf("time window: closed %v, integrity %+v, as of %s; want closed at position %d",
 			first.Closed, first.Integrity, first.AsOfDate, end)
@@ -253,11 +259,18 @@ func TestTimeWindowResolvesToPosition(t *testing.T) {
 	if _, err := e.svc.RetireParty(ctx, domain.RetireParty{Meta: meta("gone", "other"), PartyID: id}, nil); err != nil {
 		t.Fatal(err)
 	}
-	second := e.buildAt(t, reportClock.Add(24*time.Hour), "beginning", endTime)
+	if _, err := e.svc.CorrectManagementReview(ctx, domain.CorrectManagementReview{Meta: meta("typo", "other"),
+		ReviewID: domain.ReviewID(strings.TrimPrefix(since, "review:")), Title: ptr("Q4 board review")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := e.buildAt(t, reportClock.Add(24*time.Hour), since, endTime)
 	mustBeSame(t, want, takeSnapshot(t, second))
+	if second.Since.Review.Title != "Q4 review" {
+		t.Errorf("the review that opens the time window reads %q, not as of the window's end", second.Since.Review.Title)
+	}
 
 	// A window until a time still to come is open: the head at generation.
-	future := e.buildAt(t, reportClock, "beginning", "time:2026-12-31T23:59:59Z")
+	future := e.buildAt(t, reportClock, since, "time:2026-12-31T23:59:59Z")
 	if future.Closed || future.Integrity.WindowEnd || future.Integrity.HeadPosition != e.MustHead(t) {
 		t.Errorf("future time window: closed %v, integrity %+v", future.Closed, future.Integrity)
 	}
@@ -266,7 +279,7 @@ func TestTimeWindowResolvesToPosition(t *testing.T) {
 		t.Error("the future window's report does not say it is open, or misses the latest change")
 	}
 	// A time before the first event: nothing, and still the same document.
-	if r := e.buildAt(t, reportClock, "beginning", "time:2026-01-01T00:00:00Z"); !r.Closed || r.Events != 0 || r.AsOfDate != "2026-01-01" {
+	if r := e.buildAt(t, reportClock, since, "time:2026-01-01T00:00:00Z"); !r.Closed || r.Events != 0 || r.AsOfDate != "2026-01-01" {
 		t.Errorf("window before the log: closed %v, events %d, as of %q", r.Closed, r.Events, r.AsOfDate)
 	}
 }
