@@ -145,7 +145,10 @@ func (s *Service) CorrectManagementReview(ctx context.Context, cmd domain.Correc
 	}
 	parts := []part{{stream: r.ID.Stream(), expected: r.Version, events: events}}
 	for _, id := range cmd.RemoveActions {
-		a, _ := domain.NewReviewAction(r, id) // Correct checked that the review has it
+		a, ok := domain.NewReviewAction(r, id)
+		if !ok { // Correct refuses such an id; kept for safety
+			return Result{}, domain.Errorf(domain.EINVALID, "%s is not an action of management review %s", id, r.ID)
+		}
 		if err := s.fold(ctx, id.Stream(), a.Apply); err != nil {
 			return Result{}, fmt.Errorf("load action %s: %w", id, err)
 		}
