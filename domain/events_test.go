@@ -253,6 +253,12 @@ func canonicalEvents() []domain.Event {
 			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, MessageID: "<1@example.com>", Attempts: 1},
 		domain.ReminderFailed{Owner: "CISO", Window: "2026-03-03", Recipients: []string{"ciso@example.com"},
 			Items: []domain.ReminderItemRef{{Kind: "review_due", ID: string(idR1)}}, Error: "554 no", Attempts: 3},
+		// Added with issue 15 (wave 3): corrections that add and remove actions.
+		domain.ManagementReviewCorrected{ReviewID: idMR, Changes: domain.Changes{
+			"actions": {From: []any{"Update SoA"}, To: []any{"Train the board"}}},
+			ActionsAdded: []domain.ReviewActionItem{{ActionID: "01975f2c-0000-7000-8000-0000000000a2",
+				Title: "Train the board", Owner: "CEO", DueOn: "2025-12-01"}},
+			ActionsRemoved: []domain.ActionID{idAct}},
 	}
 }
 

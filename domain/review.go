@@ -32,7 +32,11 @@ type ManagementReview struct {
 	ConsideredFrom *int64
 	ConsideredTo   *int64
 	Decisions      []string
+	// Actions holds every action the review decided, those added by a
+	// correction included, in order; RemovedActions names those a
+	// correction removed (their own streams record them as cancelled).
 	Actions        []ReviewActionItem
+	RemovedActions []ActionID
 	Status         string // ReviewRecorded or ReviewVoided
 }
 
@@ -79,6 +83,8 @@ func (r *ManagementReview) Apply(e Event) {
 				r.ConsideredTo = anyPos(c.To)
 			}
 		}
+		r.Actions = append(r.Actions, e.ActionsAdded...)
+		r.RemovedActions = append(r.RemovedActions, e.ActionsRemoved...)
 	case ManagementReviewVoided:
 		r.Status = ReviewVoided
 	}
@@ -189,7 +195,7 @@ func (r *ManagementReview) Hold(cmd HoldManagementReview, log ReviewLog, now tim
 	attendees := checkAttendees(&v, cmd.Attendees)
 	checkText(&v, "notes", cmd.Notes, MaxTextLen)
 	decisions := checkDecisions(&v, cmd.Decisions)
-	actions := checkActions(&v, cmd.Actions, now)
+	actions := checkActions(&v, "actions", cmd.Actions, nil)
 
 	late := log.LatestHeldOn != "" && cmd.HeldOn != "" && cmd.HeldOn < log.LatestHeldOn
 	from, to := log.LatestConsideredTo, log.Head
@@ -225,14 +231,29 @@ type CorrectManagementReview struct {
 	ConsideredFrom *int64
 	ConsideredTo   *int64
 	Decisions      *[]string
+	// AddActions are new actions (each with its new ActionID); the
+	// correction records them and they are open from then on.
+	AddActions []ActionInput
+	// RemoveActions are actions of this review that the correction
+	// removes: each is cancelled, in its own stream and in the same atomic
+	// append, with the correction's reason (see [ManagementReview.Correct]).
+	RemoveActions []ActionID
 }
 
 // ReviewFields gives the display order of a review's fields.
-var ReviewFields = []string{"held_on", "title", "attendees", "notes", "considered_from", "considered_to", "decisions", "status"}
+var ReviewFields = []string{"held_on", "title", "attendees", "notes", "considered_from", "considered_to", "decisions", "actions", "status"}
 
 // Correct decides CorrectManagementReview: a correction is a new event, the
 // recorded one stays as it was. A voided review cannot be corrected
 // (ECONFLICT); a correction that changes nothing appends nothing.
+//
+// Actions added or removed are listed in the event (ActionsAdded,
+// ActionsRemoved) and in its changes as "actions" (the titles of the
+// actions in force before and after). An action to remove must be one of
+// this review's actions not removed before (EINVALID otherwise). Removing
+// an action does not delete it: the caller cancels it in its own stream
+// with [ReviewAction.Cancel], in the same append as the correction, which
+// refuses an action already done or cancelled (ECONFLICT).
 func (r *ManagementReview) Correct(cmd CorrectManagementReview, log ReviewLog, now time.Time) ([]Event, error) {
 	if !r.Exists() {
 		return nil, Errorf(ENOTFOUND, "no management review %s", cmd.ReviewID)
@@ -285,13 +306,62 @@ func (r *ManagementReview) Correct(cmd CorrectManagementReview, log ReviewLog, n
 			ch["considered_to"] = Change{posAny(r.ConsideredTo), to}
 		}
 	}
+	added, removed := r.checkActionChanges(&v, cmd)
+	if len(added) > 0 || len(removed) > 0 {
+		before := r.actionTitles(nil, nil)
+		ch["actions"] = Change{before, r.actionTitles(added, removed)}
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	if len(ch) == 0 {
 		return nil, nil
 	}
-	return []Event{ManagementReviewCorrected{ReviewID: r.ID, Changes: ch}}, nil
+	return []Event{ManagementReviewCorrected{ReviewID: r.ID, Changes: ch, ActionsAdded: added, ActionsRemoved: removed}}, nil
+}
+
+// checkActionChanges validates the actions a correction adds and removes.
+func (r *ManagementReview) checkActionChanges(v *validation, cmd CorrectManagementReview) ([]ReviewActionItem, []ActionID) {
+	known := map[ActionID]bool{}
+	for _, a := range r.Actions {
+		known[a.ActionID] = true
+	}
+	if n := len(r.Actions) + len(cmd.AddActions); len(cmd.AddActions) > 0 && n > MaxActions {
+		v.add("add_actions", "would give the review %d actions; at most %d are allowed", n, MaxActions)
+	}
+	added := checkActions(v, "add_actions", cmd.AddActions, known)
+	if len(cmd.RemoveActions) > MaxActions {
+		v.add("remove_actions", "has %d entries; at most %d are allowed", len(cmd.RemoveActions), MaxActions)
+		return added, nil
+	}
+	var removed []ActionID
+	seen := map[ActionID]bool{}
+	for _, id := range cmd.RemoveActions {
+		switch {
+		case seen[id]:
+			v.add("remove_actions", "names action %s twice", id)
+		case !known[id]:
+			v.add("remove_actions", "%s is not an action of management review %s", id, r.ID)
+		case slices.Contains(r.RemovedActions, id):
+			v.add("remove_actions", "action %s was already removed by an earlier correction", id)
+		default:
+			removed = append(removed, id)
+		}
+		seen[id] = true
+	}
+	return added, removed
+}
+
+// actionTitles lists the titles of the actions in force (not removed),
+// with added ones appended and removed ones left out.
+func (r *ManagementReview) actionTitles(added []ReviewActionItem, removed []ActionID) []string {
+	out := []string{}
+	for _, a := range append(slices.Clone(r.Actions), added...) {
+		if !slices.Contains(r.RemovedActions, a.ActionID) && !slices.Contains(removed, a.ActionID) {
+			out = append(out, a.Title)
+		}
+	}
+	return out
 }
 
 // VoidManagementReview voids a review recorded in error. The reason is
@@ -360,24 +430,27 @@ func checkDecisions(v *validation, in []string) []string {
 	return out
 }
 
-func checkActions(v *validation, in []ActionInput, now time.Time) []ReviewActionItem {
+// checkActions validates the actions given in field (actions of a new
+// review, add_actions of a correction); taken holds the ids already used
+// by the review.
+func checkActions(v *validation, field string, in []ActionInput, taken map[ActionID]bool) []ReviewActionItem {
 	if len(in) > MaxActions {
-		v.add("actions", "has %d entries; at most %d are allowed", len(in), MaxActions)
+		v.add(field, "has %d entries; at most %d are allowed", len(in), MaxActions)
 	}
 	var out []ReviewActionItem
 	seen := map[ActionID]bool{}
 	for _, a := range in {
-		if !ValidID(string(a.ActionID)) || seen[a.ActionID] {
-			v.add("actions", "each action needs its own UUID")
+		if !ValidID(string(a.ActionID)) || seen[a.ActionID] || taken[a.ActionID] {
+			v.add(field, "each action needs its own UUID")
 		}
 		seen[a.ActionID] = true
 		title, owner := strings.TrimSpace(a.Title), strings.TrimSpace(a.Owner)
-		checkName(v, "actions.title", title, MaxNameLen)
-		checkName(v, "actions.owner", owner, MaxShortLen)
+		checkName(v, field+".title", title, MaxNameLen)
+		checkName(v, field+".owner", owner, MaxShortLen)
 		if a.DueOn == "" {
-			v.add("actions.due_on", "is required (YYYY-MM-DD)")
+			v.add(field+".due_on", "is required (YYYY-MM-DD)")
 		} else {
-			checkDate(v, "actions.due_on", a.DueOn)
+			checkDate(v, field+".due_on", a.DueOn)
 		}
 		out = append(out, ReviewActionItem{ActionID: a.ActionID, Title: title, Owner: owner, DueOn: a.DueOn})
 	}

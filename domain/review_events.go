@@ -12,10 +12,17 @@ const (
 
 // ManagementReviewCorrected records corrected fields of a review
 // (changes: held_on, title, attendees, notes, considered_from,
-// considered_to, decisions).
+// considered_to, decisions, actions). A correction that adds actions lists
+// them in ActionsAdded; one that removes actions names them in
+// ActionsRemoved, and each of those is cancelled by a
+// review_action.cancelled in its own stream, appended atomically with it.
+// Both are absent from corrections recorded before actions could be
+// corrected.
 type ManagementReviewCorrected struct {
-	ReviewID ReviewID `json:"review_id"`
-	Changes  Changes  `json:"changes"`
+	ReviewID       ReviewID           `json:"review_id"`
+	Changes        Changes            `json:"changes"`
+	ActionsAdded   []ReviewActionItem `json:"actions_added,omitempty"`
+	ActionsRemoved []ActionID         `json:"actions_removed,omitempty"`
 }
 
 // ManagementReviewVoided records that a review was recorded in error. It

@@ -147,3 +147,77 @@ func TestSettingsChange(t *testing.T) {
 		t.Errorf("unchanged name: %v, %v; want nothing", evs, err)
 	}
 }
+
+func TestManagementReviewCorrectActions(t *testing.T) {
+	m := domain.Meta{Actor: "ciso@example.com", Reason: "Minutes amended."}
+	const idNew = domain.ActionID("01975f2c-0000-7000-8000-0000000000a2")
+	train := domain.ActionInput{ActionID: idNew, Title: " Train the board ", Owner: "CEO", DueOn: "2025-12-01"}
+	added := domain.ManagementReviewCorrected{ReviewID: idMR, Changes: domain.Changes{
+		"actions": {From: []string{"Update SoA"}, To: []string{"Update SoA", "Train the board"}}},
+		ActionsAdded: []domain.ReviewActionItem{{ActionID: idNew, Title: "Train the board", Owner: "CEO", DueOn: "2025-12-01"}}}
+	removed := domain.ManagementReviewCorrected{ReviewID: idMR, Changes: domain.Changes{
+		"actions": {From: []string{"Update SoA"}, To: []string{}}}, ActionsRemoved: []domain.ActionID{idAct}}
+	tests := []struct {
+		name       string
+		history    []domain.Event
+		cmd        domain.CorrectManagementReview
+		want       []domain.Event
+		wantCode   string
+		wantFields []string
+	}{
+		{name: "add", history: []domain.Event{reviewHeld()},
+			cmd:  domain.CorrectManagementReview{Meta: m, ReviewID: idMR, AddActions: []domain.ActionInput{train}},
+			want: []domain.Event{added}},
+		{name: "remove", history: []domain.Event{reviewHeld()},
+			cmd:  domain.CorrectManagementReview{Meta: m, ReviewID: idMR, RemoveActions: []domain.ActionID{idAct}},
+			want: []domain.Event{removed}},
+		{name: "add and remove with a title", history: []domain.Event{reviewHeld()},
+			cmd: domain.CorrectManagementReview{Meta: m, ReviewID: idMR, Title: ptr("Q2"),
+				AddActions: []domain.ActionInput{train}, RemoveActions: []domain.ActionID{idAct}},
+			want: []domain.Event{domain.ManagementReviewCorrected{ReviewID: idMR, Changes: domain.Changes{
+				"title":   {From: "Q2 management review", To: "Q2"},
+				"actions": {From: []string{"Update SoA"}, To: []string{"Train the board"}}},
+				ActionsAdded: added.ActionsAdded, ActionsRemoved: []domain.ActionID{idAct}}}},
+		{name: "remove an unknown action", history: []domain.Event{reviewHeld()},
+			cmd:      domain.CorrectManagementReview{Meta: m, ReviewID: idMR, RemoveActions: []domain.ActionID{idNew}},
+			wantCode: domain.EINVALID, wantFields: []string{"remove_actions"}},
+		{name: "remove twice in one correction", history: []domain.Event{reviewHeld()},
+			cmd:      domain.CorrectManagementReview{Meta: m, ReviewID: idMR, RemoveActions: []domain.ActionID{idAct, idAct}},
+			wantCode: domain.EINVALID, wantFields: []string{"remove_actions"}},
+		{name: "remove again", history: []domain.Event{reviewHeld(), removed},
+			cmd:      domain.CorrectManagementReview{Meta: m, ReviewID: idMR, RemoveActions: []domain.ActionID{idAct}},
+			wantCode: domain.EINVALID, wantFields: []string{"remove_actions"}},
+		{name: "bad due date", history: []domain.Event{reviewHeld()},
+			cmd: domain.CorrectManagementReview{Meta: m, ReviewID: idMR, AddActions: []domain.ActionInput{
+				{ActionID: idNew, Title: "Train", Owner: "CEO", DueOn: "1 December"}}},
+			wantCode: domain.EINVALID, wantFields: []string{"add_actions.due_on"}},
+		{name: "an id the review already has", history: []domain.Event{reviewHeld()},
+			cmd: domain.CorrectManagementReview{Meta: m, ReviewID: idMR, AddActions: []domain.ActionInput{
+				{ActionID: idAct, Title: "Train", Owner: "CEO", DueOn: "2025-12-01"}}},
+			wantCode: domain.EINVALID, wantFields: []string{"add_actions"}},
+		{name: "no reason", history: []domain.Event{reviewHeld()},
+			cmd:      domain.CorrectManagementReview{Meta: domain.Meta{Actor: "x"}, ReviewID: idMR, AddActions: []domain.ActionInput{train}},
+			wantCode: domain.EINVALID, wantFields: []string{"reason"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := MustFoldReview(t, tc.history...)
+			got, err := r.Correct(tc.cmd, domain.ReviewLog{Head: 50}, now)
+			checkDecision(t, got, err, tc.want, tc.wantCode, tc.wantFields)
+		})
+	}
+
+	// Folded (after a round trip through JSON), the review keeps every
+	// action it ever had and names the removed ones; the removed action's
+	// own state is still found, so that its stream can record the cancel.
+	r := MustFoldReview(t, append([]domain.Event{reviewHeld()}, MustRoundTrip(t, added, removed)...)...)
+	if got := len(r.Actions); got != 2 || r.Actions[1].ActionID != idNew {
+		t.Errorf("actions after corrections = %+v", r.Actions)
+	}
+	if diff := cmp.Diff([]domain.ActionID{idAct}, r.RemovedActions); diff != "" {
+		t.Errorf("removed actions (-want +got):\n%s", diff)
+	}
+	if _, ok := domain.NewReviewAction(r, idNew); !ok {
+		t.Error("an added action has no state")
+	}
+}

@@ -62,7 +62,7 @@ func newReviews() *reviews { return &reviews{} }
 
 func (r *reviews) name() string { return "reviews" }
 func (r *reviews) tables() []string {
-	return []string{"reviews", "review_actions", "settings"}
+	return []string{"reviews", "review_actions", "settings", "review_history", "settings_history"}
 }
 func (r *reviews) setCacheLimit(int) {}
 func (r *reviews) flush(context.Context) error {
@@ -78,13 +78,21 @@ func (r *reviews) begin(_ context.Context, tx *sql.Tx) error {
 func (r *reviews) apply(ctx context.Context, ev *eventstore.Event, de domain.Event) error {
 	switch e := de.(type) {
 	case domain.ManagementReviewHeld:
-		return r.held(ctx, ev, e)
+		if err := r.held(ctx, ev, e); err != nil {
+			return err
+		}
+		return r.remember(ctx, ev, string(e.ReviewID), nil)
 	case domain.ManagementReviewCorrected:
-		return r.corrected(ctx, ev, e)
+		if err := r.corrected(ctx, ev, e); err != nil {
+			return err
+		}
+		return r.remember(ctx, ev, string(e.ReviewID), e.Changes)
 	case domain.ManagementReviewVoided:
-		_, err := r.tx.ExecContext(ctx, `UPDATE reviews SET status = ?, version = version + 1, updated_at = ?
-			WHERE id = ?`, domain.ReviewVoided, formatTime(ev.Time), string(e.ReviewID))
-		return err
+		if _, err := r.tx.ExecContext(ctx, `UPDATE reviews SET status = ?, version = version + 1, updated_at = ?
+			WHERE id = ?`, domain.ReviewVoided, formatTime(ev.Time), string(e.ReviewID)); err != nil {
+			return err
+		}
+		return r.remember(ctx, ev, string(e.ReviewID), e.Changes)
 	case domain.ReviewActionCompleted:
 		return r.closeAction(ctx, ev, string(e.ActionID), domain.ActionDone, e.Evidence)
 	case domain.ReviewActionCancelled:
@@ -132,7 +140,47 @@ func (r *reviews) held(ctx context.Context, ev *eventstore.Event, e domain.Manag
 	return nil
 }
 
+// remember copies the review as the event at ev left it into
+// review_history, with the event's type, time, actor, reason and changes
+// ([ReadModel.ReviewAsOf] and [ReadModel.ReviewRecordChanges] read it).
+// Applying the event again copies nothing new.
+func (r *reviews) remember(ctx context.Context, ev *eventstore.Event, id string, ch domain.Changes) error {
+	if ch == nil {
+		ch = domain.Changes{}
+	}
+	changes, err := json.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	_, err = r.tx.ExecContext(ctx, `INSERT INTO review_history (id, position, version, held_on, title, attendees,
+		notes, considered_from, considered_to, decisions, status, updated_at, event_type, event_time, actor, reason,
+		changes)
+		SELECT id, ?, version, held_on, title, attendees, notes, considered_from, considered_to, decisions, status,
+		updated_at, ?, ?, ?, ?, ? FROM reviews WHERE id = ? ON CONFLICT (id, position) DO NOTHING`,
+		ev.Position, ev.Type, formatTime(ev.Time), ev.Actor, ev.Reason, string(changes), id)
+	return err
+}
+
+// addActions inserts the actions a correction added, after the review's
+// others; they were raised at the correction's position.
+func (r *reviews) addActions(ctx context.Context, ev *eventstore.Event, e domain.ManagementReviewCorrected) error {
+	for _, a := range e.ActionsAdded {
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO review_actions (id, review_id, seq, position, title,
+			owner, due_on, status, evidence, closed_at, closed_by, reason)
+			VALUES (?, ?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM review_actions WHERE review_id = ?), ?, ?, ?, ?, ?,
+			'', NULL, '', '') ON CONFLICT (id) DO NOTHING`,
+			string(a.ActionID), string(e.ReviewID), string(e.ReviewID), ev.Position, a.Title, a.Owner, a.DueOn,
+			domain.ActionOpen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (r *reviews) corrected(ctx context.Context, ev *eventstore.Event, e domain.ManagementReviewCorrected) error {
+	if err := r.addActions(ctx, ev, e); err != nil {
+		return err
+	}
 	sets := map[string]string{"held_on": "held_on", "title": "title", "notes": "notes",
 		"attendees": "attendees", "decisions": "decisions", "considered_from": "considered_from",
 		"considered_to": "considered_to"}
@@ -233,7 +281,9 @@ const actionCols = `a.id, a.review_id, r.title, r.held_on, a.title, a.owner, a.d
 	a.closed_at, a.closed_pos, a.closed_by, a.reason`
 
 // AsOf returns the action as it stood after position: an action closed
-// later is open again, and overdue is judged against today.
+// later is open again, and overdue is judged against today. (An action
+// raised after position, by a later correction, did not exist then:
+// [ReadModel.ReviewAsOf] leaves it out.)
 func (a ActionView) AsOf(position int64, today string) ActionView {
 	if a.ClosedAtPos != nil && *a.ClosedAtPos > position {
 		a.Status, a.Evidence, a.ClosedAt, a.ClosedAtPos, a.ClosedBy, a.Reason = domain.ActionOpen, "", nil, nil, "", ""

@@ -3,8 +3,10 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 )
@@ -191,4 +193,108 @@ func (m *ReadModel) LatestReview(ctx context.Context) (heldOn string, considered
 		return "", 0, false, fmt.Errorf("projections: latest review: %w", err)
 	}
 	return heldOn, consideredTo, true, nil
+}
+
+// ReviewAsOf returns review id as it stood after position: the corrections
+// and the void recorded later are not applied, the actions a later
+// correction added are left out, and the actions completed or cancelled
+// later (removed by a later correction too) are open. A review recorded
+// after position is returned as it was recorded. A report of a closed
+// window reads the reviews that bound it this way, so that a correction
+// made after the window's end never changes the report of that window: it
+// shows in the reports of the windows that contain it. It returns
+// ENOTFOUND for an unknown review.
+func (m *ReadModel) ReviewAsOf(ctx context.Context, id string, position int64) (ReviewView, error) {
+	cur, err := m.Review(ctx, id)
+	if err != nil {
+		return ReviewView{}, err
+	}
+	at := max(position, cur.Position)
+	var attendees, decisions, updated string
+	var from sql.NullInt64
+	v := cur
+	err = m.db.QueryRowContext(ctx, `SELECT version, held_on, title, attendees, notes, considered_from,
+		considered_to, decisions, status, updated_at FROM review_history WHERE id = ? AND position <= ?
+		ORDER BY position DESC LIMIT 1`, id, at).Scan(&v.Version, &v.HeldOn, &v.Title, &attendees, &v.Notes,
+		&from, &v.ConsideredTo, &decisions, &v.Status, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Not remembered (cannot happen once the projection has applied the
+		// review's events): the review as it stands.
+		return cur, nil
+	}
+	if err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	if err := json.Unmarshal([]byte(attendees), &v.Attendees); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: attendees: %w", id, position, err)
+	}
+	if err := json.Unmarshal([]byte(decisions), &v.Decisions); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: decisions: %w", id, position, err)
+	}
+	v.ConsideredFrom = nil
+	if from.Valid {
+		v.ConsideredFrom = &from.Int64
+	}
+	if v.UpdatedAt, err = parseTime(updated); err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	as, err := m.queryActions(ctx, `a.review_id = ? AND a.position <= ? ORDER BY a.seq`, "", id, at)
+	if err != nil {
+		return ReviewView{}, fmt.Errorf("projections: review %s as of %d: %w", id, position, err)
+	}
+	for i := range as {
+		as[i] = as[i].AsOf(at, "")
+		as[i].ReviewTitle, as[i].ReviewHeldOn = v.Title, v.HeldOn
+	}
+	v.Actions = as
+	return v, nil
+}
+
+// ReviewRecordChange is a correction or a void of a management review's
+// record, as the report of the window that contains it lists it.
+type ReviewRecordChange struct {
+	ReviewID string         `json:"review_id"`
+	Title    string         `json:"title"`   // the review's title after the event
+	HeldOn   string         `json:"held_on"` // its held_on after the event
+	Type     string         `json:"type"`    // management_review.corrected or .voided
+	Position int64          `json:"position"`
+	Time     time.Time      `json:"time"`
+	Actor    string         `json:"actor"`
+	Reason   string         `json:"reason"`
+	Changes  domain.Changes `json:"changes"`
+}
+
+// ReviewRecordChanges returns the corrections and voids of management
+// reviews recorded with a position in (after, until], in log order: a
+// correction made after a window's end is not in that window's report
+// (see [ReadModel.ReviewAsOf]) but in the report of the window that
+// contains it.
+func (m *ReadModel) ReviewRecordChanges(ctx context.Context, after, until int64) ([]ReviewRecordChange, error) {
+	rows, err := m.db.QueryContext(ctx, `SELECT id, title, held_on, event_type, position, event_time, actor, reason,
+		changes FROM review_history WHERE position > ? AND position <= ? AND event_type <> ?
+		ORDER BY position`, after, until, domain.EventManagementReviewHeld)
+	if err != nil {
+		return nil, fmt.Errorf("projections: review record changes: %w", err)
+	}
+	defer rows.Close()
+	var out []ReviewRecordChange
+	for rows.Next() {
+		var c ReviewRecordChange
+		var at, changes string
+		if err := rows.Scan(&c.ReviewID, &c.Title, &c.HeldOn, &c.Type, &c.Position, &at, &c.Actor, &c.Reason,
+			&changes); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: %w", err)
+		}
+		if c.Time, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: %w", err)
+		}
+		if err := json.Unmarshal([]byte(changes), &c.Changes); err != nil {
+			return nil, fmt.Errorf("projections: review record changes: changes at %d: %w", c.Position, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: review record changes: %w", err)
+	}
+	return out, nil
 }

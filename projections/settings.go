@@ -30,8 +30,26 @@ func applySettings(ctx context.Context, tx *sql.Tx, ev *eventstore.Event, e doma
 			name, v, ev.Position, formatTime(ev.Time), ev.Actor); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings_history (name, position, value) VALUES (?, ?, ?)
+			ON CONFLICT (name, position) DO NOTHING`, name, ev.Position, v); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// OrgNameAsOf returns the organisation's name as it stood after position
+// ("" when none was set by then): a report of a closed window names the
+// organisation as it was called at the window's end, whatever it is called
+// when the report is generated.
+func (m *ReadModel) OrgNameAsOf(ctx context.Context, position int64) (string, error) {
+	var name string
+	err := m.db.QueryRowContext(ctx, `SELECT value FROM settings_history WHERE name = 'org_name' AND position <= ?
+		ORDER BY position DESC LIMIT 1`, position).Scan(&name)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("projections: organisation name as of %d: %w", position, err)
+	}
+	return name, nil
 }
 
 // Settings returns the stored settings; empty ones when none were set.

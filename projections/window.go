@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -122,7 +123,39 @@ func ResolveWindow(ctx context.Context, reads WindowReads, since, until string) 
 	default:
 		return w, sb, ub, badWindowParam("until", "must be now, review:<id>, position:<n> or time:<RFC3339>")
 	}
+	if ar, ok := reads.(ReviewAsOfReads); ok && (ub.Kind == BoundReview || ub.Kind == BoundPosition) {
+		if err := BoundsAsOf(ctx, ar, max(w.Until, 0), &sb, &ub); err != nil {
+			return w, sb, ub, err
+		}
+	}
 	return w, sb, ub, nil
+}
+
+// ReviewAsOfReads reads a review as it stood at a position
+// (implemented by [ReadModel.ReviewAsOf]).
+type ReviewAsOfReads interface {
+	ReviewAsOf(ctx context.Context, id string, position int64) (ReviewView, error)
+}
+
+// BoundsAsOf replaces the review of each bound that has one with the review
+// as it stood after position. A closed window (one that ends at a review, a
+// position, or a time already past) describes its bounds as of its end, so
+// that a correction of a review recorded later never changes what the
+// window's answer or report says of it. [ResolveWindow] applies it to the
+// windows that end at a review or a position when reads offers
+// [ReviewAsOfReads]; the change report also to a past time.
+func BoundsAsOf(ctx context.Context, reads ReviewAsOfReads, position int64, bounds ...*Bound) error {
+	for _, b := range bounds {
+		if b.Review == nil {
+			continue
+		}
+		rv, err := reads.ReviewAsOf(ctx, b.Review.ID, position)
+		if err != nil {
+			return fmt.Errorf("projections: review %s as of position %d: %w", b.Review.ID, position, err)
+		}
+		b.Review = &rv
+	}
+	return nil
 }
 
 func badWindowParam(name, msg string) error {

@@ -104,17 +104,68 @@ func (s *Service) fold(ctx context.Context, stream string, apply func(domain.Eve
 }
 
 // CorrectManagementReview appends a correction of a review. ifMatch, when
-// not nil, is the review's version the caller last saw.
+// not nil, is the review's version the caller last saw. Each added action
+// gets its ActionID here if it has none. A correction that removes actions
+// cancels each in its own stream (review_action.cancelled, with the
+// correction's reason) in the same atomic append as the correction, each
+// stream at the version decided on: nothing is written unless all of it is.
 func (s *Service) CorrectManagementReview(ctx context.Context, cmd domain.CorrectManagementReview, ifMatch *int64) (Result, error) {
+	for i := range cmd.AddActions {
+		if cmd.AddActions[i].ActionID == "" {
+			cmd.AddActions[i].ActionID = domain.ActionID(newID())
+		}
+	}
 	s.directory.Lock()
 	defer s.directory.Unlock()
 	log, err := s.reviewLog(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	return s.onReview(ctx, cmd.ReviewID, ifMatch, cmd.Meta, func(r *domain.ManagementReview) ([]domain.Event, error) {
-		return r.Correct(cmd, log, s.now())
-	})
+	if len(cmd.RemoveActions) == 0 {
+		return s.onReview(ctx, cmd.ReviewID, ifMatch, cmd.Meta, func(r *domain.ManagementReview) ([]domain.Event, error) {
+			return r.Correct(cmd, log, s.now())
+		})
+	}
+	r, err := s.LoadReview(ctx, cmd.ReviewID)
+	if err != nil {
+		return Result{}, err
+	}
+	if ifMatch != nil && *ifMatch != r.Version {
+		return Result{}, &domain.Error{Code: domain.EPRECONDITION,
+			Message: fmt.Sprintf("management review %s is at version %d, not %d as the request expected", r.ID, r.Version, *ifMatch),
+			Err:     &eventstore.ConflictError{Stream: r.ID.Stream(), Expected: *ifMatch, Actual: r.Version}}
+	}
+	now := s.now()
+	if err := cmd.Meta.CheckEffectiveOn(now); err != nil {
+		return Result{}, err
+	}
+	events, err := r.Correct(cmd, log, now)
+	if err != nil {
+		return Result{}, err
+	}
+	parts := []part{{stream: r.ID.Stream(), expected: r.Version, events: events}}
+	for _, id := range cmd.RemoveActions {
+		a, ok := domain.NewReviewAction(r, id)
+		if !ok { // Correct refuses such an id; kept for safety
+			return Result{}, domain.Errorf(domain.EINVALID, "%s is not an action of management review %s", id, r.ID)
+		}
+		if err := s.fold(ctx, id.Stream(), a.Apply); err != nil {
+			return Result{}, fmt.Errorf("load action %s: %w", id, err)
+		}
+		cancel, err := a.Cancel(domain.CancelAction{Meta: cmd.Meta, ReviewID: r.ID, ActionID: id}, r.Status, now)
+		if err != nil {
+			return Result{}, fmt.Errorf("remove action %s: %w", id, err)
+		}
+		parts = append(parts, part{stream: id.Stream(), expected: a.Version, events: cancel})
+	}
+	stored, err := s.commit(ctx, cmd.Meta, now, parts)
+	if err != nil {
+		return Result{}, err
+	}
+	mine, last := stored[0], stored[len(stored)-1]
+	res := Result{Stream: r.ID.Stream(), Events: mine, Version: mine[len(mine)-1].Version,
+		Position: last[len(last)-1].Position}
+	return res, s.wait(ctx, res.Stream, res.Position)
 }
 
 // VoidManagementReview voids a review recorded in error.

@@ -60,7 +60,7 @@ type Map struct {
 	Relationships []Relationship
 	// Link, when set, returns the URL of a party's page; the SVG links each
 	// party to it (DOT and Mermaid too).
-	Link func(partyID string) string
+	Link func(partyID string) string `json:"-"`
 	// Since says what the marked changes are measured from, in the legend
 	// and the descriptions ("added since the review"); "the review" when
 	// empty.
@@ -71,7 +71,7 @@ type Map struct {
 type Grid struct {
 	Title   string // defaults to "Interested parties: power–interest grid"
 	Parties []Party
-	Link    func(partyID string) string
+	Link    func(partyID string) string `json:"-"`
 }
 
 // Quadrants of the power–interest grid, as [Quadrant] returns them.

@@ -105,7 +105,7 @@ func (s *Server) windowEnd(ctx context.Context, d *fieldDecoder, name string) *i
 
 func (s *Server) handleReviewCorrect(w http.ResponseWriter, r *http.Request) error {
 	expect, d, err := conditionalBody(r, "held_on", "title", "attendees", "notes", "considered_from",
-		"considered_to", "decisions", "reason", "trigger")
+		"considered_to", "decisions", "add_actions", "remove_actions", "reason", "trigger")
 	if err != nil {
 		return err
 	}
@@ -126,6 +126,10 @@ func (s *Server) handleReviewCorrect(w http.ResponseWriter, r *http.Request) err
 		ds := d.strings("decisions")
 		cmd.Decisions = &ds
 	}
+	cmd.AddActions = actionInputs(d, "add_actions")
+	for _, id := range d.strings("remove_actions") {
+		cmd.RemoveActions = append(cmd.RemoveActions, domain.ActionID(id))
+	}
 	if err := d.err(); err != nil {
 		return err
 	}
@@ -133,7 +137,42 @@ func (s *Server) handleReviewCorrect(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.writeReview(w, r, cmd.ReviewID, res)
+	rv, err := s.ReviewOutputs.Review(r.Context(), string(cmd.ReviewID))
+	if err != nil {
+		return err
+	}
+	out := reviewCorrected{ReviewView: rv, AddedActions: []projections.ActionView{}}
+	for _, e := range res.Events {
+		if c, ok := decodeCorrected(e.Type, e.Schema, e.Data); ok {
+			for _, a := range c.ActionsAdded {
+				for _, av := range rv.Actions {
+					if av.ID == string(a.ActionID) {
+						out.AddedActions = append(out.AddedActions, av)
+					}
+				}
+			}
+		}
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// reviewCorrected is the answer to a correction: the review as it now is,
+// and the actions the correction added, with their ids.
+type reviewCorrected struct {
+	projections.ReviewView
+	AddedActions []projections.ActionView `json:"added_actions"`
+}
+
+// decodeCorrected decodes a stored management_review.corrected.
+func decodeCorrected(typ string, schema int, data []byte) (domain.ManagementReviewCorrected, bool) {
+	if typ != domain.EventManagementReviewCorrected {
+		return domain.ManagementReviewCorrected{}, false
+	}
+	de, err := domain.Decode(typ, schema, data)
+	c, ok := de.(domain.ManagementReviewCorrected)
+	return c, err == nil && ok
 }
 
 func (s *Server) handleReviewVoid(w http.ResponseWriter, r *http.Request) error {

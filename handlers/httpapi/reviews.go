@@ -35,7 +35,7 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 		ConsideredFrom: s.windowEnd(r.Context(), d, "considered_from"),
 		ConsideredTo:   s.windowEnd(r.Context(), d, "considered_to"),
 		Decisions:      d.strings("decisions"),
-		Actions:        actionInputs(d),
+		Actions:        actionInputs(d, "actions"),
 	}
 	if err := d.err(); err != nil {
 		return err
@@ -58,20 +58,21 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// actionInputs decodes "actions": [{title, owner, due_on}] of a new review.
-func actionInputs(d *fieldDecoder) []domain.ActionInput {
+// actionInputs decodes a list of actions [{title, owner, due_on}]: the
+// "actions" of a new review, the "add_actions" of a correction.
+func actionInputs(d *fieldDecoder, name string) []domain.ActionInput {
 	var in []struct {
 		Title string `json:"title"`
 		Owner string `json:"owner"`
 		DueOn string `json:"due_on"`
 	}
-	if !d.has("actions") || d.isNull("actions") {
+	if !d.has(name) || d.isNull(name) {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(d.m["actions"]))
+	dec := json.NewDecoder(bytes.NewReader(d.m[name]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		d.fail("actions", "must be a list of {title, owner, due_on}")
+		d.fail(name, "must be a list of {title, owner, due_on}")
 		return nil
 	}
 	out := make([]domain.ActionInput, 0, len(in))

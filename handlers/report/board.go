@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
@@ -50,6 +52,9 @@ type Board struct {
 	// read model gives no relationships ([RelationshipReads]).
 	Map      diagrams.Map
 	MapDrawn bool
+	// ReviewRecords are the corrections and voids of management review
+	// records made in the window (records.go).
+	ReviewRecords []ReviewRecord
 }
 
 // RelationshipReads reads the relationships the map draws (implemented by
@@ -150,13 +155,50 @@ type LogReader interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Event, error)
 }
 
+// WindowEndReads reads what a closed window's report shows as it stood at
+// the window's end (implemented by *projections.ReadModel): the reviews that
+// bound the window, the organisation's name, and the position a time
+// resolves to. Without it the report shows them as they stand, and a time
+// window stays open.
+type WindowEndReads interface {
+	projections.ReviewAsOfReads
+	OrgNameAsOf(ctx context.Context, position int64) (string, error)
+	PositionAt(ctx context.Context, t time.Time) (int64, error)
+}
+
 // closeWindow decides whether the window is closed and, if so, ties the
 // report to the window's last event: the footer names it, and open items are
 // judged against its date.
-func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Window) error {
+//
+// A window that ends at a review or a position is closed. One that ends at a
+// time is closed once that time has passed at generation: the time then
+// resolves to a fixed position, the last event recorded at or before it
+// ([projections.ReadModel.PositionAt]), so that events appended later never
+// enter the window. A time not yet past leaves the window open: it ends at
+// the head read at generation, like until=now.
+func (b *Builder) closeWindow(ctx context.Context, rep *Report, w *projections.Window) error {
 	rep.AsOf = rep.Integrity.HeadPosition
-	if rep.Until.Kind == projections.BoundNow || w.Until == 0 || !w.UntilTime.IsZero() {
+	if rep.Until.Kind == projections.BoundNow || (w.Until == 0 && w.UntilTime.IsZero()) {
 		return nil
+	}
+	var endDate string
+	if !w.UntilTime.IsZero() {
+		wr, ok := b.Reads.(WindowEndReads)
+		if !w.UntilTime.Before(rep.GeneratedAt) || !ok {
+			w.Until = rep.Integrity.HeadPosition
+			if w.Until == 0 {
+				w.Until = -1 // an empty log
+			}
+			return nil
+		}
+		p, err := wr.PositionAt(ctx, w.UntilTime)
+		if err != nil {
+			return fmt.Errorf("report: position at %s: %w", w.UntilTime.Format(time.RFC3339Nano), err)
+		}
+		w.Until, rep.Until.Position, endDate = p, p, w.UntilTime.Format(domain.DateLayout)
+		if p == 0 {
+			w.Until = -1 // nothing was recorded by then
+		}
 	}
 	lr, ok := b.Log.(LogReader)
 	if !ok {
@@ -166,7 +208,7 @@ func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Wi
 	rep.Closed, rep.AsOf = true, end
 	rep.Integrity = Integrity{WindowEnd: true, HeadPosition: end}
 	if end == 0 {
-		rep.AsOfDate = rep.GeneratedAt.UTC().Format(domain.DateLayout)
+		rep.AsOfDate = cmp.Or(endDate, rep.GeneratedAt.UTC().Format(domain.DateLayout))
 		return nil
 	}
 	evs, err := lr.ReadAll(ctx, end-1, 1)
@@ -178,6 +220,45 @@ func (b *Builder) closeWindow(ctx context.Context, rep *Report, w projections.Wi
 	}
 	rep.Integrity.HeadHash = evs[0].Hash
 	rep.AsOfDate = evs[0].Time.UTC().Format(domain.DateLayout)
+	return nil
+}
+
+// asOfWindowEnd reads, for a closed window, the reviews that bound it and
+// the organisation's name as they stood at the window's end: a correction,
+// a void or a rename recorded later shows in the reports of the windows that
+// contain it, never in this one. For an open window they are read as they
+// stand. A name given to the Builder (Organisation) overrides the stored
+// one either way.
+func (b *Builder) asOfWindowEnd(ctx context.Context, rep *Report) error {
+	wr, ok := b.Reads.(WindowEndReads)
+	closed := ok && rep.Closed
+	if closed && rep.Until.Kind == projections.BoundTime {
+		// ResolveWindow did it already for a window that ends at a review
+		// or a position; a time window closes here.
+		if err := projections.BoundsAsOf(ctx, wr, rep.AsOf, &rep.Since, &rep.Until); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	if rep.Organisation != "" {
+		return nil
+	}
+	switch sr, ok := b.Reads.(SettingsReads); {
+	case closed:
+		name, err := wr.OrgNameAsOf(ctx, rep.AsOf)
+		if err != nil {
+			return fmt.Errorf("report: settings: %w", err)
+		}
+		rep.Organisation = name
+	case ok:
+		st, err := sr.Settings(ctx)
+		if err != nil {
+			return fmt.Errorf("report: settings: %w", err)
+		}
+		rep.Organisation = st.OrgName
+	}
+	if rep.Organisation == "" {
+		rep.Organisation = DefaultOrganisation
+	}
 	return nil
 }
 

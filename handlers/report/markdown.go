@@ -21,6 +21,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	m.grid(r)
 	m.previous(r)
+	m.reviewRecords(r)
 	m.open(r)
 	m.annex(r)
 	m.signOff(r)

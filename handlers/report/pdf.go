@@ -48,6 +48,7 @@ func WritePDF(w io.Writer, r *Report) error {
 	p.grid()
 	p.relationshipMap()
 	p.previous()
+	p.reviewRecords()
 	p.open()
 	p.annex()
 	p.signOff()

@@ -270,12 +270,14 @@ type Integrity struct {
 	Checkpoint   string // the latest signed checkpoint ("" when none, not available, or a closed window)
 }
 
-// Label says which event HeadPosition names.
+// Label says which event HeadPosition names, and for an open window (until
+// now, or a time not yet past at generation) that the report is not
+// reproducible: generated again later, it reads a later head.
 func (in Integrity) Label() string {
 	if in.WindowEnd {
 		return "Last event of the window"
 	}
-	return "Log head at generation"
+	return "Log head at generation (open window — not reproducible)"
 }
 
 // Build reads the window, the register and the log head and returns the
@@ -292,18 +294,6 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 	}
 	rep := &Report{Title: Title, Organisation: strings.TrimSpace(b.Organisation), GeneratedAt: now().UTC(),
 		GeneratedBy: req.GeneratedBy, names: map[string]string{}}
-	if rep.Organisation == "" {
-		if sr, ok := b.Reads.(SettingsReads); ok {
-			st, err := sr.Settings(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("report: settings: %w", err)
-			}
-			rep.Organisation = st.OrgName
-		}
-	}
-	if rep.Organisation == "" {
-		rep.Organisation = DefaultOrganisation
-	}
 
 	head, hash, err := b.Log.Head(ctx)
 	if err != nil {
@@ -339,7 +329,13 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Report, error) {
 		}
 	}
 	rep.Since, rep.Until = since, until
-	if err := b.closeWindow(ctx, rep, w); err != nil {
+	if err := b.closeWindow(ctx, rep, &w); err != nil {
+		return nil, err
+	}
+	if err := b.asOfWindowEnd(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := b.reviewRecords(ctx, rep, w); err != nil {
 		return nil, err
 	}
 
