@@ -176,6 +176,7 @@ type ReadModel struct {
 	// applyMu serialises batches: Run's, Rebuild's and the wipe.
 	applyMu sync.Mutex
 	projs   []projection
+	stmts   *stmtCache // the projections' write statements, held across batches
 
 	mu      sync.Mutex
 	applied int64         // lowest checkpoint after the last commit
@@ -219,6 +220,12 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 		newObjectives(), newRequirementReviews(), newCommunications()}
 	m.projs = append(m.projs, newRelationships())
 	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
+	m.stmts = newStmtCache(m.wdb)
+	for _, p := range m.projs {
+		if u, ok := p.(stmtUser); ok {
+			u.useStmts(m.stmts)
+		}
+	}
 	m.setCacheLimit(liveCacheParties)
 	cp, err := m.Checkpoint(ctx)
 	if err != nil {
@@ -416,9 +423,12 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 	defer m.setCacheLimit(liveCacheParties)
 
 	// Read the next batch while the current one is applied.
+	// The reader also decodes the events' data, so on two cores the JSON
+	// decoding runs beside the apply instead of inside it.
 	type batch struct {
-		events []eventstore.Event
-		err    error
+		events  []eventstore.Event
+		decoded []decoded
+		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	batches := make(chan batch, 1)
@@ -434,8 +444,12 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 			if err == nil && len(events) == 0 {
 				return
 			}
+			var dec []decoded
+			if err == nil {
+				dec = decodeAll(events)
+			}
 			select {
-			case batches <- batch{events, err}:
+			case batches <- batch{events, dec, err}:
 			case <-ctx.Done():
 				return
 			}
@@ -450,7 +464,7 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 		if b.err != nil {
 			return fmt.Errorf("projections: rebuild: read log: %w", b.err)
 		}
-		if err := m.applyLocked(ctx, b.events); err != nil {
+		if err := m.applyLocked(ctx, b.events, b.decoded); err != nil {
 			return fmt.Errorf("projections: rebuild: %w", err)
 		}
 		n += len(b.events)
@@ -504,7 +518,7 @@ func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
 // [eventstore.Store.Subscribe] callback of Run.
 func (m *ReadModel) apply(ctx context.Context, events []eventstore.Event) error {
 	m.applyMu.Lock()
-	err := m.applyLocked(ctx, events)
+	err := m.applyLocked(ctx, events, nil)
 	m.applyMu.Unlock()
 	if err == nil && m.onCommit != nil && len(events) > 0 {
 		m.onCommit(ctx, events)
@@ -514,8 +528,9 @@ func (m *ReadModel) apply(ctx context.Context, events []eventstore.Event) error 
 
 // applyLocked applies events to every projection whose checkpoint is below
 // them, and moves the checkpoints, all in one transaction. On any error
-// nothing is written. The caller holds applyMu.
-func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) (err error) {
+// nothing is written. The caller holds applyMu. dec, if not nil, holds the
+// events' decoded data ([decodeAll]); otherwise each event is decoded here.
+func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event, dec []decoded) (err error) {
 	if len(events) == 0 {
 		return nil
 	}
@@ -528,6 +543,7 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
+	m.stmts.prepareWanted(ctx) // before the batch holds the writer's connection
 	start := time.Now()
 	committed := false
 	defer func() {
@@ -557,7 +573,12 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event) 
 		if ev.Position <= slices.Min(cps) {
 			continue // every projection has it already
 		}
-		de, err := decode(ev)
+		var de domain.Event
+		if dec != nil {
+			de, err = dec[i].event, dec[i].err
+		} else {
+			de, err = decode(ev)
+		}
 		if err != nil {
 			return fmt.Errorf("event %d (%s, id %s): %w", ev.Position, ev.Type, ev.ID, err)
 		}
@@ -618,6 +639,21 @@ func decode(ev *eventstore.Event) (domain.Event, error) {
 		return nil, nil
 	}
 	return domain.Decode(ev.Type, ev.Schema, ev.Data)
+}
+
+// decoded is one event's data decoded ahead of its batch, or the error.
+type decoded struct {
+	event domain.Event
+	err   error
+}
+
+// decodeAll decodes the data of events (see [decode]).
+func decodeAll(events []eventstore.Event) []decoded {
+	out := make([]decoded, len(events))
+	for i := range events {
+		out[i].event, out[i].err = decode(&events[i])
+	}
+	return out
 }
 
 // Time columns hold eventstore.TimeFormat, whose fixed width keeps text order

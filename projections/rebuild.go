@@ -79,6 +79,10 @@ func restoreDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
 	}
+	// Let SQLite's sorter use a second thread for the index builds.
+	if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s[1]); err != nil {
 			return fmt.Errorf("restore index %s: %w", s[0], err)
