@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -118,6 +119,37 @@ func BenchmarkRebuildAtScale(b *testing.B) {
 	b.ReportMetric(rawCPU.Seconds()/cpu.Seconds(), "x-raw-read-cpu")
 }
 
+// mustScaleReadModel opens the read model of the synthetic log of the
+// at-scale benchmarks, caught up to its head.
+func mustScaleReadModel(b *testing.B) (m *ReadModel, rdb *sql.DB, o synth.Options) {
+	b.Helper()
+	ctx := context.Background()
+	store, path, o := mustScaleLog(b)
+	var err error
+	// The read model is kept next to a kept log: rebuilding 1M events for
+	// every -count would dominate the run. Open's migrations reset it when
+	// the projections changed, and then it is rebuilt.
+	rmPath := filepath.Join(b.TempDir(), "read.db")
+	if os.Getenv("PARTYLEDGER_BENCH_DIR") != "" {
+		rmPath = strings.TrimSuffix(path, ".db") + ".readmodel.db"
+	}
+	rdb, err = sqlite.OpenDB(rmPath, sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rdb.Close() })
+	m, err = Open(ctx, rdb, store, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cp, err := m.Checkpoint(ctx); err != nil || cp != int64(o.Events) {
+		if err := m.Rebuild(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return m, rdb, o
+}
+
 // BenchmarkQueriesAtScale measures the queries a user waits for on a large
 // register: the change feed since the last management review (detailed and
 // net, resolved as GET /changes does: last review, checkpoint, items; the
@@ -130,28 +162,7 @@ func BenchmarkRebuildAtScale(b *testing.B) {
 // sql.RawBytes, measured interleaved in the same run.
 func BenchmarkQueriesAtScale(b *testing.B) {
 	ctx := context.Background()
-	store, path, o := mustScaleLog(b)
-	// The read model is kept next to a kept log: rebuilding 1M events for
-	// every -count would dominate the run. Open's migrations reset it when
-	// the projections changed, and then it is rebuilt.
-	rmPath := filepath.Join(b.TempDir(), "read.db")
-	if os.Getenv("PARTYLEDGER_BENCH_DIR") != "" {
-		rmPath = strings.TrimSuffix(path, ".db") + ".readmodel.db"
-	}
-	rdb, err := sqlite.OpenDB(rmPath, sqlite.WithSynchronous(sqlite.SynchronousNormal))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rdb.Close()
-	m, err := Open(ctx, rdb, store, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if cp, err := m.Checkpoint(ctx); err != nil || cp != int64(o.Events) {
-		if err := m.Rebuild(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	m, rdb, o := mustScaleReadModel(b)
 	last, ok, err := m.LastReview(ctx)
 	if err != nil || !ok {
 		b.Fatalf("last review: %v %v", ok, err)
@@ -366,4 +377,61 @@ func (r *rawLog) query(b *testing.B, q string, args ...any) int {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkNetPageAtScale walks the net view of a window of the last 10,000
+// feed items a page of [DefaultPageLimit] groups at a time, as a client
+// following `next` on GET /changes?view=net does. Each b.Loop is one walk
+// of every page; it reports the page latencies (p50-ms, p99-ms; the first
+// page of a walk apart as first-p50-ms, since it is the one that finds the
+// window's groups), pages and items per walk, and the allocated bytes per
+// page (B/page). The net view's cache is emptied before each walk, so every
+// walk starts cold.
+func BenchmarkNetPageAtScale(b *testing.B) {
+	ctx := context.Background()
+	m, rdb, _ := mustScaleReadModel(b)
+	var after, until int64
+	if err := rdb.QueryRow(`SELECT position FROM changes ORDER BY position DESC LIMIT 1 OFFSET 9999`).Scan(&after); err != nil {
+		b.Fatal(err)
+	}
+	after-- // the window holds the 10,000th item from the end
+	until, err := m.Checkpoint(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := Window{After: after, Until: until}
+	var lat, first []time.Duration
+	pages, items := 0, 0
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for b.Loop() {
+		m.resetNetCache()
+		pages, items = 0, 0
+		for offset := 0; ; {
+			t0 := time.Now()
+			page, next, err := m.NetPage(ctx, w, offset, DefaultPageLimit)
+			d := time.Since(t0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if offset == 0 {
+				first = append(first, d)
+			} else {
+				lat = append(lat, d)
+			}
+			pages++
+			items += len(page)
+			if next == 0 {
+				break
+			}
+			offset = next
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	all := append(slices.Clone(lat), first...)
+	reportLatencies(b, all, "")
+	reportLatencies(b, first, "first-")
+	b.ReportMetric(float64(pages), "pages")
+	b.ReportMetric(float64(items), "items")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(len(all)), "B/page")
 }

@@ -141,6 +141,7 @@ type ReadModel struct {
 	applyMu sync.Mutex
 	projs   []projection
 	stmts   *stmtCache // the projections' write statements, held across batches
+	nets    netCache   // the net view's window indexes (net_index.go)
 
 	mu      sync.Mutex
 	applied int64         // lowest checkpoint after the last commit

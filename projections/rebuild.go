@@ -230,6 +230,7 @@ func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
 	for _, p := range m.projs {
 		p.end(false) // forget cached state either way
 	}
+	m.nets.invalidate()
 	if err != nil {
 		return err
 	}
