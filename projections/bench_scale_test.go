@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,11 @@ func scaleOptions() synth.Options {
 	o := synth.Options{Events: 100_000, Parties: 1_000, Reviews: 8}
 	if os.Getenv("PARTYLEDGER_BENCH_LARGE") == "1" {
 		o.Events, o.Parties = 1_000_000, 10_000
+	}
+	// PARTYLEDGER_BENCH_PARTIES sets the number of parties alone (pages
+	// at 10k parties without building the 1M log).
+	if n, err := strconv.Atoi(os.Getenv("PARTYLEDGER_BENCH_PARTIES")); err == nil && n > 0 {
+		o.Parties = n
 	}
 	o.Tail = o.Events / 100
 	return o
