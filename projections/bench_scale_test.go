@@ -174,8 +174,9 @@ func BenchmarkQueriesAtScale(b *testing.B) {
 		b.Fatalf("last review: %v %v", ok, err)
 	}
 	parties, err := m.Parties(ctx, PartyFilter{})
-	if err != nil || len(parties) != o.Parties {
-		b.Fatalf("%d parties (%v), want %d", len(parties), err, o.Parties)
+	// Short party streams (PARTYLEDGER_BENCH_PARTIES) may end retired.
+	if err != nil || len(parties) > o.Parties || len(parties) < o.Parties*9/10 {
+		b.Fatalf("%d parties (%v), want %d (at least 90 %% active)", len(parties), err, o.Parties)
 	}
 	raw := &rawLog{db: rdb}
 	rng := rand.New(rand.NewPCG(1, 2))
