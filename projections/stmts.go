@@ -127,12 +127,16 @@ func (b *rowBuffer) add(ctx context.Context, vals ...any) error {
 	return err
 }
 
-// flush writes the rows not yet written.
+// flush writes the rows not yet written, in one statement (held too: a
+// live batch of one event writes its row with a held one-row INSERT).
 func (b *rowBuffer) flush(ctx context.Context) error {
 	if len(b.args) == 0 {
 		return nil
 	}
-	_, err := b.tx.ExecContext(ctx, b.query(len(b.args)/b.cols), b.args...)
+	s, err := b.prepare(ctx, b.tx, b.query(len(b.args)/b.cols))
+	if err == nil {
+		_, err = s.ExecContext(ctx, b.args...)
+	}
 	clear(b.args)
 	b.args = b.args[:0]
 	return err
