@@ -25,18 +25,27 @@ import (
 // before it (clocks, concurrent commits) is flagged late and found through
 // a small partial index. See [ReadModel.EventPositions].
 type auditIndex struct {
-	ins       *sql.Stmt
-	tmax      string // tmax of the last applied event
-	tmaxKnown bool   // tmax is loaded (false after a failed batch or a wipe)
+	ins       *rowBuffer // audit_index, written in multi-row INSERTs
+	tmax      string     // tmax of the last applied event
+	tmaxKnown bool       // tmax is loaded (false after a failed batch or a wipe)
 }
 
-func newAuditIndex() *auditIndex { return &auditIndex{} }
+func newAuditIndex() *auditIndex {
+	return &auditIndex{ins: newRowBuffer(`INSERT INTO audit_index (position, stream, party_id,
+			requirement_id, type, actor, "trigger", time, tmax, late) VALUES `,
+		` ON CONFLICT (position) DO NOTHING`, 10, 64)}
+}
+
+func (a *auditIndex) useStmts(c *stmtCache) { a.ins.useStmts(c) }
 
 func (a *auditIndex) name() string      { return "audit" }
 func (a *auditIndex) tables() []string  { return []string{"audit_index"} }
 func (a *auditIndex) setCacheLimit(int) {}
-func (a *auditIndex) flush(context.Context) error {
-	return nil // apply writes directly: one row per event
+func (a *auditIndex) flush(ctx context.Context) error {
+	if err := a.ins.flush(ctx); err != nil {
+		return fmt.Errorf("write audit index: %w", err)
+	}
+	return nil
 }
 
 // everyEvent marks the audit index as taking events of types this code does
@@ -54,14 +63,11 @@ func wantsEveryEvent(p projection) bool {
 }
 
 func (a *auditIndex) begin(ctx context.Context, tx *sql.Tx) error {
-	var err error
-	a.ins, err = tx.PrepareContext(ctx, `INSERT INTO audit_index (position, stream, party_id,
-			requirement_id, type, actor, "trigger", time, tmax, late)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`)
-	if err != nil || a.tmaxKnown {
-		return err
+	a.ins.begin(tx)
+	if a.tmaxKnown {
+		return nil
 	}
-	err = tx.QueryRowContext(ctx, `SELECT tmax FROM audit_index ORDER BY position DESC LIMIT 1`).Scan(&a.tmax)
+	err := tx.QueryRowContext(ctx, `SELECT tmax FROM audit_index ORDER BY position DESC LIMIT 1`).Scan(&a.tmax)
 	if errors.Is(err, sql.ErrNoRows) {
 		a.tmax, err = "", nil
 	}
@@ -73,7 +79,7 @@ func (a *auditIndex) begin(ctx context.Context, tx *sql.Tx) error {
 }
 
 func (a *auditIndex) end(committed bool) {
-	a.ins = nil
+	a.ins.end()
 	if !committed {
 		a.tmaxKnown = false
 	}
@@ -88,9 +94,8 @@ func (a *auditIndex) apply(ctx context.Context, ev *eventstore.Event, de domain.
 	} else {
 		a.tmax = at
 	}
-	_, err := a.ins.ExecContext(ctx, ev.Position, ev.Stream, nullIfEmpty(party), nullIfEmpty(req),
+	return a.ins.add(ctx, ev.Position, ev.Stream, nullIfEmpty(party), nullIfEmpty(req),
 		ev.Type, ev.Actor, ev.Trigger, at, a.tmax, late)
-	return err
 }
 
 func nullIfEmpty(s string) any {

@@ -13,6 +13,7 @@ import (
 // into communication_plan and communication.sent events (one stream each)
 // into communications: the plan and the log of clause 7.4.
 type communications struct {
+	heldStmts
 	insPlan, insSent *sql.Stmt
 }
 
@@ -26,13 +27,13 @@ func (c *communications) end(bool)                    { c.insPlan, c.insSent = n
 
 func (c *communications) begin(ctx context.Context, tx *sql.Tx) error {
 	var err error
-	c.insPlan, err = tx.PrepareContext(ctx, `INSERT INTO communication_plan (id, party_id, position, topic,
+	c.insPlan, err = c.prepare(ctx, tx, `INSERT INTO communication_plan (id, party_id, position, topic,
 			"when", frequency, channel, communicator, priority, planned_at, planned_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return err
 	}
-	c.insSent, err = tx.PrepareContext(ctx, `INSERT INTO communications (id, position, party_id,
+	c.insSent, err = c.prepare(ctx, tx, `INSERT INTO communications (id, position, party_id,
 			plan_entry_id, channel, sent_by, summary, evidence_ref, sent_at, recorded_at, recorded_by)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	return err

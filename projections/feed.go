@@ -18,15 +18,33 @@ import (
 // requirement title, kind) in change_parties and change_requirements, so that
 // it depends on no other projection's checkpoint.
 type feed struct {
+	heldStmts
 	limit   int
 	parties map[string]*partyRefState
 	reqs    map[string]*reqRefState
 	dirtyP  []*partyRefState
 	dirtyR  []*reqRefState
 
-	ins, selParty, selReq, upParty, upReq *sql.Stmt
-	obj                                   feedObjectives    // objectives, reviews, communications (feed_objectives.go)
-	rel                                   feedRelationships // relationships (feed_relationships.go)
+	ins                              *rowBuffer // changes, written in multi-row INSERTs
+	selParty, selReq, upParty, upReq *sql.Stmt
+	obj                              feedObjectives    // objectives, reviews, communications (feed_objectives.go)
+	rel                              feedRelationships // relationships (feed_relationships.go)
+}
+
+// insertChange writes the rows of the changes table.
+func insertChange() *rowBuffer {
+	return newRowBuffer(`INSERT INTO changes (position, event_id, event_type, event_time, actor, reason,
+			event_trigger, party_id, party_name, party_scope, party_category, requirement_id,
+			requirement_title, requirement_kind, change_kind, changes, objective, relationship_id, relationship, effective_on)
+		VALUES `, ``, 20, 32)
+}
+
+// useStmts gives the feed and its parts the read model's statement cache.
+func (f *feed) useStmts(c *stmtCache) {
+	f.heldStmts.useStmts(c)
+	f.ins.useStmts(c)
+	f.obj.useStmts(c)
+	f.rel.useStmts(c)
 }
 
 type partyRefState struct {
@@ -41,7 +59,7 @@ type reqRefState struct {
 }
 
 func newFeed() *feed {
-	return &feed{parties: map[string]*partyRefState{}, reqs: map[string]*reqRefState{}}
+	return &feed{parties: map[string]*partyRefState{}, reqs: map[string]*reqRefState{}, ins: insertChange()}
 }
 
 func (f *feed) name() string { return "changes" }
@@ -61,13 +79,10 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 			return nil
 		}
 		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
+		s, err = f.prepare(ctx, tx, q)
 		return s
 	}
-	f.ins = prep(`INSERT INTO changes (position, event_id, event_type, event_time, actor, reason,
-			event_trigger, party_id, party_name, party_scope, party_category, requirement_id,
-			requirement_title, requirement_kind, change_kind, changes, objective, relationship_id, relationship, effective_on)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	f.ins.begin(tx)
 	f.selParty = prep(`SELECT name, scope, category FROM change_parties WHERE id = ?`)
 	f.selReq = prep(`SELECT party_id, title, kind FROM change_requirements WHERE id = ?`)
 	f.upParty = prep(`INSERT INTO change_parties (id, name, scope, category) VALUES (?, ?, ?, ?)
@@ -86,7 +101,8 @@ func (f *feed) begin(ctx context.Context, tx *sql.Tx) error {
 }
 
 func (f *feed) end(committed bool) {
-	f.ins, f.selParty, f.selReq, f.upParty, f.upReq = nil, nil, nil, nil, nil
+	f.ins.end()
+	f.selParty, f.selReq, f.upParty, f.upReq = nil, nil, nil, nil
 	f.obj.end()
 	f.rel.end()
 	f.dirtyP, f.dirtyR = f.dirtyP[:0], f.dirtyR[:0]
@@ -117,10 +133,9 @@ func (f *feed) apply(ctx context.Context, ev *eventstore.Event, de domain.Event)
 	if err != nil {
 		return err
 	}
-	_, err = f.ins.ExecContext(ctx, item.Position, item.EventID, item.Type, formatTime(item.Time),
+	return f.ins.add(ctx, item.Position, item.EventID, item.Type, formatTime(item.Time),
 		item.Actor, item.Reason, item.Trigger, item.Party.ID, item.Party.Name, item.Party.Scope,
 		item.Party.Category, rid, rtitle, rkind, item.Change, string(changes), obj, relID, rel, ev.EffectiveOn)
-	return err
 }
 
 // item builds the feed item of one event and updates the names the feed
@@ -288,6 +303,9 @@ func (rs *reqRefState) apply(c domain.Changes) {
 }
 
 func (f *feed) flush(ctx context.Context) error {
+	if err := f.ins.flush(ctx); err != nil {
+		return fmt.Errorf("write changes: %w", err)
+	}
 	for _, ps := range f.dirtyP {
 		if _, err := f.upParty.ExecContext(ctx, ps.ref.ID, ps.ref.Name, ps.ref.Scope, ps.ref.Category); err != nil {
 			return fmt.Errorf("write party names %s: %w", ps.ref.ID, err)

@@ -16,6 +16,7 @@ import (
 // KPI targets the feed shows in change_objectives and change_kpis, written
 // straight to the batch's transaction.
 type feedObjectives struct {
+	heldStmts
 	selObj, upObj, selKPI, upKPI *sql.Stmt
 }
 
@@ -26,7 +27,7 @@ func (o *feedObjectives) begin(ctx context.Context, tx *sql.Tx) error {
 			return nil
 		}
 		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
+		s, err = o.prepare(ctx, tx, q)
 		return s
 	}
 	o.selObj = prep(`SELECT title FROM change_objectives WHERE id = ?`)

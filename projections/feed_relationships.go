@@ -35,6 +35,7 @@ type RelationshipRef struct {
 // It keeps each relationship's ends, kind and label in change_relationships,
 // written straight to the batch's transaction.
 type feedRelationships struct {
+	heldStmts
 	sel, up *sql.Stmt
 	// mem keeps the names instead when there is no transaction (the
 	// history read from the log alone, [HistoryFromLog]).
@@ -43,11 +44,11 @@ type feedRelationships struct {
 
 func (o *feedRelationships) begin(ctx context.Context, tx *sql.Tx) error {
 	var err error
-	if o.sel, err = tx.PrepareContext(ctx, `SELECT from_party_id, to_party_id, kind, label
+	if o.sel, err = o.prepare(ctx, tx, `SELECT from_party_id, to_party_id, kind, label
 		FROM change_relationships WHERE id = ?`); err != nil {
 		return err
 	}
-	o.up, err = tx.PrepareContext(ctx, `INSERT INTO change_relationships (id, from_party_id, to_party_id, kind, label)
+	o.up, err = o.prepare(ctx, tx, `INSERT INTO change_relationships (id, from_party_id, to_party_id, kind, label)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, label = excluded.label`)
 	return err
 }

@@ -269,7 +269,7 @@ func dumpTables(tb testing.TB, db *sql.DB) map[string][][]any {
 	out := map[string][][]any{}
 	for _, t := range []string{"checkpoints", "parties", "requirements", "reviews", "changes",
 		"change_parties", "change_requirements", "review_actions", "settings",
-		"register_snapshots", "register_snapshot_parties"} {
+		"register_snapshots", "register_snapshot_parties", "audit_index"} {
 		rows, err := db.Query(`SELECT * FROM ` + t + ` ORDER BY 1`)
 		if err != nil {
 			tb.Fatal(err)

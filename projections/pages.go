@@ -258,48 +258,26 @@ func (m *ReadModel) EachChange(ctx context.Context, w Window, fn func(ChangeItem
 // fewer than limit items. w must have a fixed upper bound (w.Until > 0 or
 // negative) so that every page reads the same window.
 //
-// It reads the window twice, holding only the group keys and the items of
-// the page, never the whole window: the net view is as bounded in memory
-// as the detailed one.
+// The first page of a window reads the window's group keys (no field
+// changes decoded) into an index that the read model keeps for the next
+// pages (see netIndex); every page then reads only its own items, by
+// position. Memory is bounded by the page and the index (12 bytes an item),
+// never the whole window's items.
 func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (items []NetItem, next int, err error) {
 	w.Limit = 0
-	index := map[netKey]int{}
-	latest := map[string]PartyRef{}
-	// Pass 1 reads only what the group key and the party's latest name
-	// need: no field changes decoded.
-	rows, err := m.changeRows(ctx, w, netKeyCols)
+	idx, err := m.netIndexOf(ctx, w)
 	if err != nil {
 		return nil, 0, err
 	}
-	if rows != nil {
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanNetKey(rows)
-			if err != nil {
-				return nil, 0, fmt.Errorf("projections: net changes: %w", err)
-			}
-			k := netKeyOf(it)
-			if _, ok := index[k]; !ok {
-				index[k] = len(index)
-			}
-			if it.Party.ID != "" {
-				latest[it.Party.ID] = it.Party
-			}
+	var positions []int64
+	for i, g := range idx.groups {
+		if int(g) >= offset && (limit <= 0 || int(g) < offset+limit) {
+			positions = append(positions, idx.positions[i])
 		}
-		if err := rows.Err(); err != nil {
-			return nil, 0, fmt.Errorf("projections: net changes: %w", err)
-		}
-		rows.Close()
 	}
-	inPage := func(k netKey) bool {
-		i := index[k]
-		return i >= offset && (limit <= 0 || i < offset+limit)
-	}
-	var page []ChangeItem
-	err = m.EachChange(ctx, w, func(it ChangeItem) error {
-		if inPage(netKeyOf(it)) {
-			page = append(page, it)
-		}
+	page := make([]ChangeItem, 0, len(positions))
+	err = m.eachChangeAt(ctx, positions, func(it ChangeItem) error {
+		page = append(page, it)
 		return nil
 	})
 	if err != nil {
@@ -307,11 +285,11 @@ func (m *ReadModel) NetPage(ctx context.Context, w Window, offset, limit int) (i
 	}
 	items = NetChanges(page)
 	for i := range items {
-		if p, ok := latest[items[i].Party.ID]; ok {
+		if p, ok := idx.latest[items[i].Party.ID]; ok {
 			items[i].Party = p // as last seen in the whole window
 		}
 	}
-	if limit > 0 && len(index) > offset+limit {
+	if limit > 0 && idx.nGroups > offset+limit {
 		next = offset + limit
 	}
 	return items, next, nil

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/partyledger/partyledger/eventstore"
 )
 
 // rebuildDeferredIndexes are the secondary indexes that no apply reads:
@@ -79,6 +82,10 @@ func restoreDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
 	}
+	// Let SQLite's sorter use a second thread for the index builds.
+	if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s[1]); err != nil {
 			return fmt.Errorf("restore index %s: %w", s[0], err)
@@ -88,4 +95,145 @@ func restoreDeferredIndexes(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("restore indexes: %w", err)
 	}
 	return tx.Commit()
+}
+
+// RebuildBatch is how many events [ReadModel.Rebuild] reads and applies per
+// transaction.
+const RebuildBatch = 4096
+
+// Rebuild wipes every read-model row and checkpoint, then replays the log
+// from position 0 up to the store's head (read when Rebuild starts) in
+// batches of [RebuildBatch] events, one transaction each. Queries made while
+// it runs see a partial register.
+//
+// Rebuild must not run concurrently with Run: stop Run, Rebuild, then start
+// Run again. (Batches are serialised, so an overlap cannot corrupt the tables,
+// but Run would be stalled for the whole rebuild.) If Rebuild fails, the
+// tables hold a prefix of the log with consistent checkpoints, and Run or
+// another Rebuild carries on from there.
+//
+// The secondary indexes no apply reads are dropped for the replay and built
+// once at the end (see rebuildDeferredIndexes); if Rebuild dies half-way,
+// the next [Open] builds them.
+func (m *ReadModel) Rebuild(ctx context.Context) error {
+	return m.RebuildWith(ctx, RebuildOptions{})
+}
+
+// RebuildWith is [ReadModel.Rebuild] with options (progress reports).
+func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err error) {
+	start := time.Now()
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	if err := m.wipe(ctx, true); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	var applied int64
+	defer func() {
+		if o.Progress != nil {
+			o.Progress(PhaseIndexes, applied, applied)
+		}
+		// Not cancellable: the indexes must come back even when the
+		// rebuild was interrupted.
+		if rerr := restoreDeferredIndexes(context.WithoutCancel(ctx), m.wdb); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("projections: rebuild: %w", rerr))
+		}
+	}()
+	head, _, err := m.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: head: %w", err)
+	}
+	m.setCacheLimit(rebuildCacheParties)
+	defer m.setCacheLimit(liveCacheParties)
+
+	// Read the next batch while the current one is applied.
+	// The reader also decodes the events' data, so on two cores the JSON
+	// decoding runs beside the apply instead of inside it.
+	type batch struct {
+		events  []eventstore.Event
+		decoded []decoded
+		err     error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan batch, 1)
+	defer func() {
+		cancel()
+		for range batches { // let the reader exit before returning
+		}
+	}()
+	go func() {
+		defer close(batches)
+		for after := int64(0); after < head; {
+			events, err := m.store.ReadAll(ctx, after, RebuildBatch)
+			if err == nil && len(events) == 0 {
+				return
+			}
+			var dec []decoded
+			if err == nil {
+				dec = decodeAll(events)
+			}
+			select {
+			case batches <- batch{events, dec, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			after = events[len(events)-1].Position
+		}
+	}()
+	var n int
+	for b := range batches {
+		if b.err != nil {
+			return fmt.Errorf("projections: rebuild: read log: %w", b.err)
+		}
+		if err := m.applyLocked(ctx, b.events, b.decoded); err != nil {
+			return fmt.Errorf("projections: rebuild: %w", err)
+		}
+		n += len(b.events)
+		applied = b.events[len(b.events)-1].Position
+		if o.Progress != nil {
+			o.Progress(PhaseReplay, applied, head)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	m.logger.Info("rebuilt read models", logEvents, n, logPosition, head, logDuration, time.Since(start))
+	return nil
+}
+
+// wipe empties every projection's tables and sets the checkpoints to 0.
+// The caller holds applyMu.
+func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
+	tx, err := m.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if deferIndexes {
+		if err := dropDeferredIndexes(ctx, tx); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.projs {
+		for _, t := range p.tables() {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+				return fmt.Errorf("wipe %s: %w", t, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = 0 WHERE name = ?`, p.name()); err != nil {
+			return fmt.Errorf("wipe checkpoint %s: %w", p.name(), err)
+		}
+	}
+	err = tx.Commit()
+	for _, p := range m.projs {
+		p.end(false) // forget cached state either way
+	}
+	m.nets.invalidate()
+	if err != nil {
+		return err
+	}
+	m.setApplied(0)
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 // and written once per touched party and requirement when the batch is
 // flushed, so a party with many events in one batch costs one row write.
 type register struct {
+	heldStmts
 	logger *slog.Logger
 	limit  int
 	cache  map[domain.PartyID]*partyState
@@ -66,7 +67,7 @@ func (r *register) begin(ctx context.Context, tx *sql.Tx) error {
 			return nil
 		}
 		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
+		s, err = r.prepare(ctx, tx, q)
 		return s
 	}
 	r.selParty = prep(`SELECT ` + partyCols + ` FROM parties WHERE id = ?`)

@@ -14,6 +14,7 @@ import (
 // leave out relationships with a retired end, so un-retiring (should it ever
 // exist) or history need no second copy.
 type relationships struct {
+	heldStmts
 	ins, rev, stop *sql.Stmt
 }
 
@@ -27,20 +28,20 @@ func (r *relationships) end(bool)                    { r.ins, r.rev, r.stop = ni
 
 func (r *relationships) begin(ctx context.Context, tx *sql.Tx) error {
 	var err error
-	if r.ins, err = tx.PrepareContext(ctx, `INSERT INTO relationships (id, version, position, from_party_id,
+	if r.ins, err = r.prepare(ctx, tx, `INSERT INTO relationships (id, version, position, from_party_id,
 			to_party_id, kind, label, description, status, established_at, established_by, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) ON CONFLICT (id) DO NOTHING`); err != nil {
 		return err
 	}
 	// Revisions set every field a change names; COALESCE keeps the others.
 	// The version guard makes a redelivered event a no-op.
-	if r.rev, err = tx.PrepareContext(ctx, `UPDATE relationships SET version = ?, kind = COALESCE(?, kind),
+	if r.rev, err = r.prepare(ctx, tx, `UPDATE relationships SET version = ?, kind = COALESCE(?, kind),
 			label = COALESCE(?, label), description = COALESCE(?, description), updated_at = ?,
 			revised_at_position = ?
 		WHERE id = ? AND version < ?`); err != nil {
 		return err
 	}
-	r.stop, err = tx.PrepareContext(ctx, `UPDATE relationships SET version = ?, status = 'ended', updated_at = ?,
+	r.stop, err = r.prepare(ctx, tx, `UPDATE relationships SET version = ?, status = 'ended', updated_at = ?,
 			ended_at_position = ?
 		WHERE id = ? AND version < ?`)
 	return err

@@ -13,6 +13,7 @@ import (
 // dates themselves are the register's (requirements.review_due), which the
 // register folds from the same events.
 type requirementReviews struct {
+	heldStmts
 	ins *sql.Stmt
 }
 
@@ -26,7 +27,7 @@ func (r *requirementReviews) end(bool)                    { r.ins = nil }
 
 func (r *requirementReviews) begin(ctx context.Context, tx *sql.Tx) error {
 	var err error
-	r.ins, err = tx.PrepareContext(ctx, `INSERT INTO requirement_reviews (position, event_id, party_id,
+	r.ins, err = r.prepare(ctx, tx, `INSERT INTO requirement_reviews (position, event_id, party_id,
 			requirement_id, outcome, notes, next_review_due, reviewed_at, reviewed_by, reason, review_trigger)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`)
 	return err

@@ -55,6 +55,9 @@ type Config struct {
 	// HTTPClient sends the requests (default: a client with keep-alive
 	// connections for every client).
 	HTTPClient *http.Client
+	// PartyReadsOnly makes every read a one-party GET (GET
+	// /parties/{id}) instead of the mix.
+	PartyReadsOnly bool
 }
 
 func (c *Config) defaults() {
@@ -292,6 +295,9 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 
 // read sends one read request of the mix.
 func (cfg *Config) read(ctx context.Context, rng *rand.Rand, parties []string) error {
+	if cfg.PartyReadsOnly {
+		return cfg.send(ctx, "GET", "/api/v1/parties/"+parties[rng.IntN(len(parties))], nil, http.StatusOK, nil)
+	}
 	switch k := rng.IntN(10); {
 	case k < 6:
 		return cfg.send(ctx, "GET", "/api/v1/parties/"+parties[rng.IntN(len(parties))], nil, http.StatusOK, nil)

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/partyledger/partyledger/cmd/internal/load"
+)
+
+// BenchmarkOnePartyGET measures the one-party read (GET /parties/{id}, the
+// register's point read) of the real server, started in-process on
+// loopback, against a bare net/http handler answering a fixed 1 KiB JSON
+// body (startRawServer), both driven in the same run by the same load
+// generator: 64 keep-alive clients, b.N requests each, on 128 parties. The
+// two alternate within every run so that both see the same background load.
+// Reports req/s, p50-ms, p99-ms, raw-req/s and x-raw (the server's rate
+// over the bare handler's; issue 17's target is >= 0.4).
+//
+//	go test -run '^$' -bench OnePartyGET -benchtime 20000x -count 3 ./cmd/partyledger/
+func BenchmarkOnePartyGET(b *testing.B) {
+	s := MustRunServe(b, "", unlimited)
+	ctx := context.Background()
+	cfg := load.Config{BaseURL: s.URL, Token: s.Token, Clients: 64, Duration: 5 * time.Minute,
+		PartyReadsOnly: true, Requests: b.N}
+	rawCfg := cfg
+	rawCfg.BaseURL = startRawServer(b)
+	fx, err := load.Setup(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.StopTimer()
+	rawRes, err := load.Run(ctx, rawCfg, fx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	res, err := load.Run(ctx, cfg, fx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	st, rawSt := res.Reads, rawRes.Reads
+	if st.Errors > 0 || rawSt.Errors > 0 || st.Requests == 0 {
+		b.Fatalf("%d errors (%s) in %d reads; raw %d (%s)", st.Errors, st.FirstError, st.Requests, rawSt.Errors, rawSt.FirstError)
+	}
+	b.ReportMetric(st.PerSec, "req/s")
+	b.ReportMetric(float64(st.P50)/1e6, "p50-ms")
+	b.ReportMetric(float64(st.P99)/1e6, "p99-ms")
+	b.ReportMetric(rawSt.PerSec, "raw-req/s")
+	b.ReportMetric(st.PerSec/rawSt.PerSec, "x-raw")
+}
