@@ -88,6 +88,10 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		a.Close()
 		return nil, err
 	}
+	if err := a.shareTokens(ctx); err != nil { // on NATS: the shared bucket (shared.go)
+		a.Close()
+		return nil, err
+	}
 
 	// The security log has a file of its own and not the event log's
 	// durability setting: a flood of denied requests must neither grow the
