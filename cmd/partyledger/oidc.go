@@ -50,7 +50,7 @@ var signInOpts = signInOptions{
 // the API's GET/DELETE /api/v1/sessions) and its identity provider.
 type signInState struct {
 	sessions console.Sessions // in memory, or the shared bucket on NATS (shared.go)
-	oidc     *console.OIDC // nil without --oidc-issuer
+	oidc     *console.OIDC    // nil without --oidc-issuer
 }
 
 func init() {
