@@ -133,3 +133,23 @@ func (a *app) shareOIDCFlows(ctx context.Context, o *console.OIDC) error {
 	o.ShareFlows(kv)
 	return nil
 }
+
+// shareSecurityLog, on NATS, ships this replica's security log lines to the
+// shared security bucket and answers GET /api/v1/audit/access from a
+// mirror of it: every replica's denials, whichever replica is asked. Each
+// replica still writes its own lines to its local file first (cheap, and
+// kept if NATS is unreachable), and its failed-authentication limiter
+// stays its own (docs/nats.md says why).
+func (a *app) shareSecurityLog(ctx context.Context) error {
+	kv, err := a.bucket(ctx, bucketSecurity, jetstream.BucketOptions{Description: "partyledger security log lines of every replica"})
+	if err != nil || kv == nil {
+		return err
+	}
+	logger := a.logger.With("component", "security-log")
+	stop, err := a.access.Share(ctx, kv, func(err error) { logger.Warn("shared security log", "err", err) })
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func() error { stop(); return nil })
+	return nil
+}

@@ -220,3 +220,36 @@ func TestTokensMigrateToNATS(t *testing.T) {
 		t.Fatalf("start with a local token conflicting with a shared one: %v, want a refusal that says how to resolve it", err)
 	}
 }
+
+// TestSharedSecurityLog: GET /api/v1/audit/access on any replica shows the
+// denials of every replica.
+func TestSharedSecurityLog(t *testing.T) {
+	srv := MustRunNATS(t)
+	reps := MustRunReplicas(t, srv, 2)
+	a, b := reps[0], reps[1]
+	mustStatus(t, a.as("plt_wrong-on-a").do(t, "GET", "/api/v1/parties", nil, nil), http.StatusUnauthorized)
+	mustStatus(t, b.as("plt_wrong-on-b").do(t, "GET", "/api/v1/register", nil, nil), http.StatusUnauthorized)
+	deadline := time.Now().Add(3 * time.Second)
+	for _, r := range reps {
+		for {
+			var log struct {
+				Entries []struct {
+					ID   int64  `json:"id"`
+					Path string `json:"path"`
+				} `json:"entries"`
+			}
+			mustStatus(t, r.do(t, "GET", "/api/v1/audit/access?outcome=unauthenticated", nil, &log), http.StatusOK)
+			paths := map[string]bool{}
+			for _, e := range log.Entries {
+				paths[e.Path] = true
+			}
+			if paths["/api/v1/parties"] && paths["/api/v1/register"] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's security log shows %+v, want the denials of both replicas", r.URL, log.Entries)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

@@ -16,19 +16,18 @@ import (
 	"github.com/partyledger/partyledger/eventstore/jetstream/embedded"
 )
 
-// MustOpenKVTokens returns n Tokens (as n replicas) over one token bucket
-// of an embedded JetStream server on loopback, each on its own connection,
-// with a clock the test controls, and the bucket.
-func MustOpenKVTokens(tb testing.TB, n int, now *time.Time) ([]*Tokens, jetstream.KeyValue) {
+// MustOpenBuckets returns n handles (as n replicas, each on its own
+// connection) of one key-value bucket of a fresh embedded JetStream server
+// on loopback.
+func MustOpenBuckets(tb testing.TB, bucket string, n int) []jetstream.KeyValue {
 	tb.Helper()
 	srv, err := embedded.Start(embedded.Config{StoreDir: tb.TempDir(), Port: -1})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	var out []*Tokens
-	var first jetstream.KeyValue
-	for i := range n {
+	var out []jetstream.KeyValue
+	for range n {
 		nc, err := nats.Connect(srv.ClientURL())
 		if err != nil {
 			tb.Fatal(err)
@@ -38,20 +37,29 @@ func MustOpenKVTokens(tb testing.TB, n int, now *time.Time) ([]*Tokens, jetstrea
 		if err != nil {
 			tb.Fatal(err)
 		}
-		kv, err := js.CreateOrUpdateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: "T_tokens", Storage: jetstream.FileStorage})
+		kv, err := js.CreateOrUpdateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: bucket, Storage: jetstream.FileStorage})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if i == 0 {
-			first = kv
-		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// MustOpenKVTokens returns n Tokens (as n replicas) over one token bucket,
+// with a clock the test controls, and the bucket.
+func MustOpenKVTokens(tb testing.TB, n int, now *time.Time) ([]*Tokens, jetstream.KeyValue) {
+	tb.Helper()
+	kvs := MustOpenBuckets(tb, "T_tokens", n)
+	var out []*Tokens
+	for _, kv := range kvs {
 		t := NewTokensIn(NewKVTokenStore(kv))
 		if now != nil {
 			t.Now = func() time.Time { return *now }
 		}
 		out = append(out, t)
 	}
-	return out, first
+	return out, kvs[0]
 }
 
 // TestKVTokens runs the token rules on the shared bucket across two
