@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore/jetstream"
 	"github.com/partyledger/partyledger/handlers/auth"
@@ -21,6 +23,18 @@ const (
 	bucketSecurity  = "security"
 	bucketOIDCFlows = "oidc_flows"
 )
+
+// sharedBucket opens a shared-state bucket (a.bucket) whose reads see every
+// acknowledged write, whichever server answers (jetstream.ReadYourWrites):
+// a token or session created through one replica is found at once on
+// every other. Nil on SQLite.
+func (a *app) sharedBucket(ctx context.Context, name string, opts jetstream.BucketOptions) (natsjs.KeyValue, error) {
+	kv, err := a.bucket(ctx, name, opts)
+	if err != nil || kv == nil {
+		return nil, err
+	}
+	return a.store.(*jetstream.Store).ReadYourWrites(kv), nil
+}
 
 // tokenBucketOptions configure the tokens bucket: one value a key (a
 // revocation is a compare-and-set of the name key).
@@ -45,7 +59,7 @@ func openSharedTokens(ctx context.Context, f storeFlags, logger *slog.Logger) (*
 		}
 		return nil
 	}
-	kv, err := (&app{store: store}).bucket(ctx, bucketTokens, tokenBucketOptions)
+	kv, err := (&app{store: store}).sharedBucket(ctx, bucketTokens, tokenBucketOptions)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
@@ -58,7 +72,7 @@ func openSharedTokens(ctx context.Context, f storeFlags, logger *slog.Logger) (*
 // it first (create-if-absent), then every request authenticates against
 // the bucket. On SQLite it does nothing.
 func (a *app) shareTokens(ctx context.Context) error {
-	kv, err := a.bucket(ctx, bucketTokens, tokenBucketOptions)
+	kv, err := a.sharedBucket(ctx, bucketTokens, tokenBucketOptions)
 	if err != nil || kv == nil {
 		return err
 	}
@@ -110,7 +124,7 @@ func bootstrapAdmin(ctx context.Context, tokens *auth.Tokens, stdout io.Writer, 
 // signed in through one replica is signed in on all; this process's memory
 // on SQLite.
 func (a *app) shareSessions(ctx context.Context) (console.Sessions, error) {
-	kv, err := a.bucket(ctx, bucketSessions, jetstream.BucketOptions{TTL: console.MaxAge,
+	kv, err := a.sharedBucket(ctx, bucketSessions, jetstream.BucketOptions{TTL: console.MaxAge,
 		Description: "partyledger console sessions (by the hash of their cookie)"})
 	if err != nil {
 		return nil, err
@@ -125,7 +139,7 @@ func (a *app) shareSessions(ctx context.Context) (console.Sessions, error) {
 // verifier) in a shared bucket on NATS, so that the provider's callback
 // may reach another replica than the one that sent the browser there.
 func (a *app) shareOIDCFlows(ctx context.Context, o *console.OIDC) error {
-	kv, err := a.bucket(ctx, bucketOIDCFlows, jetstream.BucketOptions{TTL: console.FlowTTL,
+	kv, err := a.sharedBucket(ctx, bucketOIDCFlows, jetstream.BucketOptions{TTL: console.FlowTTL,
 		Description: "partyledger OIDC sign-ins in progress"})
 	if err != nil || kv == nil {
 		return err
