@@ -125,7 +125,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$`)
 // Create makes a token on behalf of the operator (the first admin at the
 // first start, the CLI on the server's machine), like [Tokens.CreateBy]
 // but without a token.created event: the operator is not an actor of the
-// log, and replicas that each bootstrap their own admin must not collide.
+// log. On a shared store the name is still taken once across replicas.
 func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, Token, error) {
 	return t.create(ctx, "", name, role, expiresAt, false)
 }
