@@ -40,7 +40,7 @@ func onNATS(srv *server.Server) func(*serveConfig) {
 }
 
 // TestTwoReplicasOnOneJetStream runs two serve replicas, each with its own
-// local files (tokens, read model), on one JetStream. A write on A shows on
+// local files (read model), on one JetStream, sharing tokens. A write on A shows on
 // B within a bound (measured, and logged), and two concurrent writes to
 // the same party, one on A and one on B, never both win: one is 200, the
 // other 409, and no update is lost.
