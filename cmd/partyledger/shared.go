@@ -105,7 +105,7 @@ func bootstrapAdmin(ctx context.Context, tokens *auth.Tokens, stdout io.Writer, 
 		return err
 	}
 	if len(all) > 0 {
-		logger.Debug("tokens exist: no first admin token to create", "tokens", len(all))
+		logger.Info("tokens exist: no first admin token created", "tokens", len(all))
 		return nil
 	}
 	secret, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, nil)
