@@ -60,8 +60,9 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	}
 	var store eventstore.Store
 	if onNATS {
-		// The event log on JetStream; tokens, security log and read model
-		// stay in local SQLite files (see natsstore.go).
+		// The event log on JetStream; the read model stays in local
+		// SQLite files, tokens, sessions and the security log are shared
+		// in buckets beside the log (natsstore.go, shared.go).
 		var closers []func() error
 		store, a.nats, closers, err = openNATSStore(ctx, f, logger)
 		if err != nil {
@@ -88,6 +89,10 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		a.Close()
 		return nil, err
 	}
+	if err := a.shareTokens(ctx); err != nil { // on NATS: the shared bucket (shared.go)
+		a.Close()
+		return nil, err
+	}
 
 	// The security log has a file of its own and not the event log's
 	// durability setting: a flood of denied requests must neither grow the
@@ -99,6 +104,10 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 	}
 	a.closers = append(a.closers, adb.Close)
 	if a.access, err = auth.NewAccessLog(ctx, adb); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.shareSecurityLog(ctx); err != nil { // on NATS: every replica's lines (shared.go)
 		a.Close()
 		return nil, err
 	}

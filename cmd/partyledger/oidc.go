@@ -49,8 +49,8 @@ var signInOpts = signInOptions{
 // signInState is one server's console sessions (shared by the console and
 // the API's GET/DELETE /api/v1/sessions) and its identity provider.
 type signInState struct {
-	sessions *console.MemorySessions
-	oidc     *console.OIDC // nil without --oidc-issuer
+	sessions console.Sessions // in memory, or the shared bucket on NATS (shared.go)
+	oidc     *console.OIDC    // nil without --oidc-issuer
 }
 
 func init() {
@@ -78,7 +78,11 @@ func startSignIn(ctx context.Context, a *app, api *httpapi.Server) (func() error
 	if !consoleOn {
 		return nil, nil
 	}
-	a.signIn = &signInState{sessions: &console.MemorySessions{}}
+	sessions, err := a.shareSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.signIn = &signInState{sessions: sessions}
 	api.Sessions = console.SessionAdmin{Sessions: a.signIn.sessions}
 	o := signInOpts
 	if o.issuer == "" {
@@ -111,6 +115,9 @@ func startSignIn(ctx context.Context, a *app, api *httpapi.Server) (func() error
 		ClientSecret: strings.TrimSpace(string(secret)), RedirectURL: o.redirectURL, Scopes: scopes,
 		RoleClaim: strings.TrimSpace(o.roleClaim), RoleMap: rules})
 	if err != nil {
+		return nil, err
+	}
+	if err := a.shareOIDCFlows(ctx, a.signIn.oidc); err != nil {
 		return nil, err
 	}
 	a.logger.Info("console sign-in with OIDC", "issuer", o.issuer, "token_login", o.tokenLogin)

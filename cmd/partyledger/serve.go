@@ -125,7 +125,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 	if err := lock.describe(scheme + "://" + addr); err != nil {
 		return err
 	}
-	if err := bootstrapAdmin(ctx, a.tokens, stdout); err != nil {
+	if err := bootstrapAdmin(ctx, a.tokens, stdout, logger); err != nil {
 		return err
 	}
 	api := &httpapi.Server{Commands: a.commands, Reads: a.reads, Tokens: a.tokens, Log: a.store,
@@ -195,23 +195,5 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) er
 			logger.Warn("shutdown: requests cut short", "err", err)
 		}
 	}
-	return nil
-}
-
-// bootstrapAdmin creates an admin token on the first start, when there is no
-// active token at all, and prints it once on stdout.
-func bootstrapAdmin(ctx context.Context, tokens *auth.Tokens, stdout io.Writer) error {
-	all, err := tokens.List(ctx)
-	if err != nil {
-		return err
-	}
-	if len(all) > 0 {
-		return nil
-	}
-	secret, _, err := tokens.Create(ctx, "admin", auth.RoleAdmin, nil)
-	if err != nil {
-		return fmt.Errorf("create the first admin token: %w", err)
-	}
-	fmt.Fprintf(stdout, "Created the first admin token (name \"admin\"). It is shown only this once; keep it safe:\n%s\n", secret)
 	return nil
 }

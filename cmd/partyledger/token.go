@@ -14,8 +14,17 @@ import (
 func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
 	var db string
+	var nf natsFlags
 	cmd.PersistentFlags().StringVar(&db, "db", envOr(envDB, "./partyledger.db"), "event log SQLite file (env "+envDB+")")
+	nf.register(cmd.PersistentFlags())
 	open := func(ctx context.Context) (*auth.Tokens, func() error, error) {
+		onNATS, err := nf.nats()
+		if err != nil {
+			return nil, nil, err
+		}
+		if onNATS {
+			return openSharedTokens(ctx, storeFlags{db: db, nats: nf}, newLogger(cmd.ErrOrStderr(), "text", "warn"))
+		}
 		sdb, err := sqlite.OpenDB(db)
 		if err != nil {
 			return nil, nil, err

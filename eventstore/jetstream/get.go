@@ -46,13 +46,19 @@ var errNoMsg = errors.New("no such message")
 // to direct gets, answered by any replica, once a stream allows them.)
 // It returns errNoMsg when there is no such message.
 func (s *Store) leaderGet(ctx context.Context, req msgGetRequest) (storedMsg, nats.Header, error) {
+	return s.leaderGetFrom(ctx, s.name, req)
+}
+
+// leaderGetFrom is leaderGet from the stream named stream (such as a
+// shared-state bucket's, kvread.go).
+func (s *Store) leaderGetFrom(ctx context.Context, stream string, req msgGetRequest) (storedMsg, nats.Header, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return storedMsg{}, nil, err
 	}
 	rctx, cancel := s.requestContext(ctx)
 	defer cancel()
-	reply, err := s.nc.RequestWithContext(rctx, apiPrefix+"STREAM.MSG.GET."+s.name, body)
+	reply, err := s.nc.RequestWithContext(rctx, apiPrefix+"STREAM.MSG.GET."+stream, body)
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			err = nats.ErrTimeout // this request timed out, the caller has not

@@ -41,6 +41,8 @@ type AccessLog struct {
 
 	mu   sync.Mutex
 	runs map[accessKey]accessRun // open aggregation runs
+
+	share *accessShare // set by Share: the lines of every replica (access_share.go)
 }
 
 type accessKey struct {
@@ -118,6 +120,7 @@ func (l *AccessLog) Record(ctx context.Context, e AccessEntry) error {
 			return fmt.Errorf("auth: record access: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
+			l.share.mark(run.id)
 			return nil
 		}
 		// The line was pruned meanwhile: start a new one.
@@ -139,6 +142,7 @@ func (l *AccessLog) Record(ctx context.Context, e AccessEntry) error {
 		}
 	}
 	l.runs[k] = accessRun{id: id, start: e.Time}
+	l.share.mark(id)
 	return nil
 }
 
@@ -151,6 +155,11 @@ func (l *AccessLog) Prune(ctx context.Context, before time.Time) (int64, error) 
 		return 0, fmt.Errorf("auth: prune access log: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if l.share != nil {
+		if err := l.share.prune(ctx, before); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
 
@@ -182,9 +191,14 @@ type AccessQuery struct {
 	To      time.Time
 }
 
-// Query returns entries in id order.
+// Query returns entries in id order: this process's lines, or, once
+// shared ([AccessLog.Share]), the lines of every replica.
 func (l *AccessLog) Query(ctx context.Context, q AccessQuery) ([]AccessEntry, error) {
-	sqlq := `SELECT id, time, COALESCE(last_time, time), count, client, actor, method, path, outcome, status FROM access_log WHERE id > ?`
+	table := "access_log"
+	if l.share != nil {
+		table = "access_log_shared"
+	}
+	sqlq := `SELECT id, time, COALESCE(last_time, time), count, client, actor, method, path, outcome, status FROM ` + table + ` WHERE id > ?`
 	args := []any{q.After}
 	for _, f := range []struct {
 		col, val string

@@ -82,11 +82,13 @@ func (t Token) Active(now time.Time) bool {
 // token. Callers must not tell these cases apart to the client.
 var ErrUnauthenticated = errors.New("auth: invalid or missing token")
 
-// Tokens stores tokens in a SQLite database (the event store's file, so that
-// tokens share its durability). It is safe for concurrent use.
+// Tokens keeps the API tokens in a [TokenStore]: the SQLite table of the
+// event log's file (so that tokens share its durability) or, when the log
+// is on NATS JetStream, a key-value bucket every replica shares. It is safe
+// for concurrent use.
 type Tokens struct {
-	db  *sql.DB
-	Now func() time.Time
+	store TokenStore
+	Now   func() time.Time
 
 	cache authCache // answers of Authenticate, for at most authCacheTTL
 	// Log, if set, receives token.created and token.revoked events, so that
@@ -98,21 +100,18 @@ type Tokens struct {
 	Actors ActorIndex
 }
 
-// NewTokens creates the tokens table in db if needed.
+// NewTokens creates the tokens table in db if needed and keeps tokens
+// there.
 func NewTokens(ctx context.Context, db *sql.DB) (*Tokens, error) {
-	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tokens (
-		name       TEXT PRIMARY KEY,
-		role       TEXT NOT NULL,
-		hash       TEXT NOT NULL UNIQUE,
-		created_at TEXT NOT NULL,
-		expires_at TEXT,
-		revoked_at TEXT
-	)`)
+	st, err := newSQLiteTokens(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("auth: create tokens table: %w", err)
+		return nil, err
 	}
-	return &Tokens{db: db}, nil
+	return &Tokens{store: st}, nil
 }
+
+// NewTokensIn keeps tokens in store (such as [NewKVTokenStore]'s).
+func NewTokensIn(store TokenStore) *Tokens { return &Tokens{store: store} }
 
 func (t *Tokens) now() time.Time {
 	if t.Now != nil {
@@ -126,7 +125,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$`)
 // Create makes a token on behalf of the operator (the first admin at the
 // first start, the CLI on the server's machine), like [Tokens.CreateBy]
 // but without a token.created event: the operator is not an actor of the
-// log, and replicas that each bootstrap their own admin must not collide.
+// log. On a shared store the name is still taken once across replicas.
 func (t *Tokens) Create(ctx context.Context, name, role string, expiresAt *time.Time) (string, Token, error) {
 	return t.create(ctx, "", name, role, expiresAt, false)
 }
@@ -154,13 +153,6 @@ func (t *Tokens) create(ctx context.Context, actor, name, role string, expiresAt
 	if len(fields) > 0 {
 		return "", Token{}, &domain.Error{Code: domain.EINVALID, Message: "invalid token request", Fields: fields}
 	}
-	var used int
-	if err := t.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE name = ? COLLATE NOCASE`, name).Scan(&used); err != nil {
-		return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
-	}
-	if used > 0 {
-		return "", Token{}, nameTaken(name)
-	}
 	if t.Actors != nil {
 		acts, err := t.Actors.ActorUsed(ctx, name)
 		if err != nil {
@@ -176,27 +168,23 @@ func (t *Tokens) create(ctx context.Context, actor, name, role string, expiresAt
 	}
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	tok := Token{Name: name, Role: role, CreatedAt: now, ExpiresAt: expiresAt}
-	var exp any
 	if expiresAt != nil {
 		e := expiresAt.UTC()
 		tok.ExpiresAt = &e
-		exp = e.Format(time.RFC3339Nano)
 	}
-	res, err := t.db.ExecContext(ctx, `INSERT INTO tokens (name, role, hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-		name, role, hashSecret(secret), now.Format(time.RFC3339Nano), exp)
-	if err != nil {
-		return "", Token{}, fmt.Errorf("auth: create token %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	err := t.store.Create(ctx, TokenRecord{Token: tok, Hash: hashSecret(secret)})
+	if errors.Is(err, errNameTaken) {
 		return "", Token{}, nameTaken(name)
+	}
+	if err != nil {
+		return "", Token{}, err
 	}
 	if !record {
 		return secret, tok, nil
 	}
 	if err := t.appendTokenEvent(ctx, actor, name, 0, domain.TokenCreated{Name: name, Role: role, ExpiresAt: fmtExpiry(tok.ExpiresAt)}); err != nil {
 		// Not in the log, so not made: take the row back.
-		_, _ = t.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM tokens WHERE name = ?`, name)
+		_ = t.store.Remove(context.WithoutCancel(ctx), name)
 		return "", Token{}, err
 	}
 	return secret, tok, nil
@@ -212,14 +200,14 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	if tok, ok := t.cache.get(h, t.now()); ok {
 		return tok, nil
 	}
-	var stored string
-	tok, err := t.scan(t.db.QueryRowContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens WHERE hash = ?`, h), &stored)
-	if errors.Is(err, sql.ErrNoRows) {
+	rec, err := t.store.ByHash(ctx, h)
+	if errors.Is(err, errNoToken) {
 		return Token{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("auth: look up token: %w", err)
+		return Token{}, err
 	}
+	tok, stored := rec.Token, rec.Hash
 	// The lookup is by hash; compare in constant time anyway so that no
 	// branch depends on how much of a guessed secret matched.
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || !tok.Active(t.now()) {
@@ -231,21 +219,15 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 
 // List returns every token ever created, revoked ones included, by name.
 func (t *Tokens) List(ctx context.Context) ([]Token, error) {
-	rows, err := t.db.QueryContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens ORDER BY name`)
+	recs, err := t.store.List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("auth: list tokens: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []Token{}
-	for rows.Next() {
-		var h string
-		tok, err := t.scan(rows, &h)
-		if err != nil {
-			return nil, fmt.Errorf("auth: list tokens: %w", err)
-		}
-		out = append(out, tok)
+	out := make([]Token, len(recs))
+	for i, rec := range recs {
+		out[i] = rec.Token
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Count returns how many tokens are active now.
@@ -294,43 +276,7 @@ func (t *Tokens) RevokeBy(ctx context.Context, actor, name string, then func(con
 
 func (t *Tokens) revoke(ctx context.Context, name string) error {
 	defer t.cache.clear() // a revocation here takes effect at once
-	res, err := t.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`,
-		t.now().Format(time.RFC3339Nano), name)
-	if err != nil {
-		return fmt.Errorf("auth: revoke %s: %w", name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return domain.Errorf(domain.ENOTFOUND, "no active token named %s", name)
-	}
-	return nil
-}
-
-type scanner interface{ Scan(...any) error }
-
-func (t *Tokens) scan(s scanner, hash *string) (Token, error) {
-	var tok Token
-	var created string
-	var expires, revoked sql.NullString
-	if err := s.Scan(&tok.Name, &tok.Role, &created, &expires, &revoked, hash); err != nil {
-		return Token{}, err
-	}
-	var err error
-	if tok.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
-		return Token{}, err
-	}
-	for _, p := range []struct {
-		s   sql.NullString
-		dst **time.Time
-	}{{expires, &tok.ExpiresAt}, {revoked, &tok.RevokedAt}} {
-		if p.s.Valid {
-			v, err := time.Parse(time.RFC3339Nano, p.s.String)
-			if err != nil {
-				return Token{}, err
-			}
-			*p.dst = &v
-		}
-	}
-	return tok, nil
+	return t.store.Revoke(ctx, name, t.now())
 }
 
 func hashSecret(secret string) string {

@@ -51,7 +51,7 @@ func TestTokens(t *testing.T) {
 	}
 	// Only the hash is stored.
 	var stored string
-	if err := ts.db.QueryRow(`SELECT hash FROM tokens WHERE name = 'alice'`).Scan(&stored); err != nil {
+	if err := ts.store.(*sqliteTokens).db.QueryRow(`SELECT hash FROM tokens WHERE name = 'alice'`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if stored == secret || strings.Contains(stored, secret[4:]) || stored != hashSecret(secret) {

@@ -14,7 +14,7 @@ func TestAuthCacheRevocation(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	ts := MustOpenTokens(t, &now)
-	other := &Tokens{db: ts.db, Now: ts.Now}
+	other := &Tokens{store: ts.store, Now: ts.Now}
 
 	secret, _, err := ts.Create(ctx, "alice", RoleEditor, nil)
 	if err != nil {

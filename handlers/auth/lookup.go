@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -12,16 +11,15 @@ import (
 // token started (the web console's) call it on every request, so that
 // revoking the token ends them.
 func (t *Tokens) Lookup(ctx context.Context, name string) (Token, error) {
-	var h string
-	tok, err := t.scan(t.db.QueryRowContext(ctx, `SELECT name, role, created_at, expires_at, revoked_at, hash FROM tokens WHERE name = ?`, name), &h)
-	if errors.Is(err, sql.ErrNoRows) {
+	rec, err := t.store.ByName(ctx, name)
+	if errors.Is(err, errNoToken) {
 		return Token{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("auth: look up token %s: %w", name, err)
 	}
-	if !tok.Active(t.now()) {
+	if !rec.Active(t.now()) {
 		return Token{}, ErrUnauthenticated
 	}
-	return tok, nil
+	return rec.Token, nil
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/oauth2"
 
 	"github.com/partyledger/partyledger/handlers/auth"
@@ -179,8 +181,8 @@ func claimValues(claims map[string]any, path string) []string {
 	return nil
 }
 
-// flowTTL is how long a started sign-in may take at the provider.
-const flowTTL = 10 * time.Minute
+// FlowTTL is how long a started sign-in may take at the provider.
+const FlowTTL = 10 * time.Minute
 
 // maxFlows bounds the sign-ins in progress: GET /login/oidc needs no
 // session, so it must not be able to grow memory without bound.
@@ -196,16 +198,58 @@ type flow struct {
 	expires  time.Time
 }
 
-// flowStore keeps sign-ins in progress in memory. A state is taken (and
-// removed) once: a replayed callback finds nothing.
+// flowStore keeps sign-ins in progress in memory, or, once
+// [OIDC.ShareFlows] gave it a bucket, in a JetStream key-value bucket that
+// every replica shares: a browser sent to the provider by replica A may
+// come back through B behind a round-robin load balancer. A state is taken
+// (and removed) once: a replayed callback finds nothing.
 type flowStore struct {
 	mu sync.Mutex
 	m  map[string]flow
+	kv jetstream.KeyValue
 }
 
 var errTooManyFlows = errors.New("console: too many sign-ins in progress")
 
-func (fs *flowStore) put(state string, f flow, now time.Time) error {
+// ShareFlows keeps the sign-ins in progress in kv (a bucket whose TTL is
+// at least FlowTTL) instead of this process's memory. Call it before
+// serving.
+func (o *OIDC) ShareFlows(kv jetstream.KeyValue) { o.flows.kv = kv }
+
+// kvFlow is a flow as the shared bucket keeps it, under "f." and the
+// SHA-256 of its state. The PKCE verifier and the nonce are secrets of the
+// sign-in in progress; the bucket lives inside the deployment, as the
+// process memory does on one replica, and the entry is deleted when taken.
+type kvFlow struct {
+	Binding  string    `json:"binding"`
+	Nonce    string    `json:"nonce"`
+	Verifier string    `json:"verifier"`
+	Redirect string    `json:"redirect"`
+	Next     string    `json:"next"`
+	Expires  time.Time `json:"expires"`
+}
+
+func kvFlowKey(state string) string { return "f." + sessionKey(state) }
+
+func (fs *flowStore) put(ctx context.Context, state string, f flow, now time.Time) error {
+	if fs.kv != nil {
+		st, err := fs.kv.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("console: sign-ins in progress: %w", err)
+		}
+		if st.Values() >= maxFlows {
+			return errTooManyFlows
+		}
+		val, err := json.Marshal(kvFlow{Binding: f.binding, Nonce: f.nonce, Verifier: f.verifier,
+			Redirect: f.redirect, Next: f.next, Expires: f.expires})
+		if err != nil {
+			return err
+		}
+		if _, err := fs.kv.Create(ctx, kvFlowKey(state), val); err != nil {
+			return fmt.Errorf("console: store sign-in in progress: %w", err)
+		}
+		return nil
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.m == nil {
@@ -223,7 +267,25 @@ func (fs *flowStore) put(state string, f flow, now time.Time) error {
 	return nil
 }
 
-func (fs *flowStore) take(state string, now time.Time) (flow, bool) {
+func (fs *flowStore) take(ctx context.Context, state string, now time.Time) (flow, bool) {
+	if fs.kv != nil {
+		key := kvFlowKey(state)
+		e, err := fs.kv.Get(ctx, key)
+		if err != nil {
+			return flow{}, false
+		}
+		// Delete at the revision read: of two callbacks with one state,
+		// only one deletes it and goes on.
+		if err := fs.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil {
+			return flow{}, false
+		}
+		var kf kvFlow
+		if err := json.Unmarshal(e.Value(), &kf); err != nil || !now.Before(kf.Expires) {
+			return flow{}, false
+		}
+		return flow{binding: kf.Binding, nonce: kf.Nonce, verifier: kf.Verifier, redirect: kf.Redirect,
+			next: kf.Next, expires: kf.Expires}, true
+	}
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	f, ok := fs.m[state]

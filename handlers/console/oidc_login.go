@@ -61,8 +61,8 @@ func (s *Server) handleOIDCStart(w http.ResponseWriter, r *http.Request) error {
 	verifier := oauth2.GenerateVerifier()
 	now := s.now()
 	f := flow{binding: sessionKey(binding), nonce: nonce, verifier: verifier, redirect: redirect,
-		next: safeNext(r.URL.Query().Get("next")), expires: now.Add(flowTTL)}
-	if err := s.OIDC.flows.put(state, f, now); err != nil {
+		next: safeNext(r.URL.Query().Get("next")), expires: now.Add(FlowTTL)}
+	if err := s.OIDC.flows.put(r.Context(), state, f, now); err != nil {
 		if errors.Is(err, errTooManyFlows) {
 			s.renderError(w, r, http.StatusServiceUnavailable, "Too many sign-ins are in progress. Try again in a few minutes.")
 			return nil
@@ -70,7 +70,7 @@ func (s *Server) handleOIDCStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: binding, Path: "/login/oidc", HttpOnly: true,
-		Secure: s.Secure, SameSite: http.SameSiteLaxMode, MaxAge: int(flowTTL / time.Second)})
+		Secure: s.Secure, SameSite: http.SameSiteLaxMode, MaxAge: int(FlowTTL / time.Second)})
 	u := s.OIDC.oauth2Config(redirect).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
 	http.Redirect(w, r, u, http.StatusFound)
 	return nil
@@ -97,7 +97,7 @@ func (s *Server) handleOIDCCallback(w http.ResponseWriter, r *http.Request) erro
 	if state == "" {
 		return refuse(http.StatusBadRequest, "", "missing state", "This sign-in answer has no state. Start the sign-in again from the sign-in page.", nil)
 	}
-	f, ok := s.OIDC.flows.take(state, s.now())
+	f, ok := s.OIDC.flows.take(r.Context(), state, s.now())
 	if !ok {
 		return refuse(http.StatusBadRequest, "", "unknown state",
 			"This sign-in answer is unknown, has expired or was already used. Start the sign-in again from the sign-in page.", nil)
