@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/reminders"
+	"github.com/partyledger/partyledger/handlers/reminders/smtptest"
 	"github.com/partyledger/partyledger/handlers/webhooks"
 )
 
@@ -287,4 +291,62 @@ func TestJobsOnceAcrossReplicas(t *testing.T) {
 	}
 	t.Logf("killed %s (holder); %s took over; every event delivered %v after the kill; %d events, %d duplicates (same webhook-id), %d overlaps; signer %s",
 		holder, newHolder, took, len(want), dups, hc.overlaps, signer)
+}
+
+// TestReminderClaimAcrossReplicas runs the reminders on two replicas of
+// one JetStream at the same moment: the claim of each (owner, window) in
+// the log lets exactly one of them send the digest, the other reports it
+// already sent. The schedule's lease only saves the second attempt; this
+// is the guarantee.
+func TestReminderClaimAcrossReplicas(t *testing.T) {
+	ms := smtptest.MustStart(t)
+	saved := reminderOpts
+	reminderOpts.smtpAddr, reminderOpts.smtpTLS, reminderOpts.smtpFrom = ms.Addr, reminders.TLSNone, "partyledger@example.com"
+	t.Cleanup(func() { reminderOpts = saved })
+	srv := MustRunNATS(t)
+	a := MustRunServe(t, filepath.Join(t.TempDir(), "a.db"), onNATS(srv))
+	b := MustRunServe(t, filepath.Join(t.TempDir(), "b.db"), onNATS(srv))
+	if b.Token == "" { // tokens shared: only the first start prints one
+		b.Token = a.Token
+	}
+
+	var pt map[string]any
+	mustStatus(t, a.do(t, "POST", "/api/v1/parties", map[string]any{"name": "Acme Bank", "category": "customer",
+		"scope": "external", "owner": "Head of Sales"}, &pt), http.StatusCreated)
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(domain.DateLayout)
+	mustStatus(t, a.do(t, "POST", "/api/v1/parties/"+pt["id"].(string)+"/requirements", map[string]any{"kind": "requirement",
+		"title": "Quarterly service review", "owner": "Head of Sales", "review_due": yesterday}, nil), http.StatusCreated)
+	mustStatus(t, a.do(t, "PUT", "/api/v1/owners/"+url.PathEscape("Head of Sales"),
+		map[string]any{"emails": []string{"sales.lead@example.com"}}, nil), http.StatusOK)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var rep reminders.Report
+		mustStatus(t, b.do(t, "POST", "/api/v1/reminders/run?dry_run=true", nil, &rep), http.StatusOK)
+		if len(rep.Digests) == 1 && rep.Digests[0].Status == reminders.StatusWouldSend && len(rep.Digests[0].Recipients) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B does not see the digest due: %+v", rep)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	var wg sync.WaitGroup
+	reps := make([]reminders.Report, 2)
+	for i, s := range []*testServer{a, b} {
+		wg.Go(func() {
+			s.do(t, "POST", "/api/v1/reminders/run", map[string]any{}, &reps[i])
+		})
+	}
+	wg.Wait()
+	statuses := map[string]int{}
+	for _, r := range reps {
+		for _, d := range r.Digests {
+			statuses[d.Status]++
+		}
+	}
+	if statuses[reminders.StatusSent] != 1 || len(ms.Messages()) != 1 {
+		t.Fatalf("two replicas at once: statuses %v, %d messages; want one sent and one message", statuses, len(ms.Messages()))
+	}
+	t.Logf("two replicas at once: %v, %d message", statuses, len(ms.Messages()))
 }
