@@ -122,7 +122,11 @@ func openSubscriptions(ctx context.Context, a *app, guard *webhooks.Guard) (*web
 		if err != nil {
 			return nil, nil, fmt.Errorf("open the webhook delivery log: %w", err)
 		}
-		return webhooks.NewKVSubscriptions(subsKV, logKV, guard, a.store), func() error { return nil }, nil
+		subs := webhooks.NewKVSubscriptions(subsKV, logKV, guard, a.store)
+		if err := adoptLocalSubscriptions(ctx, a, subs); err != nil {
+			return nil, nil, err
+		}
+		return subs, func() error { return nil }, nil
 	}
 	db, err := sqlite.OpenDB(a.dbPath)
 	if err != nil {
@@ -134,6 +138,35 @@ func openSubscriptions(ctx context.Context, a *app, guard *webhooks.Guard) (*web
 		return nil, nil, err
 	}
 	return subs, db.Close, nil
+}
+
+// adoptLocalSubscriptions copies the subscriptions an earlier version kept
+// in this replica's local --db into the shared buckets, if these are still
+// empty (see webhooks.Subscriptions.Adopt). A database without the table is
+// left untouched.
+func adoptLocalSubscriptions(ctx context.Context, a *app, shared *webhooks.Subscriptions) error {
+	if _, err := os.Stat(a.dbPath); err != nil {
+		return nil
+	}
+	db, err := sqlite.OpenDB(a.dbPath)
+	if err != nil {
+		return fmt.Errorf("open local subscriptions in %s: %w", a.dbPath, err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_subscriptions'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	local, err := webhooks.NewSubscriptions(ctx, db, nil, a.store)
+	if err != nil {
+		return err
+	}
+	copied, err := shared.Adopt(ctx, local)
+	if copied > 0 {
+		a.logger.Info("copied the webhook subscriptions of the local database into the shared bucket",
+			"subscriptions", copied, "db", a.dbPath, "bucket", webhooksBucket)
+	}
+	return err
 }
 
 // subscriptionJSON is a subscription as the API shows it, with its secret

@@ -154,8 +154,9 @@ type Subscriptions struct {
 type storage interface {
 	// count returns how many subscriptions exist.
 	count(ctx context.Context) (int, error)
-	// insert stores a new subscription (secrets included) and rec.
-	insert(ctx context.Context, sub Subscription, rec Record) error
+	// insert stores a new subscription (secrets included) and its
+	// history records.
+	insert(ctx context.Context, sub Subscription, recs ...Record) error
 	// get returns one subscription with its secrets, or ENOTFOUND.
 	get(ctx context.Context, id string) (Subscription, error)
 	// list returns every subscription, oldest first.
@@ -310,6 +311,35 @@ func (s *Subscriptions) Create(ctx context.Context, n NewSubscription) (Subscrip
 	}
 	s.broadcast()
 	return sub, secret, nil
+}
+
+// Adopt copies every subscription of from (secrets, position, retry state
+// and history; not the attempt records) into s if s has none yet, and
+// returns how many it copied: when serve moves to the shared buckets, the
+// subscriptions that one replica kept in its local database carry on.
+// Replicas adopting at once may each copy theirs (ids never collide).
+func (s *Subscriptions) Adopt(ctx context.Context, from *Subscriptions) (int, error) {
+	n, err := s.store.count(ctx)
+	if err != nil || n > 0 {
+		return 0, err
+	}
+	subs, err := from.store.list(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: adopt subscriptions: %w", err)
+	}
+	for i, sub := range subs {
+		hist, err := from.store.history(ctx, sub.ID)
+		if err == nil {
+			err = s.store.insert(ctx, sub, hist...)
+		}
+		if err != nil {
+			return i, fmt.Errorf("webhooks: adopt subscription %s: %w", sub.ID, err)
+		}
+	}
+	if len(subs) > 0 {
+		s.broadcast()
+	}
+	return len(subs), nil
 }
 
 // Get returns one subscription, or ENOTFOUND.

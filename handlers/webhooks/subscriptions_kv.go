@@ -105,7 +105,7 @@ func (st *kvStorage) count(ctx context.Context) (int, error) {
 	return len(all), err
 }
 
-func (st *kvStorage) insert(ctx context.Context, sub Subscription, rec Record) error {
+func (st *kvStorage) insert(ctx context.Context, sub Subscription, recs ...Record) error {
 	b, err := encodeSub(sub)
 	if err != nil {
 		return err
@@ -113,7 +113,12 @@ func (st *kvStorage) insert(ctx context.Context, sub Subscription, rec Record) e
 	if _, err := st.subs.Create(ctx, kvSubPrefix+sub.ID, b); err != nil {
 		return err
 	}
-	return st.appendLog(ctx, kvHistoryPrefix+sub.ID, rec)
+	for _, rec := range recs {
+		if err := st.appendLog(ctx, kvHistoryPrefix+sub.ID, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (st *kvStorage) entry(ctx context.Context, id string) (Subscription, uint64, error) {

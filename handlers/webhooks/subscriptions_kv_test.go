@@ -378,3 +378,45 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestKVAdopt moves the subscriptions of a local database into empty
+// shared buckets: state, secrets and history carry over, once.
+func TestKVAdopt(t *testing.T) {
+	ctx := t.Context()
+	srv := mustRunNATS(t)
+	e := MustOpenEnv(t, "")
+	rc := newReceiver(t)
+	kept, secret := e.mustCreate(t, rc.URL+"/kept", webhooks.Filter{})
+	paused, _ := e.mustCreate(t, rc.URL+"/paused", webhooks.Filter{})
+	if err := e.subs.Disable(ctx, paused.ID, "alice", "holiday"); err != nil {
+		t.Fatal(err)
+	}
+	r := mustOpenReplica(t, srv, e, "a")
+	if n, err := r.subs.Adopt(ctx, e.subs); err != nil || n != 2 {
+		t.Fatalf("Adopt: %d, %v; want 2", n, err)
+	}
+	if n, err := r.subs.Adopt(ctx, e.subs); err != nil || n != 0 {
+		t.Fatalf("a second Adopt: %d, %v; want 0 (the buckets are no longer empty)", n, err)
+	}
+	local := must[[]webhooks.Subscription](t)(e.subs.List(ctx))
+	shared := must[[]webhooks.Subscription](t)(r.subs.List(ctx))
+	if len(shared) != 2 || shared[0].ID != local[0].ID || shared[1].ID != local[1].ID ||
+		shared[1].Status != webhooks.StatusDisabled || shared[1].DisabledReason != "holiday" || shared[0].Position != local[0].Position {
+		t.Fatalf("adopted %+v, want %+v", shared, local)
+	}
+	var kinds []string
+	for _, rec := range must[[]webhooks.Record](t)(r.subs.History(ctx, paused.ID)) {
+		kinds = append(kinds, rec.Kind)
+	}
+	if !equal(kinds, []string{webhooks.RecordCreated, webhooks.RecordDisabled}) {
+		t.Fatalf("adopted history %v", kinds)
+	}
+	// The secret carried over: a delivery from the shared buckets verifies.
+	e.newParty(t, "Adopted Ltd", "supplier")
+	runDispatcher(t, &webhooks.Dispatcher{Subs: r.subs, Feed: e.feed, Guard: e.guard, Reload: time.Minute})
+	waitUntil(t, 10*time.Second, func() bool { return len(rc.got()) >= 1 })
+	h := rc.got()[0]
+	if err := webhooks.Verify(secret, header(h), h.Body, time.Time{}, 0); err != nil {
+		t.Fatalf("delivery of %s after adoption: %v", kept.ID, err)
+	}
+}

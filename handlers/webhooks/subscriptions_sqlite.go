@@ -100,17 +100,29 @@ func (st *sqliteStorage) count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-func (st *sqliteStorage) insert(ctx context.Context, sub Subscription, rec Record) error {
+func (st *sqliteStorage) insert(ctx context.Context, sub Subscription, recs ...Record) error {
 	fj, _ := json.Marshal(sub.Filter)
 	return st.tx(ctx, func(tx *sql.Tx) error {
+		var prev, prevUntil any
+		if sub.previous != "" {
+			prev, prevUntil = sub.previous, fmtTime(sub.previousUntil)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_subscriptions (id, url, description, filter,
-				secret, status, position, generation, created_at, created_by, updated_at, full_envelope)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sub.ID, sub.URL, sub.Description, string(fj), sub.secret, sub.Status, sub.Position, sub.Generation,
-			fmtTime(sub.CreatedAt), sub.CreatedBy, fmtTime(sub.UpdatedAt), sub.FullEnvelope); err != nil {
+				secret, previous_secret, previous_until, status, disabled_reason, disabled_at, position, attempts,
+				next_attempt_at, generation, created_at, created_by, updated_at, full_envelope)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sub.ID, sub.URL, sub.Description, string(fj), sub.secret, prev, prevUntil, sub.Status,
+			sub.DisabledReason, fmtTimePtr(sub.DisabledAt), sub.Position, sub.FailedAttempts,
+			fmtTimePtr(sub.NextAttemptAt), sub.Generation, fmtTime(sub.CreatedAt), sub.CreatedBy,
+			fmtTime(sub.UpdatedAt), sub.FullEnvelope); err != nil {
 			return err
 		}
-		return record(ctx, tx, sub.ID, rec)
+		for _, rec := range recs {
+			if err := record(ctx, tx, sub.ID, rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
