@@ -100,7 +100,6 @@ func TestKVSubscriptionsShared(t *testing.T) {
 	e.newParty(t, "Shared Ltd", "supplier")
 	stop := runDispatcher(t, &webhooks.Dispatcher{Subs: b.subs, Feed: e.feed, Guard: e.guard, Reload: time.Minute})
 	waitUntil(t, 10*time.Second, func() bool { return len(rc.got()) >= 1 })
-	stop()
 	h := rc.got()[0]
 	if err := webhooks.Verify(secret, header(h), h.Body, time.Time{}, 0); err != nil {
 		t.Fatalf("a delivery from B does not verify with the secret made on A: %v", err)
@@ -109,6 +108,7 @@ func TestKVSubscriptionsShared(t *testing.T) {
 		ds, err := a.subs.Deliveries(ctx, sub.ID, 10)
 		return err == nil && len(ds) == 1 && ds[0].Outcome == webhooks.OutcomeDelivered && ds[0].EventID == h.ID
 	})
+	stop()
 	got := must[webhooks.Subscription](t)(a.subs.Get(ctx, sub.ID))
 	if got.Position < h.Payload.Position {
 		t.Fatalf("position on A %d, want at least %d (delivered by B)", got.Position, h.Payload.Position)
