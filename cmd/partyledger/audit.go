@@ -17,6 +17,7 @@ import (
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/eventstore/verify"
 	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/handlers/report"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -225,6 +226,25 @@ func openCheckpointSigner(ctx context.Context, a *app, logger *slog.Logger) (*ch
 		return nil, nil, nil, err
 	}
 	return signer, table, db.Close, nil
+}
+
+// kvCheckpointNotes reads the latest checkpoint from the shared bucket, for
+// the change report's integrity footer on NATS.
+type kvCheckpointNotes struct{ t *checkpoint.KVTable }
+
+func (n kvCheckpointNotes) LatestCheckpoint(ctx context.Context) (string, error) {
+	s, _, err := n.t.Latest(ctx)
+	return s.Note, err
+}
+
+// sharedCheckpointNotes returns the reader of the checkpoints every replica
+// shares on NATS, nil on SQLite.
+func sharedCheckpointNotes(ctx context.Context, a *app) (report.Checkpointer, error) {
+	kv, err := a.bucket(ctx, checkpointsBucket, jetstream.BucketOptions{})
+	if err != nil || kv == nil {
+		return nil, err
+	}
+	return kvCheckpointNotes{t: &checkpoint.KVTable{KV: kv}}, nil
 }
 
 // storedAnchors turns the checkpoints kept in the database into trusted

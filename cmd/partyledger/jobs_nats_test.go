@@ -248,6 +248,20 @@ func TestJobsOnceAcrossReplicas(t *testing.T) {
 		}
 	}
 
+	// A replica that does not sign names the shared checkpoint in the
+	// change report's footer.
+	for _, name := range names {
+		if name == signer {
+			continue
+		}
+		st, md := text(name, "/api/v1/reports/changes?format=md")
+		_, footer, _ := strings.Cut(md, "## Integrity")
+		if st != http.StatusOK || !strings.Contains(footer, "Latest signed checkpoint:") {
+			t.Errorf("report on %s (%d) names no signed checkpoint:\n%s", name, st, footer)
+		}
+		break
+	}
+
 	// kill -9 of the replica delivering the subscription.
 	holder := holderOf(webhooks.LeasePrefix + sub.ID)
 	procs[holder].Kill()
