@@ -8,15 +8,16 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/partyledger/partyledger/eventstore/checkpoint"
+	"github.com/partyledger/partyledger/eventstore/jetstream"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/eventstore/verify"
 	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/handlers/report"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -117,48 +118,37 @@ func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error,
 	audit := &httpapi.Audit{Index: projections.NewSnapshotCache(a.reads), Log: a.store}
 	rules := rulesOf(a.store)
 	var (
-		table    *checkpoint.Table
+		table    checkpoint.Keeper
 		verifier *checkpoint.Verifier
 		stop     = func() error { return nil }
 	)
 	if auditOpts.checkpoints {
-		keyPath := auditOpts.keyPath
-		if keyPath == "" {
-			keyPath = defaultKeyPath(a.dbPath)
-		}
-		signer, created, err := checkpoint.LoadOrCreateKey(keyPath, auditOpts.origin)
+		signer, keeper, closeKeeper, err := openCheckpointSigner(ctx, a, logger)
 		if err != nil {
 			return nil, err
 		}
-		if created {
-			logger.Info("created the checkpoint signing key; give auditors the public key",
-				"key", keyPath, "public_key", keyPath+checkpoint.PublicKeySuffix, "verifier_key", signer.VerifierKey())
-		}
+		table = keeper
 		if verifier, err = checkpoint.NewVerifier(signer.VerifierKey()); err != nil {
-			return nil, err
-		}
-		db, err := sqlite.OpenDB(a.dbPath)
-		if err != nil {
-			return nil, fmt.Errorf("open checkpoints in %s: %w", a.dbPath, err)
-		}
-		if table, err = checkpoint.OpenTable(ctx, db); err != nil {
-			db.Close()
+			closeKeeper()
 			return nil, err
 		}
 		maker := &checkpoint.Maker{Log: a.store, Signer: signer, Table: table, Origin: auditOpts.origin,
 			EveryEvents: auditOpts.everyEvents, Every: auditOpts.every, Rules: rules, Logger: logger}
 		audit.Checkpoints = &serverCheckpoints{maker: maker, table: table, signer: signer}
-		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			maker.Run(rctx, auditOpts.poll)
-		}()
+		// One replica signs at a time (lease "checkpoints"); on SQLite the
+		// runner just runs it.
+		leases, err := leaseRunner(ctx, a, "audit")
+		if err != nil {
+			closeKeeper()
+			return nil, err
+		}
+		stopMaker := runLeased(leases, leaseCheckpoints, func(ctx context.Context) error {
+			maker.Run(ctx, auditOpts.poll) // makes a last checkpoint of the head when ctx ends
+			return ctx.Err()
+		})
 		stop = func() error {
-			cancel()
-			wg.Wait() // Run makes a last checkpoint of the head
-			return db.Close()
+			stopMaker()
+			return closeKeeper()
 		}
 	}
 	audit.Verify = func(ctx context.Context) (verify.Result, error) {
@@ -176,6 +166,85 @@ func startAudit(ctx context.Context, a *app, api *httpapi.Server) (func() error,
 	}
 	api.Audit = audit
 	return stop, nil
+}
+
+// checkpointsBucket holds, on NATS, the checkpoints and the signing key
+// every replica shares.
+const checkpointsBucket = "checkpoints"
+
+// openCheckpointSigner returns the checkpoint signing key and where the
+// checkpoints are kept. On SQLite: the key file (--checkpoint-key, default
+// next to --db) and the table in the event log's file. On NATS: one key
+// shared by every replica in the checkpoints bucket (adopted from the key
+// file when the bucket has none yet; the bucket thus holds a private key),
+// unless --checkpoint-key names a file, which must then be the same on
+// every replica; and the checkpoints in that bucket, so that every replica
+// serves and verifies the same ones.
+func openCheckpointSigner(ctx context.Context, a *app, logger *slog.Logger) (*checkpoint.Signer, checkpoint.Keeper, func() error, error) {
+	keyPath := auditOpts.keyPath
+	explicit := keyPath != ""
+	if keyPath == "" {
+		keyPath = defaultKeyPath(a.dbPath)
+	}
+	kv, err := a.bucket(ctx, checkpointsBucket, jetstream.BucketOptions{
+		Description: "partyledger: signed checkpoints of the event log and the signing key (private: guard it like the key file)"})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open the checkpoints bucket: %w", err)
+	}
+	if kv != nil {
+		var signer *checkpoint.Signer
+		var created bool
+		if explicit {
+			signer, created, err = checkpoint.LoadOrCreateKey(keyPath, auditOpts.origin)
+		} else {
+			signer, created, err = checkpoint.LoadOrCreateKVKey(ctx, kv, auditOpts.origin, keyPath)
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if created {
+			logger.Info("created the checkpoint signing key, shared by every replica; give auditors the public key",
+				"bucket", checkpointsBucket, "verifier_key", signer.VerifierKey())
+		}
+		return signer, &checkpoint.KVTable{KV: kv}, func() error { return nil }, nil
+	}
+	signer, created, err := checkpoint.LoadOrCreateKey(keyPath, auditOpts.origin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if created {
+		logger.Info("created the checkpoint signing key; give auditors the public key",
+			"key", keyPath, "public_key", keyPath+checkpoint.PublicKeySuffix, "verifier_key", signer.VerifierKey())
+	}
+	db, err := sqlite.OpenDB(a.dbPath)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open checkpoints in %s: %w", a.dbPath, err)
+	}
+	table, err := checkpoint.OpenTable(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return signer, table, db.Close, nil
+}
+
+// kvCheckpointNotes reads the latest checkpoint from the shared bucket, for
+// the change report's integrity footer on NATS.
+type kvCheckpointNotes struct{ t *checkpoint.KVTable }
+
+func (n kvCheckpointNotes) LatestCheckpoint(ctx context.Context) (string, error) {
+	s, _, err := n.t.Latest(ctx)
+	return s.Note, err
+}
+
+// sharedCheckpointNotes returns the reader of the checkpoints every replica
+// shares on NATS, nil on SQLite.
+func sharedCheckpointNotes(ctx context.Context, a *app) (report.Checkpointer, error) {
+	kv, err := a.bucket(ctx, checkpointsBucket, jetstream.BucketOptions{})
+	if err != nil || kv == nil {
+		return nil, err
+	}
+	return kvCheckpointNotes{t: &checkpoint.KVTable{KV: kv}}, nil
 }
 
 // storedAnchors turns the checkpoints kept in the database into trusted
@@ -206,7 +275,7 @@ func storedAnchors(stored []checkpoint.Stored, v *checkpoint.Verifier, logger *s
 // serverCheckpoints serves the checkpoints for the API.
 type serverCheckpoints struct {
 	maker  *checkpoint.Maker
-	table  *checkpoint.Table
+	table  checkpoint.Keeper
 	signer *checkpoint.Signer
 }
 

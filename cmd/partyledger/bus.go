@@ -11,9 +11,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/spf13/pflag"
 
+	"github.com/partyledger/partyledger/eventstore/jetstream"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/bus"
 	"github.com/partyledger/partyledger/handlers/httpapi"
+	"github.com/partyledger/partyledger/handlers/lease"
 )
 
 // Environment variables of the event bus flags.
@@ -128,20 +130,57 @@ func startBus(ctx context.Context, a *app, _ *httpapi.Server) (func() error, err
 		stopRouter, waitRouter, closeRouter = cancelRouter, wg.Wait, b.Close
 	}
 
-	fwdCtx, stopForwarder := context.WithCancel(context.Background())
-	f := &bus.Forwarder{Changes: a.changes, Publisher: pub, Checkpoints: cp, Source: busOpts.source, Logger: logger}
-	var fwg sync.WaitGroup
-	fwg.Go(func() { f.Run(fwdCtx) })
+	// On NATS the forwarder runs on one replica at a time (lease "bus")
+	// from a checkpoint every replica shares, so that a takeover resumes
+	// where the last holder stopped.
+	positions, err := busPositions(ctx, a, cp)
+	var leases *lease.Runner
+	if err == nil {
+		leases, err = leaseRunner(ctx, a, "bus")
+	}
+	if err != nil {
+		closeRouter()
+		stopRouter()
+		waitRouter()
+		closePub()
+		return nil, err
+	}
+	f := &bus.Forwarder{Changes: a.changes, Publisher: pub, Checkpoints: positions, Source: busOpts.source, Logger: logger}
+	stopForwarder := runLeased(leases, leaseBus, f.Run)
 	logger.Info("event bus started", "source", busOpts.source, "nats", a.nats != nil)
 
 	return func() error {
 		stopForwarder()
-		fwg.Wait()
 		err := closeRouter()
 		stopRouter()
 		waitRouter()
 		return errors.Join(err, closePub())
 	}, nil
+}
+
+// busBucket holds the forwarder's checkpoint on NATS.
+const busBucket = "bus"
+
+// busPositions returns where the forwarder keeps its checkpoint: the
+// shared bucket on NATS (seeded, the first time, from the local table an
+// earlier version kept it in), the local table on SQLite.
+func busPositions(ctx context.Context, a *app, local *bus.Checkpoints) (bus.Positions, error) {
+	kv, err := a.bucket(ctx, busBucket, jetstream.BucketOptions{Description: "partyledger: the event bus forwarder's checkpoint"})
+	if err != nil || kv == nil {
+		return local, err
+	}
+	shared := &bus.KVCheckpoints{KV: kv}
+	pos, err := shared.Load(ctx, bus.DefaultForwarderName)
+	if err == nil && pos == 0 {
+		var old int64
+		if old, err = local.Load(ctx, bus.DefaultForwarderName); err == nil && old > 0 {
+			err = shared.Save(ctx, bus.DefaultForwarderName, old)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return shared, nil
 }
 
 // newBusLogHandler logs every change at debug level: the bus's own

@@ -114,8 +114,6 @@ func startReminders(ctx context.Context, a *app, api *httpapi.Server) (func() er
 	if err != nil {
 		return nil, fmt.Errorf("--reminders-at %w", err)
 	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
 	sched := &reminders.Schedule{Hour: h, Minute: m, Location: svc.Runner.Location, Logger: svc.Runner.Logger,
 		Run: func(ctx context.Context) error {
 			rep, err := svc.Run(ctx, reminders.RunOptions{})
@@ -124,9 +122,19 @@ func startReminders(ctx context.Context, a *app, api *httpapi.Server) (func() er
 			}
 			return err
 		}}
-	go func() { defer close(done); sched.Loop(sctx) }()
+	// On NATS one replica at a time runs the schedule (lease "reminders");
+	// the claim of each (owner, window) in the log stays the guarantee
+	// that no digest goes out twice, even if two ran.
+	leases, err := leaseRunner(ctx, a, "reminders")
+	if err != nil {
+		return nil, err
+	}
+	stop := runLeased(leases, leaseReminders, func(ctx context.Context) error {
+		sched.Loop(ctx)
+		return ctx.Err()
+	})
 	a.logger.Info("reminder schedule", "at", o.at, "tz", o.tz, "smtp", o.smtpAddr)
-	return func() error { cancel(); <-done; return nil }, nil
+	return func() error { stop(); return nil }, nil
 }
 
 func newRemindCmd() *cobra.Command {

@@ -44,7 +44,14 @@ func startReports(ctx context.Context, a *app, api *httpapi.Server) (func() erro
 	if err != nil {
 		return nil, err
 	}
-	api.Reports = &report.Builder{Reads: a.reads, Log: a.store, Organisation: reportOrgName, Checkpoints: notes}
+	var latest report.Checkpointer = notes
+	if shared, err := sharedCheckpointNotes(ctx, a); err != nil { // on NATS (audit.go)
+		notes.db.Close()
+		return nil, err
+	} else if shared != nil {
+		latest = shared
+	}
+	api.Reports = &report.Builder{Reads: a.reads, Log: a.store, Organisation: reportOrgName, Checkpoints: latest}
 	return notes.db.Close, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/partyledger/partyledger/eventstore/jetstream"
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/webhooks"
@@ -45,27 +46,23 @@ func init() {
 
 func webhookFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&webhookOpts.deliver, "webhooks", envOr(envWebhooks, "true") == "true",
-		"deliver webhooks to subscriptions; run it on one replica only (env "+envWebhooks+")")
+		"deliver webhooks to subscriptions; on NATS every replica may: each subscription is delivered by one replica at a time, under a lease (env "+envWebhooks+")")
 	fs.StringVar(&webhookOpts.allow, "webhook-allow", envOr(envWebhookAllow, ""),
 		"comma-separated CIDR prefixes webhooks may reach although they are loopback, private or link-local, such as 10.20.0.0/16 for on-premises receivers (env "+envWebhookAllow+")")
 }
 
-// startWebhooks opens the subscriptions (tables in the event log's file),
-// serves the subscription API and the change stream, and runs the
-// dispatcher until serve stops.
+// startWebhooks opens the subscriptions (tables in the event log's file on
+// SQLite; shared buckets on NATS, see openSubscriptions), serves the
+// subscription API and the change stream, and runs the dispatcher until
+// serve stops.
 func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() error, error) {
 	allow, err := webhooks.ParseAllowlist(webhookOpts.allow)
 	if err != nil {
 		return nil, fmt.Errorf("--webhook-allow: %w", err)
 	}
 	guard := &webhooks.Guard{Allow: allow}
-	db, err := sqlite.OpenDB(a.dbPath)
+	subs, closeSubs, err := openSubscriptions(ctx, a, guard)
 	if err != nil {
-		return nil, fmt.Errorf("open subscriptions in %s: %w", a.dbPath, err)
-	}
-	subs, err := webhooks.NewSubscriptions(ctx, db, guard, a.store)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	feed := &webhooks.Feed{Changes: a.changes}
@@ -78,6 +75,19 @@ func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() err
 	var wg sync.WaitGroup
 	if webhookOpts.deliver {
 		d := &webhooks.Dispatcher{Subs: subs, Feed: feed, Guard: guard, Logger: a.logger.With("component", "webhooks")}
+		if a.nats != nil {
+			// Every replica runs a dispatcher; each subscription's worker
+			// holds the lease webhooks.<id>, so one replica delivers it at
+			// a time and another takes over when it dies.
+			leases, err := leaseRunner(ctx, a, "webhooks")
+			if err != nil {
+				cancel()
+				unhook()
+				closeSubs()
+				return nil, err
+			}
+			d.Leases = leases
+		}
 		wg.Go(func() { _ = d.Run(dctx) })
 	}
 	return func() error {
@@ -85,8 +95,78 @@ func startWebhooks(ctx context.Context, a *app, api *httpapi.Server) (func() err
 		feed.Stop()
 		cancel()
 		wg.Wait()
-		return db.Close()
+		return closeSubs()
 	}, nil
+}
+
+// Buckets of the webhook subscriptions on NATS: the subscriptions with
+// their secrets, positions and generations, and the bounded log of their
+// delivery attempts and history.
+const (
+	webhooksBucket    = "webhooks"
+	webhooksLogBucket = "webhooks_log"
+)
+
+// openSubscriptions opens the webhook subscriptions: on NATS in the shared
+// buckets, so that every replica serves and delivers the same ones; on
+// SQLite in tables of the event log's file.
+func openSubscriptions(ctx context.Context, a *app, guard *webhooks.Guard) (*webhooks.Subscriptions, func() error, error) {
+	subsKV, err := a.bucket(ctx, webhooksBucket, jetstream.BucketOptions{
+		Description: "partyledger: webhook subscriptions with their signing secrets and delivery positions"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the webhook subscriptions: %w", err)
+	}
+	if subsKV != nil {
+		logKV, err := a.bucket(ctx, webhooksLogBucket, jetstream.BucketOptions{History: webhooks.KVKeepDeliveries,
+			Description: "partyledger: webhook delivery attempts and subscription history (newest of each)"})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open the webhook delivery log: %w", err)
+		}
+		subs := webhooks.NewKVSubscriptions(subsKV, logKV, guard, a.store)
+		if err := adoptLocalSubscriptions(ctx, a, subs); err != nil {
+			return nil, nil, err
+		}
+		return subs, func() error { return nil }, nil
+	}
+	db, err := sqlite.OpenDB(a.dbPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open subscriptions in %s: %w", a.dbPath, err)
+	}
+	subs, err := webhooks.NewSubscriptions(ctx, db, guard, a.store)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return subs, db.Close, nil
+}
+
+// adoptLocalSubscriptions copies the subscriptions an earlier version kept
+// in this replica's local --db into the shared buckets, if these are still
+// empty (see webhooks.Subscriptions.Adopt). A database without the table is
+// left untouched.
+func adoptLocalSubscriptions(ctx context.Context, a *app, shared *webhooks.Subscriptions) error {
+	if _, err := os.Stat(a.dbPath); err != nil {
+		return nil
+	}
+	db, err := sqlite.OpenDB(a.dbPath)
+	if err != nil {
+		return fmt.Errorf("open local subscriptions in %s: %w", a.dbPath, err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_subscriptions'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	local, err := webhooks.NewSubscriptions(ctx, db, nil, a.store)
+	if err != nil {
+		return err
+	}
+	copied, err := shared.Adopt(ctx, local)
+	if copied > 0 {
+		a.logger.Info("copied the webhook subscriptions of the local database into the shared bucket",
+			"subscriptions", copied, "db", a.dbPath, "bucket", webhooksBucket)
+	}
+	return err
 }
 
 // subscriptionJSON is a subscription as the API shows it, with its secret

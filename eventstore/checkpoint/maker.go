@@ -18,6 +18,17 @@ type Log interface {
 	Head(ctx context.Context) (position int64, hash string, err error)
 }
 
+// Keeper keeps the checkpoints made: [Table] in the event log's SQLite
+// file, or [KVTable] in a bucket shared by the replicas of a service on
+// NATS. Add keeps the first checkpoint stored at a position; Latest
+// returns the one at the highest position (ok false when there is none);
+// List returns all, by position.
+type Keeper interface {
+	Add(ctx context.Context, s Stored) error
+	Latest(ctx context.Context) (s Stored, ok bool, err error)
+	List(ctx context.Context) ([]Stored, error)
+}
+
 // Defaults for [Maker].
 const (
 	DefaultEveryEvents = 1000
@@ -38,7 +49,7 @@ var ErrNotExtended = errors.New("checkpoint: the log does not extend the last ch
 type Maker struct {
 	Log    Log
 	Signer *Signer
-	Table  *Table
+	Table  Keeper
 	// Origin is the note's first line; empty means [DefaultOrigin].
 	Origin string
 	// EveryEvents and Every trigger a new checkpoint; zero means the

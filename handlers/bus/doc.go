@@ -18,7 +18,9 @@
 // A [Forwarder] follows the committed-change stream of handlers/pipeline
 // (every event of the log, once its batch is applied) from a checkpoint kept
 // in a local SQLite table ([Checkpoints], in the event log's file, not the
-// disposable read model) and publishes each event after it is durably stored, in position order, saving the checkpoint after the
+// disposable read model; on NATS in a bucket every replica shares,
+// [KVCheckpoints], so that the replica holding the forwarder's lease after
+// a takeover resumes where the last one stopped) and publishes each event after it is durably stored, in position order, saving the checkpoint after the
 // publish. After a crash it resumes from the checkpoint, so nothing is lost
 // between store and bus; what was published after the last save is
 // published again. Delivery is therefore at-least-once and duplicates carry

@@ -29,6 +29,15 @@ type Changes interface {
 	Follow(ctx context.Context, after int64, fn func(ctx context.Context, changes []pipeline.Change) error) error
 }
 
+// Positions keeps each forwarder's checkpoint: [Checkpoints] in a local
+// SQLite table, or [KVCheckpoints] in a key-value bucket that every replica
+// shares, so that a replica taking the forwarding over resumes where the
+// previous one stopped. Load returns 0 for a name never saved.
+type Positions interface {
+	Load(ctx context.Context, name string) (int64, error)
+	Save(ctx context.Context, name string, position int64) error
+}
+
 // DefaultForwarderName is the checkpoint row of a forwarder without a name.
 const DefaultForwarderName = "forwarder"
 
@@ -52,7 +61,7 @@ type Forwarder struct {
 	Name        string
 	Changes     Changes
 	Publisher   message.Publisher
-	Checkpoints *Checkpoints
+	Checkpoints Positions
 	// Source is the CloudEvents source; empty means [DefaultSource].
 	Source string
 	// Logger receives publish failures (Warn) and progress (Debug). Nil

@@ -68,8 +68,23 @@ type Dispatcher struct {
 	// Reload is how often the subscriptions are re-read; 0 means
 	// [DefaultReload].
 	Reload time.Duration
+	// Leases, if set, runs each subscription's worker under the lease
+	// LeasePrefix+id (see handlers/lease), so that among replicas sharing
+	// the subscriptions one delivers a subscription's events at a time and
+	// another takes over when it dies. Nil runs every worker here.
+	Leases Leases
 	Logger *slog.Logger
 }
+
+// Leases runs a job on one replica at a time (implemented by
+// *lease.Runner): Run returns nil when job returned nil by itself while
+// holding the lease, and ctx's error when ctx ended.
+type Leases interface {
+	Run(ctx context.Context, key string, job func(context.Context) error) error
+}
+
+// LeasePrefix starts the lease key of a subscription's worker.
+const LeasePrefix = "webhooks."
 
 type running struct {
 	gen    int64
@@ -114,6 +129,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			stop(id)
 		}
 	}()
+	// Subscriptions changed by other replicas (shared buckets) signal
+	// Changed too.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); d.Subs.Watch(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	exited := make(chan struct{}, 1)
 	ticker := time.NewTicker(reload)
 	defer ticker.Stop()
@@ -147,7 +168,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					log: logger.With(logSubscription, sub.ID)}
 				go func() {
 					defer close(r.done)
-					w.run(wctx)
+					if d.Leases != nil {
+						_ = d.Leases.Run(wctx, LeasePrefix+w.sub.ID, func(ctx context.Context) error {
+							w.run(ctx)
+							return nil
+						})
+					} else {
+						w.run(wctx)
+					}
 					select {
 					case exited <- struct{}{}:
 					default:

@@ -7,8 +7,18 @@
 //
 // A [Subscription] is a URL, a [Filter] and a signing secret, kept by
 // [Subscriptions] in tables of the event log's SQLite file (next to the API
-// tokens), not in the read model: subscriptions are configuration and must
-// survive a read-model rebuild.
+// tokens) or, when the log is on NATS JetStream, in key-value buckets that
+// every replica shares ([NewKVSubscriptions]); never in the read model:
+// subscriptions are configuration and must survive a read-model rebuild.
+//
+// # Several replicas
+//
+// On the shared buckets every replica runs a [Dispatcher] whose workers run
+// under leases ([Dispatcher.Leases], handlers/lease): each subscription is
+// delivered by one live replica at a time and taken over when that replica
+// dies. Changes of a subscription are compare-and-set on its key's
+// revision, so positions never move backwards; [Subscriptions.Watch]
+// makes changes made on other replicas restart the right workers.
 //
 // # Delivery
 //

@@ -3,9 +3,9 @@ package webhooks
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -128,15 +128,17 @@ type Head interface {
 	Head(ctx context.Context) (position int64, hash string, err error)
 }
 
-// Subscriptions stores webhook subscriptions, their delivery attempts and
-// their history in three tables of a SQLite database: the event log's file
-// (opened with sqlite.OpenDB), so that they share its durability and survive
-// a rebuild of the read model. It is safe for concurrent use.
+// Subscriptions keeps webhook subscriptions, their delivery attempts and
+// their history in a storage: tables of a SQLite database with the SQLite
+// event log ([NewSubscriptions]), or JetStream key-value buckets shared by
+// every replica with the NATS one ([NewKVSubscriptions]). The API handlers
+// and the [Dispatcher] see the same methods either way. It is safe for
+// concurrent use.
 //
 // Errors: methods return a *domain.Error with code ENOTFOUND for an unknown
 // id and EINVALID for bad input; anything else is an internal error.
 type Subscriptions struct {
-	db    *sql.DB
+	store storage
 	guard *Guard
 	log   Head
 	// Now is the clock; nil means time.Now.
@@ -146,82 +148,64 @@ type Subscriptions struct {
 	changed chan struct{}
 }
 
-// NewSubscriptions creates the tables in db if needed. guard checks URLs at
-// registration; log gives the position new subscriptions start after (they
-// hear of events appended after their creation).
+// storage is where [Subscriptions] keep their state: the seam between the
+// rules (validation, secrets, generations) and the SQLite tables or the
+// shared buckets.
+type storage interface {
+	// count returns how many subscriptions exist.
+	count(ctx context.Context) (int, error)
+	// insert stores a new subscription (secrets included) and its
+	// history records.
+	insert(ctx context.Context, sub Subscription, recs ...Record) error
+	// get returns one subscription with its secrets, or ENOTFOUND.
+	get(ctx context.Context, id string) (Subscription, error)
+	// list returns every subscription, oldest first.
+	list(ctx context.Context) ([]Subscription, error)
+	// remove deletes a subscription and its delivery attempts and appends
+	// rec to its history; ENOTFOUND for an unknown id.
+	remove(ctx context.Context, id string, rec Record) error
+	// modify reads a subscription, lets fn change it and stores the result
+	// with rec (if not nil) appended to its history and d (if not nil) to
+	// its attempts, as one change: concurrent modifications are applied
+	// one after the other (a transaction, or compare-and-set on the key's
+	// revision, calling fn again). An error of fn writes nothing and is
+	// returned, except errUnchanged (nothing written, nil returned).
+	// ENOTFOUND for an unknown id.
+	modify(ctx context.Context, id string, fn func(*Subscription) error, rec *Record, d *Delivery) error
+	// deliveries returns the newest attempts, newest first, at most limit.
+	deliveries(ctx context.Context, id string, limit int) ([]Delivery, error)
+	// history returns the records of a subscription, oldest first.
+	history(ctx context.Context, id string) ([]Record, error)
+}
+
+// watcher is a storage that others change too (the shared buckets): watch
+// calls notify after each change of a subscription's existence, status or
+// generation, until ctx ends.
+type watcher interface {
+	watch(ctx context.Context, notify func())
+}
+
+// errUnchanged, returned by a modify function, means there is nothing to
+// write.
+var errUnchanged = errors.New("webhooks: unchanged")
+
+// NewSubscriptions keeps subscriptions in tables of db, created if needed.
+// guard checks URLs at registration; log gives the position new
+// subscriptions start after (they hear of events appended after their
+// creation).
 func NewSubscriptions(ctx context.Context, db *sql.DB, guard *Guard, log Head) (*Subscriptions, error) {
-	tx, err := db.BeginTx(ctx, nil)
+	st, err := openSQLiteStorage(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: create tables: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS webhook_subscriptions (
-			id              TEXT PRIMARY KEY,
-			url             TEXT NOT NULL,
-			description     TEXT NOT NULL,
-			filter          TEXT NOT NULL,
-			secret          TEXT NOT NULL,
-			previous_secret TEXT,
-			previous_until  TEXT,
-			status          TEXT NOT NULL,
-			disabled_reason TEXT NOT NULL DEFAULT '',
-			disabled_at     TEXT,
-			position        INTEGER NOT NULL,
-			attempts        INTEGER NOT NULL DEFAULT 0,
-			next_attempt_at TEXT,
-			generation      INTEGER NOT NULL DEFAULT 1,
-			created_at      TEXT NOT NULL,
-			created_by      TEXT NOT NULL,
-			updated_at      TEXT NOT NULL
-		)`,
-		`CREATE TABLE IF NOT EXISTS webhook_deliveries (
-			id              INTEGER PRIMARY KEY AUTOINCREMENT,
-			subscription_id TEXT NOT NULL,
-			event_id        TEXT NOT NULL,
-			position        INTEGER NOT NULL,
-			event_type      TEXT NOT NULL,
-			attempt         INTEGER NOT NULL,
-			at              TEXT NOT NULL,
-			status_code     INTEGER NOT NULL,
-			latency_ms      INTEGER NOT NULL,
-			error           TEXT NOT NULL,
-			outcome         TEXT NOT NULL,
-			next_retry_at   TEXT
-		)`,
-		`CREATE INDEX IF NOT EXISTS webhook_deliveries_by_subscription ON webhook_deliveries (subscription_id, id)`,
-		`CREATE TABLE IF NOT EXISTS webhook_subscription_events (
-			id              INTEGER PRIMARY KEY AUTOINCREMENT,
-			subscription_id TEXT NOT NULL,
-			at              TEXT NOT NULL,
-			kind            TEXT NOT NULL,
-			actor           TEXT NOT NULL,
-			detail          TEXT NOT NULL
-		)`,
-		`CREATE INDEX IF NOT EXISTS webhook_subscription_events_by_subscription ON webhook_subscription_events (subscription_id, id)`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("webhooks: create tables: %w", err)
-		}
-	}
-	// Added in issue 18: subscriptions made before it get redacted payloads
-	// until an auditor or admin re-creates them.
-	var hasFull int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('webhook_subscriptions') WHERE name = 'full_envelope'`).Scan(&hasFull); err != nil {
-		return nil, fmt.Errorf("webhooks: create tables: %w", err)
-	}
-	if hasFull == 0 {
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE webhook_subscriptions ADD COLUMN full_envelope INTEGER NOT NULL DEFAULT 0`); err != nil {
-			return nil, fmt.Errorf("webhooks: create tables: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("webhooks: create tables: %w", err)
-	}
+	return newSubscriptions(st, guard, log), nil
+}
+
+func newSubscriptions(st storage, guard *Guard, log Head) *Subscriptions {
 	if guard == nil {
 		guard = &Guard{}
 	}
-	return &Subscriptions{db: db, guard: guard, log: log, changed: make(chan struct{})}, nil
+	return &Subscriptions{store: st, guard: guard, log: log, changed: make(chan struct{})}
 }
 
 func (s *Subscriptions) now() time.Time {
@@ -232,9 +216,9 @@ func (s *Subscriptions) now() time.Time {
 }
 
 // Changed returns a channel that is closed at the next change made through
-// this Subscriptions (create, delete, rotate, enable, disable, redeliver).
-// Changes made by another process are not signalled; the [Dispatcher] also
-// re-reads the table periodically.
+// this Subscriptions (create, delete, rotate, enable, disable, redeliver)
+// or, on shared buckets, by another replica while [Subscriptions.Watch]
+// runs. The [Dispatcher] also re-reads the subscriptions periodically.
 func (s *Subscriptions) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -246,6 +230,18 @@ func (s *Subscriptions) broadcast() {
 	defer s.mu.Unlock()
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// Watch signals on [Subscriptions.Changed] the subscriptions created,
+// deleted, enabled, disabled or redirected by other replicas, until ctx
+// ends. On a storage only this process changes (SQLite) it just waits for
+// ctx. The [Dispatcher] runs it.
+func (s *Subscriptions) Watch(ctx context.Context) {
+	if w, ok := s.store.(watcher); ok {
+		w.watch(ctx, s.broadcast)
+		return
+	}
+	<-ctx.Done()
 }
 
 // NewSubscription is what [Subscriptions.Create] needs.
@@ -286,8 +282,8 @@ func (s *Subscriptions) Create(ctx context.Context, n NewSubscription) (Subscrip
 	if len(fields) > 0 {
 		return Subscription{}, "", &domain.Error{Code: domain.EINVALID, Message: "invalid subscription", Fields: fields}
 	}
-	var count int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_subscriptions`).Scan(&count); err != nil {
+	count, err := s.store.count(ctx)
+	if err != nil {
 		return Subscription{}, "", fmt.Errorf("webhooks: count subscriptions: %w", err)
 	}
 	if count >= MaxSubscriptions {
@@ -309,101 +305,65 @@ func (s *Subscriptions) Create(ctx context.Context, n NewSubscription) (Subscrip
 	sub := Subscription{ID: id.String(), URL: u.String(), Description: n.Description, Filter: f,
 		Status: StatusActive, Position: head, CreatedAt: now, CreatedBy: n.Actor, UpdatedAt: now, Generation: 1,
 		FullEnvelope: n.FullEnvelope, secret: secret}
-	fj, _ := json.Marshal(f)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_subscriptions (id, url, description, filter,
-				secret, status, position, created_at, created_by, updated_at, full_envelope)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sub.ID, sub.URL, sub.Description, string(fj), secret, sub.Status, sub.Position,
-			fmtTime(now), sub.CreatedBy, fmtTime(now), sub.FullEnvelope); err != nil {
-			return err
-		}
-		return record(ctx, tx, sub.ID, now, RecordCreated, n.Actor, fmt.Sprintf("url %s, starting after position %d", sub.URL, head))
-	})
-	if err != nil {
+	rec := Record{At: now, Kind: RecordCreated, Actor: n.Actor, Detail: fmt.Sprintf("url %s, starting after position %d", sub.URL, head)}
+	if err := s.store.insert(ctx, sub, rec); err != nil {
 		return Subscription{}, "", fmt.Errorf("webhooks: create subscription: %w", err)
 	}
 	s.broadcast()
 	return sub, secret, nil
 }
 
-const subCols = `id, url, description, filter, secret, previous_secret, previous_until, status,
-	disabled_reason, disabled_at, position, attempts, next_attempt_at, generation, created_at,
-	created_by, updated_at, full_envelope`
-
-type scanner interface{ Scan(...any) error }
-
-func (s *Subscriptions) scan(sc scanner) (Subscription, error) {
-	var sub Subscription
-	var filter, secret string
-	var prev, prevUntil, disabledAt, nextAt sql.NullString
-	var created, updated string
-	if err := sc.Scan(&sub.ID, &sub.URL, &sub.Description, &filter, &secret, &prev, &prevUntil,
-		&sub.Status, &sub.DisabledReason, &disabledAt, &sub.Position, &sub.FailedAttempts, &nextAt,
-		&sub.Generation, &created, &sub.CreatedBy, &updated, &sub.FullEnvelope); err != nil {
-		return sub, err
+// Adopt copies every subscription of from (secrets, position, retry state
+// and history; not the attempt records) into s if s has none yet, and
+// returns how many it copied: when serve moves to the shared buckets, the
+// subscriptions that one replica kept in its local database carry on.
+// Replicas adopting at once may each copy theirs (ids never collide).
+func (s *Subscriptions) Adopt(ctx context.Context, from *Subscriptions) (int, error) {
+	n, err := s.store.count(ctx)
+	if err != nil || n > 0 {
+		return 0, err
 	}
-	if err := json.Unmarshal([]byte(filter), &sub.Filter); err != nil {
-		return sub, fmt.Errorf("bad stored filter of %s: %w", sub.ID, err)
+	subs, err := from.store.list(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: adopt subscriptions: %w", err)
 	}
-	sub.Filter = sub.Filter.Normalize()
-	sub.CreatedAt, sub.UpdatedAt = parseTime(created), parseTime(updated)
-	sub.DisabledAt, sub.NextAttemptAt = parseTimePtr(disabledAt), parseTimePtr(nextAt)
-	sub.secret = secret
-	if until := parseTimePtr(prevUntil); prev.Valid && until != nil {
-		sub.previous, sub.previousUntil = prev.String, *until
+	for i, sub := range subs {
+		hist, err := from.store.history(ctx, sub.ID)
+		if err == nil {
+			err = s.store.insert(ctx, sub, hist...)
+		}
+		if err != nil {
+			return i, fmt.Errorf("webhooks: adopt subscription %s: %w", sub.ID, err)
+		}
 	}
-	return sub, nil
+	if len(subs) > 0 {
+		s.broadcast()
+	}
+	return len(subs), nil
 }
 
 // Get returns one subscription, or ENOTFOUND.
 func (s *Subscriptions) Get(ctx context.Context, id string) (Subscription, error) {
-	sub, err := s.scan(s.db.QueryRowContext(ctx, `SELECT `+subCols+` FROM webhook_subscriptions WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Subscription{}, domain.Errorf(domain.ENOTFOUND, "no subscription with id %s", id)
-	}
+	sub, err := s.store.get(ctx, id)
 	if err != nil {
-		return Subscription{}, fmt.Errorf("webhooks: get subscription %s: %w", id, err)
+		return Subscription{}, wrapErr("get subscription "+id, err)
 	}
 	return sub, nil
 }
 
 // List returns every subscription, oldest first.
 func (s *Subscriptions) List(ctx context.Context) ([]Subscription, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+subCols+` FROM webhook_subscriptions ORDER BY created_at, id`)
+	out, err := s.store.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: list subscriptions: %w", err)
 	}
-	defer rows.Close()
-	out := []Subscription{}
-	for rows.Next() {
-		sub, err := s.scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("webhooks: list subscriptions: %w", err)
-		}
-		out = append(out, sub)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Delete removes a subscription and its delivery records; its history
 // records stay, with a final "deleted" record. ENOTFOUND for an unknown id.
 func (s *Subscriptions) Delete(ctx context.Context, id, actor string) error {
-	now := s.now()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_subscriptions WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return domain.Errorf(domain.ENOTFOUND, "no subscription with id %s", id)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE subscription_id = ?`, id); err != nil {
-			return err
-		}
-		return record(ctx, tx, id, now, RecordDeleted, actor, "")
-	})
-	if err != nil {
+	if err := s.store.remove(ctx, id, Record{At: s.now(), Kind: RecordDeleted, Actor: actor}); err != nil {
 		return wrapErr("delete subscription "+id, err)
 	}
 	s.broadcast()
@@ -419,10 +379,13 @@ func (s *Subscriptions) RotateSecret(ctx context.Context, id, actor string) (Sub
 		return Subscription{}, "", err
 	}
 	now := s.now()
+	until := now.Add(SecretGrace)
 	// The generation stays: the dispatcher reads the secrets before each
 	// attempt, so a rotation does not interrupt a delivery.
-	err = s.update(ctx, id, RecordRotated, actor, fmt.Sprintf("the previous secret also signs until %s", fmtTime(now.Add(SecretGrace))),
-		false, `previous_secret = secret, previous_until = ?, secret = ?`, fmtTime(now.Add(SecretGrace)), secret)
+	err = s.update(ctx, id, RecordRotated, actor, fmt.Sprintf("the previous secret also signs until %s", fmtTime(until)), false,
+		func(sub *Subscription) {
+			sub.previous, sub.previousUntil, sub.secret = sub.secret, until, secret
+		})
 	if err != nil {
 		return Subscription{}, "", err
 	}
@@ -434,8 +397,10 @@ func (s *Subscriptions) RotateSecret(ctx context.Context, id, actor string) (Sub
 // retrying the event that failed first, with a fresh retry schedule.
 // ENOTFOUND for an unknown id.
 func (s *Subscriptions) Enable(ctx context.Context, id, actor string) (Subscription, error) {
-	err := s.update(ctx, id, RecordEnabled, actor, "", true,
-		`status = ?, disabled_reason = '', disabled_at = NULL, attempts = 0, next_attempt_at = NULL`, StatusActive)
+	err := s.update(ctx, id, RecordEnabled, actor, "", true, func(sub *Subscription) {
+		sub.Status, sub.DisabledReason, sub.DisabledAt = StatusActive, "", nil
+		sub.FailedAttempts, sub.NextAttemptAt = 0, nil
+	})
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -446,31 +411,26 @@ func (s *Subscriptions) Enable(ctx context.Context, id, actor string) (Subscript
 // ENOTFOUND for an unknown id.
 func (s *Subscriptions) Disable(ctx context.Context, id, actor, reason string) error {
 	now := s.now()
-	return s.update(ctx, id, RecordDisabled, actor, reason, true,
-		`status = ?, disabled_reason = ?, disabled_at = ?`, StatusDisabled, reason, fmtTime(now))
+	return s.update(ctx, id, RecordDisabled, actor, reason, true, func(sub *Subscription) {
+		sub.Status, sub.DisabledReason, sub.DisabledAt = StatusDisabled, reason, &now
+	})
 }
 
 // PauseOwnedBy disables every active subscription created by owner (whose
 // token was revoked: its subscriptions must not keep delivering) and
 // records why in each one's history. It returns the ids it paused.
 func (s *Subscriptions) PauseOwnedBy(ctx context.Context, owner, actor, reason string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM webhook_subscriptions WHERE created_by = ? AND status = ? ORDER BY id`, owner, StatusActive)
+	all, err := s.store.list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
 	}
 	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
+	for _, sub := range all {
+		if sub.CreatedBy == owner && sub.Status == StatusActive {
+			ids = append(ids, sub.ID)
 		}
-		ids = append(ids, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("webhooks: subscriptions of %s: %w", owner, err)
-	}
+	slices.Sort(ids)
 	for _, id := range ids {
 		if err := s.Disable(ctx, id, actor, reason); err != nil {
 			return nil, err
@@ -488,33 +448,27 @@ func (s *Subscriptions) Redeliver(ctx context.Context, id, actor string, fromPos
 		return Subscription{}, &domain.Error{Code: domain.EINVALID, Message: "invalid redelivery",
 			Fields: []domain.FieldError{{Field: "from_position", Message: "must be a position >= 1"}}}
 	}
-	err := s.update(ctx, id, RecordRedelivery, actor, fmt.Sprintf("from position %d", fromPosition), true,
-		`position = ?, attempts = 0, next_attempt_at = NULL`, fromPosition-1)
+	err := s.update(ctx, id, RecordRedelivery, actor, fmt.Sprintf("from position %d", fromPosition), true, func(sub *Subscription) {
+		sub.Position, sub.FailedAttempts, sub.NextAttemptAt = fromPosition-1, 0, nil
+	})
 	if err != nil {
 		return Subscription{}, err
 	}
 	return s.Get(ctx, id)
 }
 
-// update changes a subscription's row (set is the SET clause, args its
-// arguments), bumps its generation if bump (which restarts its worker) and
-// records the change, in one transaction.
-func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail string, bump bool, set string, args ...any) error {
+// update changes a subscription with set, bumps its generation if bump
+// (which restarts its worker) and records the change, as one change.
+func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail string, bump bool, set func(*Subscription)) error {
 	now := s.now()
-	if bump {
-		set += `, generation = generation + 1`
-	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET `+set+`,
-			updated_at = ? WHERE id = ?`, append(args, fmtTime(now), id)...)
-		if err != nil {
-			return err
+	err := s.store.modify(ctx, id, func(sub *Subscription) error {
+		set(sub)
+		if bump {
+			sub.Generation++
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return domain.Errorf(domain.ENOTFOUND, "no subscription with id %s", id)
-		}
-		return record(ctx, tx, id, now, kind, actor, detail)
-	})
+		sub.UpdatedAt = now
+		return nil
+	}, &Record{At: now, Kind: kind, Actor: actor, Detail: detail}, nil)
 	if err != nil {
 		return wrapErr(kind+" subscription "+id, err)
 	}
@@ -525,18 +479,12 @@ func (s *Subscriptions) update(ctx context.Context, id, kind, actor, detail stri
 // secrets returns the secrets that sign a delivery of subscription id made
 // at now (see [Subscription.signingSecrets]); ErrStale if it was deleted.
 func (s *Subscriptions) secrets(ctx context.Context, id string, now time.Time) ([]string, error) {
-	var sub Subscription
-	var prev, prevUntil sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT secret, previous_secret, previous_until FROM webhook_subscriptions
-		WHERE id = ?`, id).Scan(&sub.secret, &prev, &prevUntil)
-	if errors.Is(err, sql.ErrNoRows) {
+	sub, err := s.store.get(ctx, id)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return nil, ErrStale
 	}
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: read the secrets of %s: %w", id, err)
-	}
-	if until := parseTimePtr(prevUntil); prev.Valid && until != nil {
-		sub.previous, sub.previousUntil = prev.String, *until
 	}
 	return sub.signingSecrets(now), nil
 }
@@ -545,82 +493,68 @@ func (s *Subscriptions) secrets(ctx context.Context, id string, now time.Time) (
 // changed (or deleted) since the worker loaded it.
 var ErrStale = errors.New("webhooks: subscription changed")
 
-// advance stores position as handled for the generation gen of the
-// subscription and clears its retry state. It returns ErrStale if the
-// generation moved on.
-func (s *Subscriptions) advance(ctx context.Context, id string, gen, position int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE webhook_subscriptions SET position = ?, attempts = 0,
-		next_attempt_at = NULL WHERE id = ? AND generation = ? AND position < ?`, position, id, gen, position)
-	if err != nil {
-		return fmt.Errorf("webhooks: store position of %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.checkGeneration(ctx, id, gen)
-	}
-	return nil
-}
-
-func (s *Subscriptions) checkGeneration(ctx context.Context, id string, gen int64) error {
-	var cur int64
-	err := s.db.QueryRowContext(ctx, `SELECT generation FROM webhook_subscriptions WHERE id = ?`, id).Scan(&cur)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && cur != gen) {
+// stale maps a vanished subscription to ErrStale.
+func stale(err error) error {
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		return ErrStale
 	}
 	return err
 }
 
-// attempted records one delivery attempt and the subscription's resulting
-// state, in one transaction: on success the position moves to the event;
-// on failure the attempt count and the next attempt time are stored; for
-// outcomes gone and exhausted the subscription is disabled with reason.
-// It returns ErrStale if the generation moved on (nothing is written then).
-func (s *Subscriptions) attempted(ctx context.Context, sub *Subscription, d Delivery, reason string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var cur int64
-		err := tx.QueryRowContext(ctx, `SELECT generation FROM webhook_subscriptions WHERE id = ?`, sub.ID).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && cur != sub.Generation) {
+// advance stores position as handled for the generation gen of the
+// subscription and clears its retry state. It never moves the position
+// backwards (another replica's late write loses), and returns ErrStale if
+// the generation moved on.
+func (s *Subscriptions) advance(ctx context.Context, id string, gen, position int64) error {
+	err := s.store.modify(ctx, id, func(sub *Subscription) error {
+		if sub.Generation != gen {
 			return ErrStale
 		}
-		if err != nil {
-			return err
+		if sub.Position >= position {
+			return errUnchanged
 		}
-		var next any
-		if d.NextRetryAt != nil {
-			next = fmtTime(*d.NextRetryAt)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (subscription_id, event_id,
-				position, event_type, attempt, at, status_code, latency_ms, error, outcome, next_retry_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sub.ID, d.EventID, d.Position, d.Type, d.Attempt,
-			fmtTime(d.At), d.StatusCode, d.LatencyMS, d.Error, d.Outcome, next); err != nil {
-			return err
+		sub.Position, sub.FailedAttempts, sub.NextAttemptAt = position, 0, nil
+		return nil
+	}, nil, nil)
+	if err != nil {
+		return wrapErr("store position of "+id, stale(err))
+	}
+	return nil
+}
+
+// attempted records one delivery attempt and the subscription's resulting
+// state, as one change: on success the position moves to the event (never
+// backwards); on failure the attempt count and the next attempt time are
+// stored; for outcomes gone and exhausted the subscription is disabled with
+// reason. It returns ErrStale if the generation moved on (nothing is
+// written then).
+func (s *Subscriptions) attempted(ctx context.Context, sub *Subscription, d Delivery, reason string) error {
+	var rec *Record
+	if d.Outcome == OutcomeGone || d.Outcome == OutcomeExhausted {
+		rec = &Record{At: d.At, Kind: RecordDisabled, Actor: SystemActor, Detail: reason}
+	}
+	err := s.store.modify(ctx, sub.ID, func(cur *Subscription) error {
+		if cur.Generation != sub.Generation {
+			return ErrStale
 		}
 		switch d.Outcome {
 		case OutcomeDelivered:
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET position = ?, attempts = 0,
-				next_attempt_at = NULL WHERE id = ? AND position < ?`, d.Position, sub.ID, d.Position)
-		case OutcomeFailed:
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET attempts = ?, next_attempt_at = ?
-				WHERE id = ?`, d.Attempt, next, sub.ID)
-		default: // gone, exhausted: disable
-			now := fmtTime(d.At)
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET status = ?, disabled_reason = ?,
-				disabled_at = ?, attempts = ?, next_attempt_at = NULL, generation = generation + 1,
-				updated_at = ? WHERE id = ?`, StatusDisabled, reason, now, d.Attempt, now, sub.ID)
-			if err == nil {
-				err = record(ctx, tx, sub.ID, d.At, RecordDisabled, SystemActor, reason)
+			if cur.Position < d.Position {
+				cur.Position, cur.FailedAttempts, cur.NextAttemptAt = d.Position, 0, nil
 			}
+		case OutcomeFailed:
+			cur.FailedAttempts, cur.NextAttemptAt = d.Attempt, d.NextRetryAt
+		default: // gone, exhausted: disable
+			at := d.At
+			cur.Status, cur.DisabledReason, cur.DisabledAt = StatusDisabled, reason, &at
+			cur.FailedAttempts, cur.NextAttemptAt = d.Attempt, nil
+			cur.Generation++
+			cur.UpdatedAt = d.At
 		}
-		if err != nil {
-			return err
-		}
-		// Keep the newest keepDeliveries attempts.
-		_, err = tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE subscription_id = ? AND id <=
-			(SELECT id FROM webhook_deliveries WHERE subscription_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-			sub.ID, sub.ID, keepDeliveries)
-		return err
-	})
+		return nil
+	}, rec, &d)
 	if err != nil {
-		return wrapErr("record delivery to "+sub.ID, err)
+		return wrapErr("record delivery to "+sub.ID, stale(err))
 	}
 	if d.Outcome == OutcomeGone || d.Outcome == OutcomeExhausted {
 		s.broadcast()
@@ -629,7 +563,8 @@ func (s *Subscriptions) attempted(ctx context.Context, sub *Subscription, d Deli
 }
 
 // Deliveries returns the newest attempts for a subscription, newest first,
-// at most limit (1 to 1000; 100 when 0). ENOTFOUND for an unknown id.
+// at most limit (1 to 1000; 100 when 0; the shared buckets keep the newest
+// [KVKeepDeliveries]). ENOTFOUND for an unknown id.
 func (s *Subscriptions) Deliveries(ctx context.Context, id string, limit int) ([]Delivery, error) {
 	if _, err := s.Get(ctx, id); err != nil {
 		return nil, err
@@ -638,66 +573,21 @@ func (s *Subscriptions) Deliveries(ctx context.Context, id string, limit int) ([
 		limit = 100
 	}
 	limit = min(limit, keepDeliveries)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, event_id, position, event_type, attempt, at, status_code,
-		latency_ms, error, outcome, next_retry_at FROM webhook_deliveries WHERE subscription_id = ?
-		ORDER BY id DESC LIMIT ?`, id, limit)
+	out, err := s.store.deliveries(ctx, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: deliveries of %s: %w", id, err)
 	}
-	defer rows.Close()
-	out := []Delivery{}
-	for rows.Next() {
-		var d Delivery
-		var at string
-		var next sql.NullString
-		if err := rows.Scan(&d.ID, &d.EventID, &d.Position, &d.Type, &d.Attempt, &at, &d.StatusCode,
-			&d.LatencyMS, &d.Error, &d.Outcome, &next); err != nil {
-			return nil, fmt.Errorf("webhooks: deliveries of %s: %w", id, err)
-		}
-		d.At, d.NextRetryAt = parseTime(at), parseTimePtr(next)
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // History returns the records of a subscription (including a deleted one),
 // oldest first.
 func (s *Subscriptions) History(ctx context.Context, id string) ([]Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, kind, actor, detail FROM webhook_subscription_events
-		WHERE subscription_id = ? ORDER BY id`, id)
+	out, err := s.store.history(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: history of %s: %w", id, err)
 	}
-	defer rows.Close()
-	out := []Record{}
-	for rows.Next() {
-		var r Record
-		var at string
-		if err := rows.Scan(&at, &r.Kind, &r.Actor, &r.Detail); err != nil {
-			return nil, fmt.Errorf("webhooks: history of %s: %w", id, err)
-		}
-		r.At = parseTime(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-func record(ctx context.Context, tx *sql.Tx, id string, at time.Time, kind, actor, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_subscription_events (subscription_id, at, kind, actor, detail)
-		VALUES (?, ?, ?, ?, ?)`, id, fmtTime(at), kind, actor, detail)
-	return err
-}
-
-func (s *Subscriptions) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return out, nil
 }
 
 // wrapErr keeps domain errors and the stale sentinel as they are and adds
@@ -716,12 +606,4 @@ func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
-}
-
-func parseTimePtr(s sql.NullString) *time.Time {
-	if !s.Valid {
-		return nil
-	}
-	t := parseTime(s.String)
-	return &t
 }
