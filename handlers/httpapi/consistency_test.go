@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -336,5 +337,71 @@ func TestClientReadsItsWrites(t *testing.T) {
 	}
 	if req, _ := cb.Request(ctx, "GET", "/parties", nil); req.Header.Get("X-Min-Position") != strconv.FormatInt(ca.Position(), 10) {
 		t.Errorf("a read after a write sent X-Min-Position %q, want %d", req.Header.Get("X-Min-Position"), ca.Position())
+	}
+}
+
+// TestOpenAPIReadYourWrites: the document says, for every authenticated
+// operation, what the server does for all of them: reads take
+// X-Min-Position, writes answer X-Position. A new route must say it too.
+func TestOpenAPIReadYourWrites(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security   *[]any           `json:"security"`
+			Parameters []map[string]any `json:"parameters"`
+			Responses  map[string]struct {
+				Ref     string         `json:"$ref"`
+				Headers map[string]any `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	const param, header = "#/components/parameters/MinPosition", "#/components/headers/Position"
+	checked := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if op.Security != nil && len(*op.Security) == 0 {
+				continue // unauthenticated: health checks, the document itself
+			}
+			checked++
+			if method == "get" {
+				found := false
+				for _, p := range op.Parameters {
+					found = found || p["$ref"] == param
+				}
+				if !found {
+					t.Errorf(`%s %s lacks the X-Min-Position parameter: add {"$ref": %q} to its parameters`, method, path, param)
+				}
+				continue
+			}
+			for code, resp := range op.Responses {
+				if code[0] != '2' {
+					continue
+				}
+				if h, _ := resp.Headers["X-Position"].(map[string]any); h == nil || h["$ref"] != header {
+					t.Errorf(`%s %s answer %s lacks the X-Position header: add "X-Position": {"$ref": %q} to its headers`, method, path, code, header)
+				}
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("checked %d operations; the document was not read", checked)
+	}
+}
+
+// TestAPIDocsShowSharedParameters: the reference page shows a shared
+// parameter by its name, as it shows the others.
+func TestAPIDocsShowSharedParameters(t *testing.T) {
+	srv := httptest.NewServer((&httpapi.Server{}).Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := strings.Count(string(page), "<code>X-Min-Position</code>"); n < 20 {
+		t.Fatalf("the reference names X-Min-Position %d times, want it on every authenticated read", n)
 	}
 }
