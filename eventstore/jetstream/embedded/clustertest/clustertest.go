@@ -208,3 +208,37 @@ func Leader(ctx context.Context, nc *nats.Conn, stream string, nodes []*Node) (*
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// WaitStreamCurrent waits until stream has a leader and every replica is
+// online and current (after a node came back, before relying on it), or
+// the timeout passes.
+func WaitStreamCurrent(ctx context.Context, nc *nats.Conn, stream string, timeout time.Duration) error {
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		s, err := js.Stream(rctx, stream)
+		cancel()
+		if err == nil {
+			cl := s.CachedInfo().Cluster
+			if cl == nil {
+				return fmt.Errorf("stream %s is not clustered", stream)
+			}
+			current := cl.Leader != ""
+			for _, r := range cl.Replicas {
+				current = current && r.Current && !r.Offline
+			}
+			if current {
+				return nil
+			}
+			err = fmt.Errorf("leader %q, replicas %+v", cl.Leader, cl.Replicas)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stream %s not current within %s: %v", stream, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
