@@ -394,8 +394,8 @@ func clusterFaults(t *testing.T, c *clusterService) {
 	lastAck.Store(time.Now().UnixNano())
 	onAck := func() {
 		now := time.Now().UnixNano()
-		if d := now - lastAck.Swap(now); d > stall.Load() {
-			stall.Store(d) // racy max: a shorter stall may win a tie, which does not matter for a log line
+		d := now - lastAck.Swap(now)
+		for old := stall.Load(); d > old && !stall.CompareAndSwap(old, d); old = stall.Load() {
 		}
 		switch acked.Add(1) {
 		case total / 3:
