@@ -227,7 +227,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if err == nil {
 			err = checkRequest(r)
 		}
-		if err == nil {
+		if err == nil && rt.perm != "" {
 			err = s.awaitMinPosition(sw, r)
 		}
 		if err == nil && rt.perm != "" && isWrite(r.Method) {
