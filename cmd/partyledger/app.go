@@ -12,6 +12,7 @@ import (
 	"github.com/partyledger/partyledger/eventstore/sqlite"
 	"github.com/partyledger/partyledger/handlers/auth"
 	"github.com/partyledger/partyledger/handlers/commands"
+	"github.com/partyledger/partyledger/handlers/httpapi"
 	"github.com/partyledger/partyledger/handlers/pipeline"
 	"github.com/partyledger/partyledger/projections"
 )
@@ -155,7 +156,9 @@ func openApp(ctx context.Context, f storeFlags, logger *slog.Logger, follow bool
 		return nil, fmt.Errorf("open read model: %w", err)
 	}
 	a.changes.Start(cp)
-	a.commands = &commands.Service{Store: store, Reads: a.reads}
+	// NotePositions: each API write answers X-Position, the position of its
+	// last event, for read-your-writes across replicas (issue 19).
+	a.commands = &commands.Service{Store: httpapi.NotePositions(store), Reads: a.reads}
 	// Token creation and revocation are events of the log; a new token may
 	// not take a name that already acts in it.
 	a.tokens.Log, a.tokens.Actors = store, a.reads

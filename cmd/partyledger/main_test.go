@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +34,10 @@ type testServer struct {
 	// Client validates every exchange against the OpenAPI document.
 	Client *http.Client
 	stop   func()
+	// seen, when set, makes do read its writes across replicas: it keeps
+	// the highest X-Position answered and sends it as X-Min-Position with
+	// every read (as the typed client does). Copies share it.
+	seen *atomic.Int64
 }
 
 // syncBuffer is a bytes.Buffer safe for the server and the test at once.
@@ -133,11 +139,18 @@ func (s *testServer) do(tb testing.TB, method, path string, body any, out any, h
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	if s.seen != nil && s.seen.Load() > 0 && (method == http.MethodGet || method == http.MethodHead) {
+		req.Header.Set("X-Min-Position", strconv.FormatInt(s.seen.Load(), 10))
+	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
+	if pos, err := strconv.ParseInt(resp.Header.Get("X-Position"), 10, 64); err == nil && s.seen != nil && resp.StatusCode/100 == 2 {
+		for old := s.seen.Load(); pos > old && !s.seen.CompareAndSwap(old, pos); old = s.seen.Load() {
+		}
+	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		tb.Fatal(err)

@@ -47,7 +47,7 @@ func BenchmarkAppend(b *testing.B) {
 		{"R3-sync", func(b *testing.B) (string, int) {
 			var urls []string
 			for _, n := range MustRunCluster(b, 3) {
-				urls = append(urls, n.url)
+				urls = append(urls, n.URL)
 			}
 			return strings.Join(urls, ","), 3
 		}},

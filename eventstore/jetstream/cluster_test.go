@@ -1,130 +1,26 @@
 package jetstream_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/eventstore/jetstream"
-	"github.com/partyledger/partyledger/eventstore/jetstream/embedded"
+	"github.com/partyledger/partyledger/eventstore/jetstream/embedded/clustertest"
 )
 
-// freePorts returns n TCP ports that were free a moment ago on 127.0.0.1.
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
-}
-
-// node is a cluster member running in a child process (see TestMain).
-type node struct {
-	name string
-	cfg  embedded.Config
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// start starts the node's process and waits until it accepts clients.
-func (n *node) start(tb testing.TB) {
-	tb.Helper()
-	cfg, _ := json.Marshal(n.cfg)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envNode+"="+string(cfg))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	n.cmd, n.done = cmd, make(chan struct{})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if url, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- url
-			}
-		}
-		cmd.Wait()
-		close(n.done)
-	}()
-	select {
-	case n.url = <-ready:
-	case <-n.done:
-		tb.Fatalf("node %s exited before it was ready", n.name)
-	case <-time.After(60 * time.Second):
-		tb.Fatalf("node %s not ready within 60 s", n.name)
-	}
-}
-
-// kill kills the node's process with SIGKILL: no shutdown, no step-down,
-// no flush.
-func (n *node) kill() {
-	n.cmd.Process.Kill()
-	<-n.done
-}
-
-// MustRunCluster starts a JetStream cluster of n servers (SyncAlways, each
-// with its own storage directory), each in a child process, routed to each
-// other on fixed loopback ports. The processes are killed at the end of
-// the test.
-func MustRunCluster(tb testing.TB, n int) []*node {
-	tb.Helper()
-	ports := freePorts(tb, 2*n)
-	var routes []string
-	for i := range n {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i]))
-	}
-	nodes := make([]*node, n)
-	for i := range n {
-		name := fmt.Sprintf("n%d", i+1)
-		nodes[i] = &node{name: name, cfg: embedded.Config{Name: name, StoreDir: tb.TempDir(), Port: ports[i], SyncAlways: true,
-			Cluster: &embedded.Cluster{Name: "partyledger", Host: "127.0.0.1", Port: ports[n+i], Routes: routes}}}
-	}
-	tb.Cleanup(func() {
-		for _, nd := range nodes {
-			if nd.cmd != nil {
-				nd.kill()
-			}
-		}
-	})
-	var wg sync.WaitGroup
-	for _, nd := range nodes {
-		wg.Go(func() { nd.start(tb) })
-	}
-	wg.Wait()
-	return nodes
+// MustRunCluster starts a 3-node (or n-node) JetStream cluster in child
+// processes (see clustertest.MustRunCluster).
+func MustRunCluster(tb testing.TB, n int) []*clustertest.Node {
+	return clustertest.MustRunCluster(tb, n)
 }
 
 // appendRecord is one Append call of the failover test.
@@ -147,11 +43,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 		t.Skip("a 3-node cluster and 3000 fsynced appends: skipped with -short")
 	}
 	nodes := MustRunCluster(t, 3)
-	var urls []string
-	for _, n := range nodes {
-		urls = append(urls, n.url)
-	}
-	nc := MustConnect(t, strings.Join(urls, ","), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
+	nc := MustConnect(t, clustertest.URLs(nodes), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
 		nats.DontRandomize())
 	ctx := t.Context()
 	retries := &countingHandler{}
@@ -184,7 +76,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 		stall       time.Duration
 		stallAt     int64
 		killOnce    sync.Once
-		killed      = make(chan *node, 1)
+		killed      = make(chan *clustertest.Node, 1)
 		restartOnce sync.Once
 		restarted   = make(chan struct{})
 		records     = make([][]appendRecord, goroutines)
@@ -209,7 +101,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 				go func() {
 					defer close(restarted)
 					if n := <-killed; n != nil {
-						n.start(t)
+						n.Start(t)
 						killed <- n
 					}
 				}()
@@ -261,7 +153,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 	}
 	wg.Wait()
 	<-restarted
-	var leader *node
+	var leader *clustertest.Node
 	select {
 	case leader = <-killed:
 	default:
@@ -270,7 +162,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 		t.Fatal("the leader was never killed")
 	}
 	t.Logf("killed (SIGKILL) stream leader %s after %d acknowledged appends, restarted it after %d; %d acknowledged in all, %d failed (outcome unknown)",
-		leader.name, total/3, 2*total/3, acked.Load(), failures.Load())
+		leader.Name, total/3, 2*total/3, acked.Load(), failures.Load())
 	t.Logf("longest stall without an acknowledged append: %s (after %d acks); %d publishes failed or went unanswered and were checked and retried",
 		stall.Round(time.Millisecond), stallAt, retries.n.Load())
 	if stall > 60*time.Second {
@@ -337,29 +229,14 @@ func TestClusterLeaderFailover(t *testing.T) {
 
 // killLeader kills the process of the node that leads the stream and
 // returns it.
-func killLeader(t *testing.T, nc *nats.Conn, stream string, nodes []*node) *node {
-	js, err := natsjs.New(nc)
+func killLeader(t *testing.T, nc *nats.Conn, stream string, nodes []*clustertest.Node) *clustertest.Node {
+	n, err := clustertest.Leader(context.Background(), nc, stream, nodes)
 	if err != nil {
 		t.Error(err)
 		return nil
 	}
-	for range 100 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s, err := js.Stream(ctx, stream)
-		cancel()
-		if err == nil && s.CachedInfo().Cluster != nil && s.CachedInfo().Cluster.Leader != "" {
-			name := s.CachedInfo().Cluster.Leader
-			for _, n := range nodes {
-				if n.name == name {
-					n.kill()
-					return n
-				}
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Error(errors.New("no stream leader found"))
-	return nil
+	n.Kill()
+	return n
 }
 
 // countingHandler counts the store's warnings (failed publishes, each

@@ -79,8 +79,17 @@ type docModel struct {
 	}
 	Paths      map[string]map[string]docOp `json:"paths"`
 	Components struct {
-		Schemas map[string]docSchema `json:"schemas"`
+		Schemas    map[string]docSchema `json:"schemas"`
+		Parameters map[string]docParam  `json:"parameters"`
 	} `json:"components"`
+}
+
+// docParam is a parameter, or a reference to a shared one.
+type docParam struct {
+	Ref                   string `json:"$ref"`
+	Name, In, Description string
+	Required              bool
+	Schema                docSchema
 }
 
 type docOp struct {
@@ -88,11 +97,7 @@ type docOp struct {
 	Summary     string
 	Description string
 	Tags        []string
-	Parameters  []struct {
-		Name, In, Description string
-		Required              bool
-		Schema                docSchema
-	}
+	Parameters  []docParam
 	RequestBody *struct {
 		Required bool
 		Content  map[string]struct{ Schema docSchema }
@@ -190,6 +195,12 @@ func (d docModel) view() docsView {
 				continue
 			}
 			ov := docOpView{Method: strings.ToUpper(m), Path: p, Anchor: op.OperationID, docOp: op}
+			ov.Parameters = slices.Clone(op.Parameters)
+			for i, pm := range ov.Parameters {
+				if pm.Ref != "" {
+					ov.Parameters[i] = d.Components.Parameters[strings.TrimPrefix(pm.Ref, "#/components/parameters/")]
+				}
+			}
 			if op.RequestBody != nil {
 				for mt, c := range op.RequestBody.Content {
 					ov.Body = append(ov.Body, docBody{MediaType: mt, Schema: c.Schema.String(), Example: example(c.Schema, d.Components.Schemas)})

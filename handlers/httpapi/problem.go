@@ -50,6 +50,7 @@ var statuses = map[string]int{
 	codeUnavailable:      http.StatusServiceUnavailable,
 	codeRateLimited:      http.StatusTooManyRequests,
 	codeStreamsFull:      http.StatusServiceUnavailable,
+	codeLagging:          http.StatusServiceUnavailable,
 }
 
 // problemf builds a Problem for an edge error.
@@ -74,7 +75,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{Type: "urn:partyledger:problem:" + code, Title: http.StatusText(status), Status: status, Code: code}
 	var de *domain.Error
-	if status >= 500 && code != codeStreamsFull {
+	if status >= 500 && code != codeStreamsFull && code != codeLagging {
 		s.logger().LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		p.Detail = "the server could not complete the request; it has been logged"

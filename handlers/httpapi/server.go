@@ -94,6 +94,9 @@ type Server struct {
 	// Sessions are the web console's sessions, GET/DELETE /api/v1/sessions (sessions.go).
 	Sessions ConsoleSessions
 	Imports  Imports // spreadsheet import and the XLSX register (imports.go)
+
+	// Consistency configures X-Min-Position and /readyz (consistency.go).
+	Consistency Consistency
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -224,6 +227,14 @@ func (s *Server) wrap(rt route) http.Handler {
 		if err == nil {
 			err = checkRequest(r)
 		}
+		if err == nil && rt.perm != "" {
+			err = s.awaitMinPosition(sw, r)
+		}
+		if err == nil && rt.perm != "" && isWrite(r.Method) {
+			ctx, note := withPositionNote(r.Context())
+			r = r.WithContext(ctx)
+			sw.beforeHeader = s.positionHeader(r, note)
+		}
 		if err == nil {
 			err = rt.handle(sw, r)
 		}
@@ -310,10 +321,15 @@ func (s *Server) authenticate(r *http.Request) (auth.Token, error) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// beforeHeader, if set, runs once just before the header is sent.
+	beforeHeader func(http.ResponseWriter, int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
+		if w.beforeHeader != nil {
+			w.beforeHeader(w.ResponseWriter, code)
+		}
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -321,6 +337,9 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
+		if w.beforeHeader != nil {
+			w.beforeHeader(w.ResponseWriter, http.StatusOK)
+		}
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
@@ -338,25 +357,6 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-// handleReady answers 200 when the store answers and the read model has
-// applied everything that was in the log when the request came in.
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
-	head, _, err := s.Log.Head(r.Context())
-	if err != nil {
-		return problemf(codeUnavailable, "the event store is unavailable")
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.Reads.WaitFor(ctx, head); err != nil {
-		cp, _ := s.Reads.Checkpoint(r.Context())
-		setRetryAfter(w, time.Second)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "catching_up", "head": head, "applied": cp})
-		return nil
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "head": head})
 	return nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +49,10 @@ type Client struct {
 	// an [*Error] of code precondition_failed (412) and writes nothing. Set
 	// it on a copy of the client for one conditional write.
 	IfMatch string
+
+	// seen is the highest X-Position of this client's writes (shared by
+	// its copies): its reads send it as X-Min-Position. See [Client.Position].
+	seen *atomic.Int64
 }
 
 // New returns a client of the server at rawURL, which may be the server
@@ -57,7 +62,38 @@ func New(rawURL, token string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{API: api, Token: token}, nil
+	return &Client{API: api, Token: token, seen: new(atomic.Int64)}, nil
+}
+
+// Position returns the log position of this client's latest write (the
+// highest X-Position answered so far), 0 before any. Behind a load
+// balancer each replica applies the shared log on its own, a little after
+// a write: the client sends this position as X-Min-Position with every
+// read, so that whichever replica answers has applied its writes first
+// (read your writes). Copies of the client share it; a Client not made by
+// [New] does not track it.
+func (c *Client) Position() int64 {
+	if c.seen == nil {
+		return 0
+	}
+	return c.seen.Load()
+}
+
+// notePosition keeps the answer's X-Position if it is the highest yet.
+func (c *Client) notePosition(h http.Header) {
+	if c.seen == nil {
+		return
+	}
+	pos, err := strconv.ParseInt(h.Get("X-Position"), 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		old := c.seen.Load()
+		if pos <= old || c.seen.CompareAndSwap(old, pos) {
+			return
+		}
+	}
 }
 
 // APIRoot returns the API root of rawURL, given as the server root or the
@@ -143,6 +179,9 @@ func (c *Client) Request(ctx context.Context, method, path string, body any) (*h
 	if c.IfMatch != "" && method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("If-Match", c.IfMatch)
 	}
+	if pos := c.Position(); pos > 0 && (method == http.MethodGet || method == http.MethodHead) {
+		req.Header.Set("X-Min-Position", strconv.FormatInt(pos, 10))
+	}
 	return req, nil
 }
 
@@ -170,6 +209,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) (ht
 	if resp.StatusCode >= 300 {
 		return resp.Header, problem(resp.StatusCode, raw)
 	}
+	c.notePosition(resp.Header)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return resp.Header, fmt.Errorf("%s %s: decode the answer: %w", method, path, err)

@@ -122,6 +122,9 @@ func (c *Client) Import(ctx context.Context, in ImportRequest) (*ImportPlan, err
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		c.notePosition(resp.Header)
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		return nil, err
