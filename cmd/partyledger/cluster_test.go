@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,9 +44,8 @@ type clusterService struct {
 	NATS     *nats.Conn
 	Log      *jetstream.Store // the shared event log, read by the test
 
-	bin      string
-	flags    []string // the store flags every replica gets
-	tokensDB string   // a copy of the first replica's --db after bootstrap
+	bin   string
+	flags []string // the store flags every replica gets
 }
 
 // MustRunClusterService starts the deployment and waits until every
@@ -67,23 +65,20 @@ func MustRunClusterService(t *testing.T) *clusterService {
 		c.DBs = append(c.DBs, filepath.Join(dir, fmt.Sprintf("replica%d.db", i+1)))
 	}
 
-	// until tokens are shared (w3-shared): tokens live in each replica's
-	// --db. The first replica bootstraps the admin token; its --db, copied,
-	// gives the other replicas the same token table. Remove this once
-	// `token create` and bootstrapping work on the shared store.
-	first := MustStartServe(t, c.bin, c.DBs[0], c.flags...)
-	first.WaitReady(t, time.Minute)
-	c.Token = first.Token
-	first.Stop(t)
-	c.tokensDB = filepath.Join(dir, "tokens.db")
-	mustCopyDB(t, c.DBs[0], c.tokensDB)
-	for _, db := range c.DBs[1:] {
-		mustCopyDB(t, c.tokensDB, db)
-	}
-
+	// Tokens are shared: the one replica that creates the first admin
+	// token prints it, and it works on all three.
 	for _, db := range c.DBs {
 		p := MustStartServe(t, c.bin, db, c.flags...)
 		c.Replicas = append(c.Replicas, p)
+		if p.Token != "" {
+			if c.Token != "" {
+				t.Fatal("two replicas printed a first admin token")
+			}
+			c.Token = p.Token
+		}
+	}
+	if c.Token == "" {
+		t.Fatal("no replica printed the first admin token")
 	}
 	var urls []string
 	for _, p := range c.Replicas {
@@ -109,13 +104,11 @@ func MustRunClusterService(t *testing.T) *clusterService {
 	return c
 }
 
-// StartReplica starts another replica on db (a copy of the token table:
-// until tokens are shared (w3-shared)) and waits until it is ready.
+// StartReplica starts another replica on db (its local files; tokens and
+// the rest of the shared state are on JetStream) and waits until it is
+// ready.
 func (c *clusterService) StartReplica(t *testing.T, db string) *serveProc {
 	t.Helper()
-	if _, err := os.Stat(db); err != nil {
-		mustCopyDB(t, c.tokensDB, db)
-	}
 	p := MustStartServe(t, c.bin, db, c.flags...)
 	p.WaitReady(t, 2*time.Minute)
 	return p
@@ -135,24 +128,6 @@ func (c *clusterService) Events(t *testing.T) []eventstore.Event {
 		}
 		all = append(all, page...)
 		after = page[len(page)-1].Position
-	}
-}
-
-// mustCopyDB copies a stopped replica's SQLite file (and its WAL, if one
-// was left).
-func mustCopyDB(t *testing.T, from, to string) {
-	t.Helper()
-	for _, suffix := range []string{"", "-wal"} {
-		b, err := os.ReadFile(from + suffix)
-		if err != nil {
-			if suffix != "" && os.IsNotExist(err) {
-				continue
-			}
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(to+suffix, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -297,10 +272,9 @@ func TestClusterService(t *testing.T) {
 	})
 
 	t.Run("a token created through any replica works on all", func(t *testing.T) {
-		t.Skip("until tokens are shared (w3-shared): each replica keeps its tokens in its own --db")
 		for i, p := range c.Replicas {
 			var tok struct {
-				Secret string `json:"secret"`
+				Secret string `json:"token"`
 			}
 			name := fmt.Sprintf("editor-on-replica-%d", i+1)
 			if st, err := call(t.Context(), http.DefaultClient, p.URL, c.Token, "POST", "/api/v1/tokens",

@@ -121,11 +121,25 @@ func MustStartServe(tb testing.TB, bin, db string, extra ...string) *serveProc {
 	}
 	p.Listening = time.Since(start)
 	if fresh {
-		// Printed before listening, but read by another goroutine.
-		select {
-		case p.Token = <-tokenc:
-		case <-time.After(30 * time.Second):
-			tb.Fatalf("serve printed no admin token on a new database\n%s", p.logs)
+		// Printed before listening, but read by another goroutine. On a
+		// shared store (NATS) only the replica that creates the first
+		// admin token prints it; the others say so in their log.
+		wait := time.After(30 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+	waitToken:
+		for {
+			select {
+			case p.Token = <-tokenc:
+				break waitToken
+			case <-tick.C:
+				if strings.Contains(p.logs.String(), "no first admin token created") ||
+					strings.Contains(p.logs.String(), "an admin token exists") {
+					break waitToken
+				}
+			case <-wait:
+				tb.Fatalf("serve printed no admin token on a new database\n%s", p.logs)
+			}
 		}
 	}
 	return p
