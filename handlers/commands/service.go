@@ -34,7 +34,8 @@ type ReadModel interface {
 // wait. Nothing is serialised across streams: a party name is kept unique by
 // its reservation stream (see [domain.ReservationStream]), which the store
 // checks in the same atomic append as the event that takes the name, so the
-// rule holds across processes sharing one store.
+// rule holds across processes sharing one store; relationship keys and the
+// order of management reviews ([domain.ReviewSequenceStream]) likewise.
 type Service struct {
 	Store eventstore.Store
 	Reads ReadModel
@@ -48,11 +49,6 @@ type Service struct {
 	WaitTimeout time.Duration
 
 	cacheOnce sync.Once
-
-	// directory serialises, within this process, the commands whose rule
-	// spans aggregates and is checked against the read model rather than
-	// kept as data: a review's default window (see serialised.go).
-	directory sync.Mutex
 }
 
 func (s *Service) cache() *FoldCache {
