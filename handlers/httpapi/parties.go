@@ -160,15 +160,10 @@ func (s *Server) handlePartyGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handlePartyRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, partyFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, partyFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.ReviseParty{
 		Meta:        meta(r, d),
 		PartyID:     domain.PartyID(r.PathValue("id")),
@@ -195,15 +190,10 @@ func (s *Server) handlePartyRevise(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handlePartyRetire(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.RetireParty{Meta: meta(r, d), PartyID: domain.PartyID(r.PathValue("id"))}
 	if err := d.err(); err != nil {
 		return err
