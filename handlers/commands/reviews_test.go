@@ -66,15 +66,31 @@ func streamLen(t *testing.T, store eventstore.Store, stream string) int {
 // atomic append, no lock): every one is recorded, and each window starts
 // where the one before it ended, as if they had been recorded one by one.
 func TestConcurrentHoldsChainWindows(t *testing.T) {
-	ctx := context.Background()
 	svc, store := MustOpenService(t)
+	holdsChain(t, store, svc)
+}
+
+// TestConcurrentHoldsChainWindowsJetStream: the same across two processes'
+// worth of services on one NATS JetStream, where no lock of one process
+// could have ordered them.
+func TestConcurrentHoldsChainWindowsJetStream(t *testing.T) {
+	svcs := MustOpenJetStreamServices(t, 2)
+	holdsChain(t, svcs[0].Store, svcs...)
+}
+
+// holdsChain records reviews at once, spread over svcs, and checks that
+// their windows chain.
+func holdsChain(t *testing.T, store eventstore.Store, svcs ...*commands.Service) {
+	t.Helper()
+	ctx := context.Background()
+	svc := svcs[0]
 	if _, err := svc.IdentifyParty(ctx, identify("Acme Bank")); err != nil {
 		t.Fatal(err)
 	}
 	const n = 6
 	ids := make([]domain.ReviewID, n)
 	errs := concurrently(n, func(i int) error {
-		res, err := svc.HoldManagementReview(ctx, hold("2026-06-15"))
+		res, err := svcs[i%len(svcs)].HoldManagementReview(ctx, hold("2026-06-15"))
 		ids[i] = reviewIDOf(res)
 		return err
 	})
