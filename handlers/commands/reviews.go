@@ -93,7 +93,7 @@ func (s *Service) holdOnce(ctx context.Context, cmd domain.HoldManagementReview)
 	if err != nil {
 		// The read model may already show a review recorded after seq was
 		// read, against an older head: decide again if so.
-		if now, serr := s.reviewSequence(ctx); serr == nil && now.Version != seq.Version {
+		if cur, serr := s.reviewSequence(ctx); serr == nil && cur.Version != seq.Version {
 			return Result{}, true, err
 		}
 		return Result{}, false, err
