@@ -59,6 +59,12 @@ type command[A any] struct {
 	// decided events (name reservations). It runs after decide, only when
 	// decide returned events.
 	also func(ctx context.Context, a *A, events []domain.Event) ([]part, error)
+	// answer, when set, is given a private copy of the state right after
+	// the command (the state decided on with the command's own events
+	// folded in; the state as it is when the command changed nothing) and
+	// stores what the caller needs of it in res. clone makes that copy.
+	clone  func(*A) *A
+	answer func(a *A, res *Result)
 }
 
 // execute is the one command pipeline: load the aggregate from the fold
@@ -120,10 +126,20 @@ func execute[A any, PA interface {
 	if err == nil && len(events) > 0 && c.also != nil {
 		parts, err = c.also(ctx, (*A)(state), events)
 	}
+	var mineOnly PA // the state decided on, for the answer
+	if err == nil && c.answer != nil {
+		mineOnly = PA(c.clone((*A)(state)))
+	}
 	e.mu.Unlock()
 	res.Version = version
-	if err != nil || len(events) == 0 {
+	if err != nil {
 		return res, err
+	}
+	if len(events) == 0 {
+		if mineOnly != nil {
+			c.answer((*A)(mineOnly), &res)
+		}
+		return res, nil
 	}
 
 	parts = append([]part{{stream: c.stream, expected: version, events: events}}, parts...)
@@ -153,6 +169,15 @@ func execute[A any, PA interface {
 
 	last := mine[len(mine)-1]
 	res.Events, res.Version, res.Position = mine, last.Version, stored[len(stored)-1][len(stored[len(stored)-1])-1].Position
+	if mineOnly != nil {
+		// Folded apart from the cache entry, which other commands may have
+		// moved on meanwhile: this is the state right after this command.
+		v, sz := version, int64(0)
+		if err := fold(mineOnly, mine, &v, &sz); err != nil {
+			return res, err
+		}
+		c.answer((*A)(mineOnly), &res)
+	}
 	return res, s.wait(ctx, c.stream, res.Position)
 }
 
@@ -184,6 +209,9 @@ func fold(state Aggregate, evs []eventstore.Event, version, size *int64) error {
 			return fmt.Errorf("load %s at version %d: %w", ev.Stream, ev.Version, err)
 		}
 		state.Apply(de)
+		if st, ok := state.(stamper); ok {
+			st.stamp(&ev, de)
+		}
 		*version = ev.Version
 		*size += eventSize(ev)
 	}

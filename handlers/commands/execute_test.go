@@ -263,13 +263,24 @@ func TestFoldCacheBound(t *testing.T) {
 // services and read models on one embedded NATS JetStream server race for
 // one name: exactly one create wins.
 func TestNameUniquenessRaceJetStream(t *testing.T) {
+	ok, conflicts := raceOneName(t, 50, MustOpenJetStreamServices(t, 2)...)
+	if ok != 1 || conflicts != 49 {
+		t.Fatalf("50 concurrent creates of one name on two stores: %d created, %d conflicts; want 1 and 49", ok, conflicts)
+	}
+}
+
+// MustOpenJetStreamServices starts an embedded NATS JetStream server and
+// returns n services, each with its own store client and read model (n
+// processes' worth) on the one JetStream stream.
+func MustOpenJetStreamServices(t *testing.T, n int) []*commands.Service {
+	t.Helper()
 	srv, err := embedded.Start(embedded.Config{StoreDir: t.TempDir(), Port: -1, MonitorPort: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
 	var svcs []*commands.Service
-	for i := range 2 {
+	for i := range n {
 		nc, err := nats.Connect(srv.ClientURL())
 		if err != nil {
 			t.Fatal(err)
@@ -294,8 +305,5 @@ func TestNameUniquenessRaceJetStream(t *testing.T) {
 		t.Cleanup(func() { cancel(); <-done; db.Close() })
 		svcs = append(svcs, &commands.Service{Store: st, Reads: rm})
 	}
-	ok, conflicts := raceOneName(t, 50, svcs...)
-	if ok != 1 || conflicts != 49 {
-		t.Fatalf("50 concurrent creates of one name on two stores: %d created, %d conflicts; want 1 and 49", ok, conflicts)
-	}
+	return svcs
 }

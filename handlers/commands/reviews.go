@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/partyledger/partyledger/domain"
@@ -44,9 +45,15 @@ func (s *Service) reviewLog(ctx context.Context) (domain.ReviewLog, error) {
 
 // HoldManagementReview records a management review with the window it
 // considered, its decisions and its actions. The command's ReviewID and
-// each action's ActionID are set here if empty. Recording runs under the
-// directory lock: the default window and the late-review rule depend on
-// the other reviews.
+// each action's ActionID are set here if empty.
+//
+// The default window and the late-review rule depend on the other reviews,
+// read from the read model: the review is appended together with a mark in
+// [domain.ReviewSequenceStream] at the version read before the read model
+// was asked, so a review recorded meanwhile (by this process or another on
+// the same store) makes the append fail, and the command is decided again
+// on what that review recorded, up to [maxSequenceAttempts] times (then
+// ECONFLICT).
 func (s *Service) HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (Result, error) {
 	if cmd.ReviewID == "" {
 		cmd.ReviewID = domain.ReviewID(newID())
@@ -56,19 +63,67 @@ func (s *Service) HoldManagementReview(ctx context.Context, cmd domain.HoldManag
 			cmd.Actions[i].ActionID = domain.ActionID(newID())
 		}
 	}
-	s.directory.Lock()
-	defer s.directory.Unlock()
-	log, err := s.reviewLog(ctx)
+	for attempt := 1; ; attempt++ {
+		res, again, err := s.holdOnce(ctx, cmd)
+		if !again || attempt == maxSequenceAttempts {
+			return res, err
+		}
+	}
+}
+
+// maxSequenceAttempts bounds how often a review is decided again because
+// other reviews were recorded meanwhile.
+const maxSequenceAttempts = 8
+
+// holdOnce decides and appends a review once. again reports that another
+// review was recorded while it decided: err is then that conflict (or the
+// decision's error on a view the other review had already moved).
+func (s *Service) holdOnce(ctx context.Context, cmd domain.HoldManagementReview) (_ Result, again bool, err error) {
+	seq, err := s.reviewSequence(ctx)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
+	}
+	log, err := s.reviewLog(ctx) // its head is at or after every review in seq
+	if err != nil {
+		return Result{}, false, err
 	}
 	r := &domain.ManagementReview{}
 	now := s.now()
 	events, err := r.Hold(cmd, log, now)
 	if err != nil {
-		return Result{}, err
+		// The read model may already show a review recorded after seq was
+		// read, against an older head: decide again if so.
+		if cur, serr := s.reviewSequence(ctx); serr == nil && cur.Version != seq.Version {
+			return Result{}, true, err
+		}
+		return Result{}, false, err
 	}
-	return s.append(ctx, cmd.ReviewID.Stream(), eventstore.NoStream, cmd.Meta, events, now)
+	if err := cmd.Meta.CheckEffectiveOn(now); err != nil {
+		return Result{}, false, err
+	}
+	stored, err := s.commit(ctx, cmd.Meta, now, []part{
+		{stream: cmd.ReviewID.Stream(), expected: eventstore.NoStream, events: events},
+		{stream: domain.ReviewSequenceStream, expected: seq.Version, events: seq.Sequence(cmd.ReviewID)},
+	})
+	if err != nil {
+		return Result{}, conflictOn(err, domain.ReviewSequenceStream), err
+	}
+	// Position is the review's own event, as before the sequence existed:
+	// the mark follows it (the window ends just before the review).
+	mine, mark := stored[0], stored[1]
+	res := Result{Stream: cmd.ReviewID.Stream(), Events: mine, Version: mine[len(mine)-1].Version,
+		Position: mine[len(mine)-1].Position}
+	return res, false, s.wait(ctx, res.Stream, mark[len(mark)-1].Position)
+}
+
+// reviewSequence folds [domain.ReviewSequenceStream] (one short event per
+// recorded review).
+func (s *Service) reviewSequence(ctx context.Context) (*domain.ReviewSequence, error) {
+	seq := &domain.ReviewSequence{}
+	if err := s.fold(ctx, domain.ReviewSequenceStream, seq.Apply); err != nil {
+		return nil, fmt.Errorf("load %s: %w", domain.ReviewSequenceStream, err)
+	}
+	return seq, nil
 }
 
 // LoadReview folds a review's stream. It fails with ENOTFOUND for an
@@ -104,7 +159,12 @@ func (s *Service) fold(ctx context.Context, stream string, apply func(domain.Eve
 }
 
 // CorrectManagementReview appends a correction of a review. ifMatch, when
-// not nil, is the review's version the caller last saw. Each added action
+// not nil, is the review's version the caller last saw. It is appended at
+// the review's version as read, so of two corrections decided on one
+// version one lands and the other fails with ECONFLICT (EPRECONDITION under
+// If-Match). Nothing else is serialised: a correction's decision reads no
+// other review, and a review recorded meanwhile that read the corrected one
+// before the correction is simply ordered before it. Each added action
 // gets its ActionID here if it has none. A correction that removes actions
 // cancels each in its own stream (review_action.cancelled, with the
 // correction's reason) in the same atomic append as the correction, each
@@ -115,8 +175,6 @@ func (s *Service) CorrectManagementReview(ctx context.Context, cmd domain.Correc
 			cmd.AddActions[i].ActionID = domain.ActionID(newID())
 		}
 	}
-	s.directory.Lock()
-	defer s.directory.Unlock()
 	log, err := s.reviewLog(ctx)
 	if err != nil {
 		return Result{}, err
@@ -168,10 +226,10 @@ func (s *Service) CorrectManagementReview(ctx context.Context, cmd domain.Correc
 	return res, s.wait(ctx, res.Stream, res.Position)
 }
 
-// VoidManagementReview voids a review recorded in error.
+// VoidManagementReview voids a review recorded in error. Like a
+// correction, it is appended at the review's version as read: of two
+// concurrent voids one lands, the other fails with ECONFLICT.
 func (s *Service) VoidManagementReview(ctx context.Context, cmd domain.VoidManagementReview, ifMatch *int64) (Result, error) {
-	s.directory.Lock()
-	defer s.directory.Unlock()
 	return s.onReview(ctx, cmd.ReviewID, ifMatch, cmd.Meta, func(r *domain.ManagementReview) ([]domain.Event, error) {
 		return r.Void(cmd, s.now())
 	})
@@ -193,6 +251,12 @@ func (s *Service) onReview(ctx context.Context, id domain.ReviewID, ifMatch *int
 		return Result{}, err
 	}
 	res, err := s.append(ctx, id.Stream(), r.Version, meta, events, s.now())
+	var de *domain.Error
+	if ifMatch != nil && errors.As(err, &de) && de.Code == domain.ECONFLICT && conflictOn(err, id.Stream()) {
+		// The version the caller named was current when we loaded it, but
+		// another write landed before ours: the precondition failed.
+		de.Code = domain.EPRECONDITION
+	}
 	if res.Version == 0 {
 		res.Version = r.Version
 	}

@@ -34,7 +34,8 @@ type ReadModel interface {
 // wait. Nothing is serialised across streams: a party name is kept unique by
 // its reservation stream (see [domain.ReservationStream]), which the store
 // checks in the same atomic append as the event that takes the name, so the
-// rule holds across processes sharing one store.
+// rule holds across processes sharing one store; relationship keys and the
+// order of management reviews ([domain.ReviewSequenceStream]) likewise.
 type Service struct {
 	Store eventstore.Store
 	Reads ReadModel
@@ -48,11 +49,6 @@ type Service struct {
 	WaitTimeout time.Duration
 
 	cacheOnce sync.Once
-
-	// directory serialises, within this process, the commands whose rule
-	// spans aggregates and is checked against the read model rather than
-	// kept as data: a review's default window (see serialised.go).
-	directory sync.Mutex
 }
 
 func (s *Service) cache() *FoldCache {
@@ -70,6 +66,11 @@ type Result struct {
 	Version  int64              // the stream's version after the command
 	Position int64              // position of the last appended event; 0 if none
 	Events   []eventstore.Event // as stored; empty when the command changed nothing
+	// Party is, for a command on a party, the party right after the
+	// command as the pipeline folded it (a copy the caller may keep): an
+	// edge answers the write from it instead of reading it back. Nil for
+	// commands on other aggregates.
+	Party *PartyState
 }
 
 func (s *Service) now() time.Time {
@@ -85,16 +86,17 @@ func (s *Service) IdentifyParty(ctx context.Context, cmd domain.IdentifyParty) (
 	if cmd.PartyID == "" {
 		cmd.PartyID = domain.PartyID(newID())
 	}
-	return execute(ctx, s, command[domain.Party]{
+	return execute(ctx, s, command[PartyState]{
 		stream: cmd.PartyID.Stream(), meta: cmd.Meta, fresh: true,
-		decide: func(p *domain.Party, now time.Time) ([]domain.Event, error) {
+		decide: func(p *PartyState, now time.Time) ([]domain.Event, error) {
 			dir, err := s.snapshot(ctx, &cmd.Name, cmd.ParentID)
 			if err != nil {
 				return nil, err
 			}
 			return p.Identify(cmd, dir, now)
 		},
-		also: s.reservations,
+		also:  s.partyReservations,
+		clone: (*PartyState).Clone, answer: answerParty,
 	})
 }
 
@@ -162,10 +164,10 @@ func (s *Service) LoadParty(ctx context.Context, id domain.PartyID) (*domain.Par
 		return nil, partyNotFound(id)()
 	}
 	var out *domain.Party
-	_, err := execute(ctx, s, command[domain.Party]{
-		stream: id.Stream(), exists: (*domain.Party).Exists, notFound: partyNotFound(id),
-		decide: func(p *domain.Party, _ time.Time) ([]domain.Event, error) {
-			out = p.Clone()
+	_, err := execute(ctx, s, command[PartyState]{
+		stream: id.Stream(), exists: partyExists, notFound: partyNotFound(id),
+		decide: func(p *PartyState, _ time.Time) ([]domain.Event, error) {
+			out = p.Party.Clone()
 			return nil, nil
 		},
 	})
@@ -174,6 +176,11 @@ func (s *Service) LoadParty(ctx context.Context, id domain.PartyID) (*domain.Par
 	}
 	return out, nil
 }
+
+// answerParty is the answer of every party command: the party as folded.
+func answerParty(p *PartyState, res *Result) { res.Party = p }
+
+func partyExists(p *PartyState) bool { return p.Exists() }
 
 func partyNotFound(id domain.PartyID) func() error {
 	return func() error { return domain.Errorf(domain.ENOTFOUND, "no party %s", id) }
@@ -185,10 +192,12 @@ func (s *Service) onParty(ctx context.Context, id domain.PartyID, ifMatch *int64
 	if !domain.ValidID(string(id)) {
 		return Result{}, partyNotFound(id)()
 	}
-	return execute(ctx, s, command[domain.Party]{
+	return execute(ctx, s, command[PartyState]{
 		stream: id.Stream(), meta: meta, ifMatch: ifMatch,
-		exists: (*domain.Party).Exists, notFound: partyNotFound(id),
-		decide: decide, also: s.reservations,
+		exists: partyExists, notFound: partyNotFound(id),
+		decide: func(p *PartyState, now time.Time) ([]domain.Event, error) { return decide(&p.Party, now) },
+		also:   s.partyReservations,
+		clone:  (*PartyState).Clone, answer: answerParty,
 	})
 }
 
@@ -240,6 +249,11 @@ func (s *Service) reservations(ctx context.Context, p *domain.Party, events []do
 		}
 	}
 	return parts, nil
+}
+
+// partyReservations is [Service.reservations] for [execute].
+func (s *Service) partyReservations(ctx context.Context, p *PartyState, events []domain.Event) ([]part, error) {
+	return s.reservations(ctx, &p.Party, events)
 }
 
 // reservation folds the reservation stream of name. Reservation streams are

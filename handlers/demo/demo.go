@@ -50,29 +50,9 @@ import (
 	"github.com/partyledger/partyledger/handlers/commands"
 )
 
-// Commands is the subset of *commands.Service the loader uses.
-type Commands interface {
-	IdentifyParty(ctx context.Context, cmd domain.IdentifyParty) (commands.Result, error)
-	ReviseParty(ctx context.Context, cmd domain.ReviseParty, ifMatch *int64) (commands.Result, error)
-	RetireParty(ctx context.Context, cmd domain.RetireParty, ifMatch *int64) (commands.Result, error)
-	IdentifyRequirement(ctx context.Context, cmd domain.IdentifyRequirement, ifMatch *int64) (commands.Result, error)
-	ReviseRequirement(ctx context.Context, cmd domain.ReviseRequirement, ifMatch *int64) (commands.Result, error)
-	DecideAddressing(ctx context.Context, cmd domain.DecideAddressing, ifMatch *int64) (commands.Result, error)
-	RetireRequirement(ctx context.Context, cmd domain.RetireRequirement, ifMatch *int64) (commands.Result, error)
-	HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (commands.Result, error)
-
-	// Objectives and KPIs (clause 6.2), requirement reviews, the
-	// communication plan and log (clause 7.4).
-	SetObjective(ctx context.Context, cmd domain.SetObjective) (commands.Result, error)
-	ReviseObjective(ctx context.Context, cmd domain.ReviseObjective, ifMatch *int64) (commands.Result, error)
-	DefineKPI(ctx context.Context, cmd domain.DefineKPI, ifMatch *int64) (commands.Result, error)
-	MeasureKPI(ctx context.Context, cmd domain.MeasureKPI, ifMatch *int64) (commands.Result, error)
-	ReviewRequirement(ctx context.Context, cmd domain.ReviewRequirement, ifMatch *int64) (commands.Result, error)
-	PlanCommunication(ctx context.Context, cmd domain.PlanCommunication, ifMatch *int64) (commands.Result, error)
-	SendCommunication(ctx context.Context, cmd domain.SendCommunication) (commands.Result, error)
-}
-
-var _ Commands = (*commands.Service)(nil)
+// Commands is what the loader drives: every command, the one interface
+// declared in package commands (implemented by *commands.Service).
+type Commands = commands.API
 
 // Namespace is the UUID namespace of every demo id. Never change it: golden
 // files and links into a loaded demo depend on it.

@@ -1,9 +1,6 @@
 package demo
 
 import (
-	"context"
-	"errors"
-
 	"github.com/google/uuid"
 
 	"github.com/partyledger/partyledger/domain"
@@ -19,16 +16,6 @@ import (
 // competitor they need. It is an option for the same reason as
 // [WithObjectives]: fixtures built on the register alone keep their shape.
 func WithRelationships() Option { return func(l *loader) { l.relationships = true } }
-
-// RelationshipCommands is what the loader needs beyond [Commands] for
-// relationships (implemented by *commands.Service).
-type RelationshipCommands interface {
-	EstablishRelationship(ctx context.Context, cmd domain.EstablishRelationship) (commands.Result, error)
-	ReviseRelationship(ctx context.Context, cmd domain.ReviseRelationship, ifMatch *int64) (commands.Result, error)
-	EndRelationship(ctx context.Context, cmd domain.EndRelationship, ifMatch *int64) (commands.Result, error)
-}
-
-var _ RelationshipCommands = (*commands.Service)(nil)
 
 // RelationshipID returns the id of the demo relationship with the given key.
 func RelationshipID(key string) domain.RelationshipID {
@@ -71,25 +58,9 @@ var relationships = []relationship{
 		description: "Bids against Northwind in enterprise and public sector tenders."},
 }
 
-// errNoRelationshipCommands is returned when WithRelationships is used with
-// Commands that cannot establish relationships.
-var errNoRelationshipCommands = errors.New("demo: the commands do not include relationships")
-
-func (l *loader) relationshipCommands() (RelationshipCommands, error) {
-	rc, ok := l.c.(RelationshipCommands)
-	if !ok {
-		return nil, errNoRelationshipCommands
-	}
-	return rc, nil
-}
-
 // baselineRelationships identifies the competitor and establishes the
 // relationships, before the review.
 func (l *loader) baselineRelationships() error {
-	rc, err := l.relationshipCommands()
-	if err != nil {
-		return err
-	}
 	if err := l.identifyParty(competitor, "Competitor analysis for the 2026 context review", "periodic_review"); err != nil {
 		return err
 	}
@@ -98,7 +69,7 @@ func (l *loader) baselineRelationships() error {
 			RelationshipID: RelationshipID(r.key), FromPartyID: PartyID(r.from), ToPartyID: PartyID(r.to),
 			Kind: r.kind, Label: r.label, Description: r.description}
 		if err := l.do("establish relationship "+r.key, func() (commands.Result, error) {
-			return rc.EstablishRelationship(l.ctx, cmd)
+			return l.c.EstablishRelationship(l.ctx, cmd)
 		}); err != nil {
 			return err
 		}
@@ -109,27 +80,23 @@ func (l *loader) baselineRelationships() error {
 // relationshipsAfterReview revises one relationship, ends one and adds
 // one: the changes the map since the review highlights.
 func (l *loader) relationshipsAfterReview() error {
-	rc, err := l.relationshipCommands()
-	if err != nil {
-		return err
-	}
 	label := "DACH and Nordics"
 	steps := []struct {
 		what string
 		run  func() (commands.Result, error)
 	}{
 		{"revise relationship resellers", func() (commands.Result, error) {
-			return rc.ReviseRelationship(l.ctx, domain.ReviseRelationship{
+			return l.c.ReviseRelationship(l.ctx, domain.ReviseRelationship{
 				Meta:           l.meta("Reseller agreements now limited to DACH and the Nordics", "contract_change"),
 				RelationshipID: RelationshipID("resellers"), Label: &label}, nil)
 		}},
 		{"end relationship office", func() (commands.Result, error) {
-			return rc.EndRelationship(l.ctx, domain.EndRelationship{
+			return l.c.EndRelationship(l.ctx, domain.EndRelationship{
 				Meta:           l.meta("Building access and CCTV now run by the new facilities provider", "contract_change"),
 				RelationshipID: RelationshipID("office")}, nil)
 		}},
 		{"establish relationship researchers", func() (commands.Result, error) {
-			return rc.EstablishRelationship(l.ctx, domain.EstablishRelationship{
+			return l.c.EstablishRelationship(l.ctx, domain.EstablishRelationship{
 				Meta:           l.meta("A public disclosure reached customers before the fix", "incident"),
 				RelationshipID: RelationshipID("researchers"), FromPartyID: PartyID("researchers"),
 				ToPartyID: PartyID(PartyCustomers), Kind: "influences", Label: "public disclosure",

@@ -21,14 +21,7 @@ import (
 // by *commands.Service) and their queries (implemented by
 // *projections.ReadModel).
 type Objectives interface {
-	SetObjective(ctx context.Context, cmd domain.SetObjective) (commands.Result, error)
-	ReviseObjective(ctx context.Context, cmd domain.ReviseObjective, ifMatch *int64) (commands.Result, error)
-	DefineKPI(ctx context.Context, cmd domain.DefineKPI, ifMatch *int64) (commands.Result, error)
-	ReviseKPI(ctx context.Context, cmd domain.ReviseKPI, ifMatch *int64) (commands.Result, error)
-	MeasureKPI(ctx context.Context, cmd domain.MeasureKPI, ifMatch *int64) (commands.Result, error)
-	ReviewRequirement(ctx context.Context, cmd domain.ReviewRequirement, ifMatch *int64) (commands.Result, error)
-	PlanCommunication(ctx context.Context, cmd domain.PlanCommunication, ifMatch *int64) (commands.Result, error)
-	SendCommunication(ctx context.Context, cmd domain.SendCommunication) (commands.Result, error)
+	commands.PlanCommands
 
 	Objectives(ctx context.Context, f projections.ObjectiveFilter) ([]projections.ObjectiveView, error)
 	Objective(ctx context.Context, id string, trend int) (projections.ObjectiveView, error)

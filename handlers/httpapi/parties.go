@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/partyledger/partyledger/domain"
+	"github.com/partyledger/partyledger/handlers/commands"
 	"github.com/partyledger/partyledger/projections"
 )
 
@@ -78,24 +79,47 @@ func (s *Server) handlePartyCreate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.writeParty(w, r, partyIDOf(res.Stream), http.StatusCreated)
+	return s.writeParty(w, r, partyView(res.Party), http.StatusCreated)
 }
 
-func partyIDOf(stream string) string { return strings.TrimPrefix(stream, domain.PartyStreamPrefix) }
-
-// writeParty answers with the party as the read model has it now (the
-// command service has already waited for it to apply the write).
-func (s *Server) writeParty(w http.ResponseWriter, r *http.Request, id string, status int) error {
-	p, err := s.Reads.Party(r.Context(), id)
-	if err != nil {
-		return err
+// partyView renders a party as the command pipeline folded it the way the
+// register renders it (projections.ReadModel.Party): every requirement,
+// active and retired, in the order they were identified. A write is
+// answered from it; TestWriteAnswersAsRead (cmd) holds the two renderings
+// equal byte for byte.
+func partyView(p *commands.PartyState) projections.PartyView {
+	v := projections.PartyView{ID: string(p.ID), Version: p.Version, Name: p.Name, Category: p.Category,
+		Scope: p.Scope, Description: p.Description, Owner: p.Owner, Influence: p.Influence,
+		Interest: p.Interest, Status: p.Status, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	if p.ParentID != nil {
+		parent := string(*p.ParentID)
+		v.ParentID = &parent
 	}
+	for _, rid := range p.Order {
+		q, t := p.Requirements[rid], p.Times[rid]
+		if q == nil {
+			continue
+		}
+		v.Requirements = append(v.Requirements, projections.RequirementView{ID: string(q.ID),
+			PartyID: string(p.ID), Kind: q.Kind, Title: q.Title, Description: q.Description,
+			SourceType: q.SourceType, SourceRef: q.SourceRef, Owner: q.Owner, Priority: q.Priority,
+			ReviewDue: q.ReviewDue, Addressed: q.Addressed, Rationale: q.Rationale,
+			Treatment: q.Treatment, Controls: q.Controls, Status: q.Status,
+			CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt})
+	}
+	return v
+}
+
+// writeParty answers with the party p: as the read model has it (reads), or
+// as a command folded it (writes; the command service has already waited
+// for the read model to apply the write, so a read right after shows it).
+func (s *Server) writeParty(w http.ResponseWriter, r *http.Request, p projections.PartyView, status int) error {
 	if p.Requirements == nil {
 		p.Requirements = []projections.RequirementView{}
 	}
 	setETag(w, p.Version)
 	if status == http.StatusCreated {
-		w.Header().Set("Location", "/api/v1/parties/"+id)
+		w.Header().Set("Location", "/api/v1/parties/"+p.ID)
 	}
 	if s.Relationships != nil {
 		return s.writePartyWithRelationships(w, r, status, p)
@@ -128,19 +152,18 @@ func (s *Server) handlePartyGet(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Has("as_of") {
 		return s.writePartyAsOf(w, r, r.PathValue("id"))
 	}
-	return s.writeParty(w, r, r.PathValue("id"), http.StatusOK)
+	p, err := s.Reads.Party(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.writeParty(w, r, p, http.StatusOK)
 }
 
 func (s *Server) handlePartyRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, partyFields...)
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, partyFields...)
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.ReviseParty{
 		Meta:        meta(r, d),
 		PartyID:     domain.PartyID(r.PathValue("id")),
@@ -159,28 +182,25 @@ func (s *Server) handlePartyRevise(w http.ResponseWriter, r *http.Request) error
 	if err := d.err(); err != nil {
 		return err
 	}
-	if _, err := s.Commands.ReviseParty(r.Context(), cmd, expect); err != nil {
+	res, err := s.Commands.ReviseParty(r.Context(), cmd, expect)
+	if err != nil {
 		return err
 	}
-	return s.writeParty(w, r, string(cmd.PartyID), http.StatusOK)
+	return s.writeParty(w, r, partyView(res.Party), http.StatusOK)
 }
 
 func (s *Server) handlePartyRetire(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.RetireParty{Meta: meta(r, d), PartyID: domain.PartyID(r.PathValue("id"))}
 	if err := d.err(); err != nil {
 		return err
 	}
-	if _, err := s.Commands.RetireParty(r.Context(), cmd, expect); err != nil {
+	res, err := s.Commands.RetireParty(r.Context(), cmd, expect)
+	if err != nil {
 		return err
 	}
-	return s.writeParty(w, r, string(cmd.PartyID), http.StatusOK)
+	return s.writeParty(w, r, partyView(res.Party), http.StatusOK)
 }

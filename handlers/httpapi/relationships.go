@@ -17,9 +17,7 @@ import (
 // commands (implemented by *commands.Service) and the queries (implemented
 // by *projections.ReadModel).
 type Relationships interface {
-	EstablishRelationship(ctx context.Context, cmd domain.EstablishRelationship) (commands.Result, error)
-	ReviseRelationship(ctx context.Context, cmd domain.ReviseRelationship, ifMatch *int64) (commands.Result, error)
-	EndRelationship(ctx context.Context, cmd domain.EndRelationship, ifMatch *int64) (commands.Result, error)
+	commands.RelationshipCommands
 
 	Relationship(ctx context.Context, id string) (projections.RelationshipView, error)
 	Relationships(ctx context.Context, f projections.RelationshipFilter) ([]projections.RelationshipView, error)
@@ -103,15 +101,10 @@ func (s *Server) handleRelationshipGet(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleRelationshipRevise(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "kind", "label", "description", "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "kind", "label", "description", "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.ReviseRelationship{
 		Meta:           meta(r, d),
 		RelationshipID: domain.RelationshipID(r.PathValue("id")),
@@ -129,15 +122,10 @@ func (s *Server) handleRelationshipRevise(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleRelationshipEnd(w http.ResponseWriter, r *http.Request) error {
-	expect, err := ifMatch(r)
+	expect, d, err := conditionalBody(r, "reason", "trigger")
 	if err != nil {
 		return err
 	}
-	m, err := readBody(r, "reason", "trigger")
-	if err != nil {
-		return err
-	}
-	d := &fieldDecoder{m: m}
 	cmd := domain.EndRelationship{Meta: meta(r, d), RelationshipID: domain.RelationshipID(r.PathValue("id"))}
 	if err := d.err(); err != nil {
 		return err

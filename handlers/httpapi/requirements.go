@@ -45,16 +45,13 @@ func (s *Server) handleRequirementCreate(w http.ResponseWriter, r *http.Request)
 		rid = requirementIDOf(res.Events[0].Data)
 	}
 	w.Header().Set("Location", "/api/v1/parties/"+string(cmd.PartyID)+"/requirements/"+rid)
-	return s.writeRequirement(w, r, string(cmd.PartyID), rid, http.StatusCreated)
+	return writeRequirement(w, partyView(res.Party), rid, http.StatusCreated)
 }
 
-// writeRequirement answers with one requirement as the read model has it,
-// with the party's version as ETag.
-func (s *Server) writeRequirement(w http.ResponseWriter, r *http.Request, partyID, rid string, status int) error {
-	p, err := s.Reads.Party(r.Context(), partyID)
-	if err != nil {
-		return err
-	}
+// writeRequirement answers with one requirement of party p (as the read
+// model has it, or as a command folded it), with the party's version as
+// ETag.
+func writeRequirement(w http.ResponseWriter, p projections.PartyView, rid string, status int) error {
 	for _, req := range p.Requirements {
 		if req.ID == rid {
 			setETag(w, p.Version)
@@ -62,7 +59,7 @@ func (s *Server) writeRequirement(w http.ResponseWriter, r *http.Request, partyI
 			return nil
 		}
 	}
-	return domain.Errorf(domain.ENOTFOUND, "party %s has no requirement %s", partyID, rid)
+	return domain.Errorf(domain.ENOTFOUND, "party %s has no requirement %s", p.ID, rid)
 }
 
 func (s *Server) handleRequirementList(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +77,11 @@ func (s *Server) handleRequirementList(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleRequirementGet(w http.ResponseWriter, r *http.Request) error {
-	return s.writeRequirement(w, r, r.PathValue("id"), r.PathValue("rid"), http.StatusOK)
+	p, err := s.Reads.Party(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeRequirement(w, p, r.PathValue("rid"), http.StatusOK)
 }
 
 func (s *Server) handleRequirementRevise(w http.ResponseWriter, r *http.Request) error {
@@ -101,10 +102,11 @@ func (s *Server) handleRequirementRevise(w http.ResponseWriter, r *http.Request)
 	if err := d.err(); err != nil {
 		return err
 	}
-	if _, err := s.Commands.ReviseRequirement(r.Context(), cmd, expect); err != nil {
+	res, err := s.Commands.ReviseRequirement(r.Context(), cmd, expect)
+	if err != nil {
 		return err
 	}
-	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+	return writeRequirement(w, partyView(res.Party), string(cmd.RequirementID), http.StatusOK)
 }
 
 func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request) error {
@@ -117,10 +119,11 @@ func (s *Server) handleRequirementRetire(w http.ResponseWriter, r *http.Request)
 	if err := d.err(); err != nil {
 		return err
 	}
-	if _, err := s.Commands.RetireRequirement(r.Context(), cmd, expect); err != nil {
+	res, err := s.Commands.RetireRequirement(r.Context(), cmd, expect)
+	if err != nil {
 		return err
 	}
-	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+	return writeRequirement(w, partyView(res.Party), string(cmd.RequirementID), http.StatusOK)
 }
 
 func (s *Server) handleAddressingDecide(w http.ResponseWriter, r *http.Request) error {
@@ -143,8 +146,9 @@ func (s *Server) handleAddressingDecide(w http.ResponseWriter, r *http.Request) 
 	if err := d.err(); err != nil {
 		return err
 	}
-	if _, err := s.Commands.DecideAddressing(r.Context(), cmd, expect); err != nil {
+	res, err := s.Commands.DecideAddressing(r.Context(), cmd, expect)
+	if err != nil {
 		return err
 	}
-	return s.writeRequirement(w, r, string(cmd.PartyID), string(cmd.RequirementID), http.StatusOK)
+	return writeRequirement(w, partyView(res.Party), string(cmd.RequirementID), http.StatusOK)
 }

@@ -19,11 +19,7 @@ import (
 // commands (implemented by *commands.Service) and queries (implemented by
 // *projections.ReadModel).
 type ReviewOutputs interface {
-	CorrectManagementReview(ctx context.Context, cmd domain.CorrectManagementReview, ifMatch *int64) (commands.Result, error)
-	VoidManagementReview(ctx context.Context, cmd domain.VoidManagementReview, ifMatch *int64) (commands.Result, error)
-	CompleteAction(ctx context.Context, cmd domain.CompleteAction) (commands.Result, error)
-	CancelAction(ctx context.Context, cmd domain.CancelAction) (commands.Result, error)
-	ChangeSettings(ctx context.Context, cmd domain.ChangeSettings) (commands.Result, error)
+	commands.ReviewCommands
 
 	Actions(ctx context.Context, status, today string) ([]projections.ActionView, error)
 	Action(ctx context.Context, reviewID, id, today string) (projections.ActionView, error)

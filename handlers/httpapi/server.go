@@ -18,17 +18,10 @@ import (
 	"github.com/partyledger/partyledger/projections"
 )
 
-// Commands executes register commands (implemented by *commands.Service).
-type Commands interface {
-	IdentifyParty(ctx context.Context, cmd domain.IdentifyParty) (commands.Result, error)
-	ReviseParty(ctx context.Context, cmd domain.ReviseParty, ifMatch *int64) (commands.Result, error)
-	RetireParty(ctx context.Context, cmd domain.RetireParty, ifMatch *int64) (commands.Result, error)
-	IdentifyRequirement(ctx context.Context, cmd domain.IdentifyRequirement, ifMatch *int64) (commands.Result, error)
-	ReviseRequirement(ctx context.Context, cmd domain.ReviseRequirement, ifMatch *int64) (commands.Result, error)
-	DecideAddressing(ctx context.Context, cmd domain.DecideAddressing, ifMatch *int64) (commands.Result, error)
-	RetireRequirement(ctx context.Context, cmd domain.RetireRequirement, ifMatch *int64) (commands.Result, error)
-	HoldManagementReview(ctx context.Context, cmd domain.HoldManagementReview) (commands.Result, error)
-}
+// Commands executes register commands (implemented by *commands.Service):
+// the one interface declared in package commands, which the console
+// shares.
+type Commands = commands.RegisterCommands
 
 // ReadModel answers queries (implemented by *projections.ReadModel).
 type ReadModel interface {

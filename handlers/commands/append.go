@@ -12,9 +12,8 @@ import (
 // and waits for the read model. A command that decided nothing appends
 // nothing.
 //
-// It serves the commands whose decisions read other aggregates through the
-// read model (a review's default window): those run under
-// [Service.directory] after the read model has caught up.
+// It serves the review commands, which fold their streams without the fold
+// cache (reviews are few and rarely written).
 func (s *Service) append(ctx context.Context, stream string, expected int64, meta domain.Meta, events []domain.Event, now time.Time) (Result, error) {
 	res := Result{Stream: stream}
 	if err := meta.CheckEffectiveOn(now); err != nil {
