@@ -121,9 +121,19 @@ type AppendLimiter interface {
 // MaxAppend returns the most events st takes in one atomic append, or 0 for
 // no limit. Callers that build big appends (an import) check it first, so
 // that they can say how to split the work rather than fail in the store.
+//
+// A store that wraps another (to observe appends, say) exposes the inner
+// one with an Unwrap() Store method, which MaxAppend follows.
 func MaxAppend(st Store) int {
-	if l, ok := st.(AppendLimiter); ok {
-		return l.MaxAppend()
+	for st != nil {
+		if l, ok := st.(AppendLimiter); ok {
+			return l.MaxAppend()
+		}
+		u, ok := st.(interface{ Unwrap() Store })
+		if !ok {
+			return 0
+		}
+		st = u.Unwrap()
 	}
 	return 0
 }

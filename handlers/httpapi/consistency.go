@@ -144,6 +144,10 @@ func NotePositions(store eventstore.Store) eventstore.Store { return positionNot
 
 type positionNoter struct{ eventstore.Store }
 
+// Unwrap gives the store's optional interfaces (eventstore.MaxAppend) a
+// way past the wrapper.
+func (s positionNoter) Unwrap() eventstore.Store { return s.Store }
+
 func (s positionNoter) Append(ctx context.Context, stream string, expected int64, events []eventstore.Event) ([]eventstore.Event, error) {
 	stored, err := s.Store.Append(ctx, stream, expected, events)
 	if err == nil && len(stored) > 0 {
