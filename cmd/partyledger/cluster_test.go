@@ -59,7 +59,9 @@ func MustRunClusterService(t *testing.T) *clusterService {
 	}
 	// These are the flags of docs/deploy/partyledger.env.
 	c.flags = []string{"--store", "nats", "--nats-url", clustertest.URLs(c.Nodes), "--nats-durability", "ha",
-		"--nats-monitor", strings.Join(monitors, ",")}
+		"--nats-monitor", strings.Join(monitors, ","),
+		// The test's webhook receiver listens on loopback.
+		"--webhook-allow", "127.0.0.1/32"}
 	dir := t.TempDir()
 	for i := range 3 {
 		c.DBs = append(c.DBs, filepath.Join(dir, fmt.Sprintf("replica%d.db", i+1)))
@@ -355,6 +357,17 @@ func clusterFaults(t *testing.T, c *clusterService) {
 	)
 	ctx := t.Context()
 	hc := &http.Client{Timeout: 30 * time.Second}
+	// A webhook receiver counts deliveries per webhook-id (the event id);
+	// each delivery takes 20 ms, so that two replicas delivering the same
+	// event at once would overlap and be seen.
+	hooks := newWebhookReceiver(t, 20*time.Millisecond)
+	var sub struct {
+		ID string `json:"id"`
+	}
+	if st, err := call(ctx, hc, c.URL, c.Token, "POST", "/api/v1/subscriptions", map[string]any{"url": hooks.URL + "/hooks",
+		"filter": map[string]any{"types": []string{domain.EventPartyIdentified, domain.EventPartyRevised}}}, &sub); err != nil || st != http.StatusCreated {
+		t.Fatalf("create a webhook subscription through the load balancer: %d %v", st, err)
+	}
 	var (
 		next, acked       atomic.Int64
 		killedNode        = make(chan *clustertest.Node, 1)
@@ -527,6 +540,45 @@ func clusterFaults(t *testing.T, c *clusterService) {
 		}
 	}
 	t.Logf("%d events verified (head %d); 3 replicas' registers equal a rebuild's (%d bytes of CSV)", len(events), head, len(want.CSV))
+
+	// Webhooks under the same faults: every party event delivered, at
+	// least once, under its own id; nothing else; never the same event by
+	// two replicas at the same moment.
+	expect := map[string]bool{}
+	for _, ev := range events {
+		if ev.Type == domain.EventPartyIdentified || ev.Type == domain.EventPartyRevised {
+			expect[ev.ID] = true
+		}
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, _ := hooks.Counts()
+		missing := 0
+		for id := range expect {
+			if got[id] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhooks: %d of %d events not delivered 90 s after the load", missing, len(expect))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, overlaps := hooks.Counts()
+	dups := 0
+	for id, n := range got {
+		if !expect[id] {
+			t.Errorf("webhooks: delivered %q, which is no party event of the log", id)
+		}
+		dups += n - 1
+	}
+	if overlaps != 0 {
+		t.Errorf("webhooks: %d deliveries of an event while another delivery of it was in flight (two replicas at once)", overlaps)
+	}
+	t.Logf("webhooks: %d events delivered, %d repeated deliveries (same webhook-id), %d overlapping", len(expect), dups, overlaps)
 }
 
 // loadRequest sends one write of the load and fills w's version and
