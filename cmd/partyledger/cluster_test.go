@@ -59,7 +59,9 @@ func MustRunClusterService(t *testing.T) *clusterService {
 	}
 	// These are the flags of docs/deploy/partyledger.env.
 	c.flags = []string{"--store", "nats", "--nats-url", clustertest.URLs(c.Nodes), "--nats-durability", "ha",
-		"--nats-monitor", strings.Join(monitors, ",")}
+		"--nats-monitor", strings.Join(monitors, ","),
+		// The test's webhook receiver listens on loopback.
+		"--webhook-allow", "127.0.0.1/32"}
 	dir := t.TempDir()
 	for i := range 3 {
 		c.DBs = append(c.DBs, filepath.Join(dir, fmt.Sprintf("replica%d.db", i+1)))
@@ -355,6 +357,21 @@ func clusterFaults(t *testing.T, c *clusterService) {
 	)
 	ctx := t.Context()
 	hc := &http.Client{Timeout: 30 * time.Second}
+	// A webhook receiver counts deliveries per webhook-id (the event id);
+	// each delivery takes 20 ms, so that two replicas delivering the same
+	// event at once would overlap and be seen.
+	hooks := newWebhookReceiver(t, 20*time.Millisecond)
+	var sub struct {
+		ID string `json:"id"`
+		// The last event before the subscription: it delivers the
+		// events after it (docs/webhooks.md), not those the earlier
+		// subtests wrote.
+		Position int64 `json:"position"`
+	}
+	if st, err := call(ctx, hc, c.URL, c.Token, "POST", "/api/v1/subscriptions", map[string]any{"url": hooks.URL + "/hooks",
+		"filter": map[string]any{"types": []string{domain.EventPartyIdentified, domain.EventPartyRevised}}}, &sub); err != nil || st != http.StatusCreated {
+		t.Fatalf("create a webhook subscription through the load balancer: %d %v", st, err)
+	}
 	var (
 		next, acked       atomic.Int64
 		killedNode        = make(chan *clustertest.Node, 1)
@@ -465,6 +482,7 @@ func clusterFaults(t *testing.T, c *clusterService) {
 	if err := clustertest.WaitStreamCurrent(ctx, c.NATS, jetstream.DefaultStream, time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	killedLogs := c.Replicas[1].logs.String()
 	c.Replicas[1] = c.StartReplica(t, c.DBs[1])
 
 	// The log: no gaps, no event twice, the chain verifies.
@@ -527,6 +545,65 @@ func clusterFaults(t *testing.T, c *clusterService) {
 		}
 	}
 	t.Logf("%d events verified (head %d); 3 replicas' registers equal a rebuild's (%d bytes of CSV)", len(events), head, len(want.CSV))
+
+	// Webhooks under the same faults: every party event after the
+	// subscription's start delivered, at least once, under its own id;
+	// nothing else; never the same event by two replicas at the same
+	// moment.
+	expect := map[string]bool{}
+	for _, ev := range events {
+		if ev.Position > sub.Position && (ev.Type == domain.EventPartyIdentified || ev.Type == domain.EventPartyRevised) {
+			expect[ev.ID] = true
+		}
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, _ := hooks.Counts()
+		missing := 0
+		for id := range expect {
+			if got[id] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			// Which events, and what the replicas' workers said.
+			var lost []string
+			for _, ev := range events {
+				if expect[ev.ID] && got[ev.ID] == 0 {
+					lost = append(lost, fmt.Sprintf("%d (%s %s)", ev.Position, ev.Type, ev.ID))
+				}
+			}
+			t.Logf("webhooks: missing positions (the subscription starts after %d): %s", sub.Position, strings.Join(lost, ", "))
+			dump := func(name, logs string) {
+				for _, line := range strings.Split(logs, "\n") {
+					if strings.Contains(line, "webhook") || strings.Contains(line, "lease") || strings.Contains(line, "subscription") {
+						t.Logf("%s: %s", name, line)
+					}
+				}
+			}
+			dump("replica 2 (killed)", killedLogs)
+			for i, r := range c.Replicas {
+				dump(fmt.Sprintf("replica %d", i+1), r.logs.String())
+			}
+			t.Fatalf("webhooks: %d of %d events not delivered 90 s after the load", missing, len(expect))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, overlaps := hooks.Counts()
+	dups := 0
+	for id, n := range got {
+		if !expect[id] {
+			t.Errorf("webhooks: delivered %q, which is no party event of the log after the subscription's start %d", id, sub.Position)
+		}
+		dups += n - 1
+	}
+	if overlaps != 0 {
+		t.Errorf("webhooks: %d deliveries of an event while another delivery of it was in flight (two replicas at once)", overlaps)
+	}
+	t.Logf("webhooks: %d events after position %d delivered, %d repeated deliveries (same webhook-id), %d overlapping", len(expect), sub.Position, dups, overlaps)
 }
 
 // loadRequest sends one write of the load and fills w's version and
