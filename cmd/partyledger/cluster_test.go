@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/partyledger/partyledger/domain"
 	"github.com/partyledger/partyledger/eventstore"
@@ -114,6 +115,36 @@ func (c *clusterService) StartReplica(t *testing.T, db string) *serveProc {
 	p := MustStartServe(t, c.bin, db, c.flags...)
 	p.WaitReady(t, 2*time.Minute)
 	return p
+}
+
+// leaseHolder returns the index of the replica that holds the lease key
+// (its value is host:pid:suffix, see handlers/lease), waiting up to 30 s
+// for one to take it; -1 fails the test.
+func (c *clusterService) leaseHolder(t *testing.T, key string) int {
+	js, err := natsjs.New(c.NATS)
+	if err != nil {
+		t.Error(err)
+		return 1
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		kv, err := js.KeyValue(t.Context(), jetstream.DefaultStream+"_leases")
+		if err == nil {
+			if e, err := kv.Get(t.Context(), key); err == nil {
+				parts := strings.Split(string(e.Value()), ":")
+				if len(parts) >= 2 {
+					for i, p := range c.Replicas {
+						if strconv.Itoa(p.cmd.Process.Pid) == parts[1] {
+							return i
+						}
+					}
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("no replica holds the lease %s: killing replica 2 instead", key)
+	return 1
 }
 
 // Events reads the whole shared log.
@@ -405,9 +436,12 @@ func clusterFaults(t *testing.T, c *clusterService) {
 			})
 		case 2 * total / 3:
 			repOnce.Do(func() {
-				c.Replicas[1].Kill()
-				killedReplica.Store(2)
-				t.Logf("killed (SIGKILL) replica 2 after %d acknowledged writes", 2*total/3)
+				// The replica that delivers the subscription's webhooks (it
+				// holds the lease), so that another must take them over.
+				i := c.leaseHolder(t, "webhooks."+sub.ID)
+				c.Replicas[i].Kill()
+				killedReplica.Store(int32(i + 1))
+				t.Logf("killed (SIGKILL) replica %d, the webhook lease holder, after %d acknowledged writes", i+1, 2*total/3)
 			})
 		}
 	}
@@ -482,8 +516,9 @@ func clusterFaults(t *testing.T, c *clusterService) {
 	if err := clustertest.WaitStreamCurrent(ctx, c.NATS, jetstream.DefaultStream, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	killedLogs := c.Replicas[1].logs.String()
-	c.Replicas[1] = c.StartReplica(t, c.DBs[1])
+	killed := int(killedReplica.Load()) - 1
+	killedLogs := c.Replicas[killed].logs.String()
+	c.Replicas[killed] = c.StartReplica(t, c.DBs[killed])
 
 	// The log: no gaps, no event twice, the chain verifies.
 	events := c.Events(t)
@@ -584,7 +619,7 @@ func clusterFaults(t *testing.T, c *clusterService) {
 					}
 				}
 			}
-			dump("replica 2 (killed)", killedLogs)
+			dump(fmt.Sprintf("replica %d (killed)", killed+1), killedLogs)
 			for i, r := range c.Replicas {
 				dump(fmt.Sprintf("replica %d", i+1), r.logs.String())
 			}
