@@ -30,6 +30,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/partyledger/partyledger/eventstore"
 	"github.com/partyledger/partyledger/projections"
@@ -183,20 +184,46 @@ func (p *Pipeline) fromRingLocked(after int64) ([]Change, int64, bool) {
 
 // catchUp reads the changes after position after, up to committed, from
 // the log and the read model.
+//
+// The event at committed exists (the read model applied it), so a read
+// that finds nothing up to it is stale — a JetStream server that has not
+// caught up after a leader change answered — and not a gap to skip: it is
+// read again a few times, then reported as an error matching
+// [eventstore.ErrUnavailable], which the followers retry. Skipping would
+// lose those changes for every consumer.
 func (p *Pipeline) catchUp(ctx context.Context, after, committed int64) ([]Change, error) {
-	events, err := p.log.ReadAll(ctx, after, CatchUpBatch)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: read the log after %d: %w", after, err)
+	for try := 0; ; try++ {
+		events, err := p.log.ReadAll(ctx, after, CatchUpBatch)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: read the log after %d: %w", after, err)
+		}
+		n := 0
+		for n < len(events) && events[n].Position <= committed {
+			n++
+		}
+		if n > 0 {
+			return p.pair(ctx, after, events[:n])
+		}
+		if try == staleReads {
+			return nil, fmt.Errorf("pipeline: %w: the log answered no event after position %d, though %d is applied (a stale read?)",
+				eventstore.ErrUnavailable, after, committed)
+		}
+		t := time.NewTimer(staleReadPause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
 	}
-	n := 0
-	for n < len(events) && events[n].Position <= committed {
-		n++
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	return p.pair(ctx, after, events[:n])
 }
+
+// staleReads is how many times a catch-up read that found nothing is
+// repeated, staleReadPause apart, before it fails.
+const (
+	staleReads     = 3
+	staleReadPause = 50 * time.Millisecond
+)
 
 // Follow calls fn with every committed change after position after, in
 // position order and in batches, then keeps following new batches until
@@ -227,8 +254,8 @@ func (p *Pipeline) Follow(ctx context.Context, after int64, fn func(ctx context.
 				}
 				after = changes[len(changes)-1].Event.Position
 			} else {
-				// Nothing in the log after this position up to upTo (a
-				// gap in JetStream sequences): skip it.
+				// A ring batch with no changes after this position (its
+				// events were all at or before it): move past it.
 				after = upTo
 			}
 			if err := ctx.Err(); err != nil {

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -214,4 +215,77 @@ func TestProducedOncePerBatch(t *testing.T) {
 		t.Errorf("%d reads of feed rows for %d batches and 8 followers, want one per batch", rows.calls, batches)
 	}
 	t.Logf("%d batches, %d reads of feed rows, 8 followers", batches, rows.calls)
+}
+
+// staleLog answers the first stale reads with nothing, as a JetStream
+// server behind its leader may; it injects that fault into a real store.
+type staleLog struct {
+	eventstore.Store
+	mu    sync.Mutex
+	stale int // reads still to answer with nothing
+}
+
+func (l *staleLog) ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
+	l.mu.Lock()
+	stale := l.stale > 0
+	if stale {
+		l.stale--
+	}
+	l.mu.Unlock()
+	if stale {
+		return nil, nil
+	}
+	return l.Store.ReadAll(ctx, after, limit)
+}
+
+// TestCatchUpNeverSkipsOnAStaleRead: a catch-up read that finds nothing
+// below the applied position is read again, and if it stays empty Follow
+// fails (its consumers retry) instead of skipping the changes, which every
+// consumer would then lose.
+func TestCatchUpNeverSkipsOnAStaleRead(t *testing.T) {
+	st := MustOpenStore(t)
+	_, reads := pipelinetest.MustOpen(t, st)
+	mustAppend(t, st, 20)
+	if err := reads.WaitFor(t.Context(), 20); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(p *pipeline.Pipeline) ([]int64, error) {
+		var got []int64
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		err := p.Follow(ctx, 0, func(ctx context.Context, changes []pipeline.Change) error {
+			for _, c := range changes {
+				got = append(got, c.Event.Position)
+			}
+			if got[len(got)-1] >= 20 {
+				cancel()
+			}
+			return nil
+		})
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		return got, err
+	}
+
+	// One stale answer: read again, nothing lost.
+	p := pipeline.New(&staleLog{Store: st, stale: 1}, reads, 1)
+	p.Start(20)
+	got, err := collect(p)
+	if err != nil || len(got) != 20 || got[0] != 1 || got[19] != 20 {
+		t.Fatalf("after one stale read: %v, positions %v; want 1..20", err, got)
+	}
+
+	// Stale for longer than the retries: an error, not a skip; the
+	// consumer's retry then sees every change.
+	p = pipeline.New(&staleLog{Store: st, stale: 100}, reads, 1)
+	p.Start(20)
+	if got, err := collect(p); !errors.Is(err, eventstore.ErrUnavailable) || len(got) != 0 {
+		t.Fatalf("stale reads: %v after %v, want ErrUnavailable and nothing skipped", err, got)
+	}
+	p = pipeline.New(&staleLog{Store: st}, reads, 1)
+	p.Start(20)
+	if got, err := collect(p); err != nil || len(got) != 20 {
+		t.Fatalf("retry: %v, %d changes, want 20", err, len(got))
+	}
 }
