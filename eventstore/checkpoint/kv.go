@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	pljs "github.com/partyledger/partyledger/eventstore/jetstream"
 )
 
 // Keys of the checkpoints bucket.
@@ -78,9 +80,7 @@ func (t *KVTable) Add(ctx context.Context, s Stored) error {
 		if err == nil {
 			return nil
 		}
-		var apiErr *jetstream.APIError
-		if !errors.Is(err, jetstream.ErrKeyExists) &&
-			!(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+		if !pljs.CASLost(err) {
 			return fmt.Errorf("checkpoint: store: %w", err)
 		}
 	}
@@ -102,31 +102,20 @@ func (t *KVTable) Latest(ctx context.Context) (Stored, bool, error) {
 
 // List returns every checkpoint kept, by position.
 func (t *KVTable) List(ctx context.Context) ([]Stored, error) {
-	w, err := t.KV.Watch(ctx, kvCheckpoint+"*", jetstream.IgnoreDeletes())
+	entries, err := pljs.Entries(ctx, t.KV, kvCheckpoint+"*")
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: list: %w", err)
 	}
-	defer w.Stop()
-	var out []Stored
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("checkpoint: list: the watcher stopped")
-			}
-			if e == nil {
-				sort.Slice(out, func(i, j int) bool { return out[i].Position < out[j].Position })
-				return out, nil
-			}
-			s, err := decodeKV(e.Value())
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
+	out := make([]Stored, 0, len(entries))
+	for _, e := range entries {
+		s, err := decodeKV(e.Value())
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, s)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Position < out[j].Position })
+	return out, nil
 }
 
 // LoadOrCreateKVKey returns the signer whose key is in the bucket kv, shared

@@ -99,3 +99,40 @@ func (s *Store) checkBucket(bucket string, cfg jetstream.StreamConfig, opts Buck
 	return fmt.Errorf("%w: bucket %s under the %s profile: %s (delete it with `nats kv rm %s` to have it recreated, after copying what it holds)",
 		ErrProfile, bucket, s.opts.Profile, strings.Join(problems, "; "), bucket)
 }
+
+// CASLost reports whether err means that a conditional write to a bucket
+// key lost to another writer: Create found the key, or Update/Delete
+// expected a revision the key no longer has (or the key is gone). Callers
+// read the key again and decide anew; every other error is a failure.
+func CASLost(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// Entries returns the current entries of the keys that match filter (a
+// subject filter: "sub.*"), deleted keys left out, read through one watch
+// that ends at the initial values: one round trip for them all rather than
+// a get per key.
+func Entries(ctx context.Context, kv jetstream.KeyValue, filter string) ([]jetstream.KeyValueEntry, error) {
+	w, err := kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: bucket %s: watch %s: %w", kv.Bucket(), filter, unavailable(err))
+	}
+	defer w.Stop()
+	var out []jetstream.KeyValueEntry
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, fmt.Errorf("jetstream: bucket %s: the watcher of %s stopped", kv.Bucket(), filter)
+			}
+			if e == nil {
+				return out, nil
+			}
+			out = append(out, e)
+		}
+	}
+}

@@ -132,6 +132,10 @@ func (s *accessShare) mark(id int64) {
 }
 
 func (s *accessShare) report(err error) {
+	// Ending (stop, or the serving context) is not a failure to report.
+	if errors.Is(err, context.Canceled) {
+		return
+	}
 	if err != nil && s.onErr != nil {
 		s.onErr(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	pljs "github.com/partyledger/partyledger/eventstore/jetstream"
+
 	"github.com/partyledger/partyledger/domain"
 )
 
@@ -165,8 +167,7 @@ func (s *KVTokenStore) Revoke(ctx context.Context, name string, at time.Time) er
 		if err == nil {
 			return nil
 		}
-		var apiErr *jetstream.APIError
-		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
+		if !pljs.CASLost(err) {
 			return fmt.Errorf("auth: revoke %s: %w", name, err)
 		}
 		// Changed meanwhile: read it again.

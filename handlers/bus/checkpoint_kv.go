@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	pljs "github.com/partyledger/partyledger/eventstore/jetstream"
 )
 
 // KVCheckpoints keeps the forwarders' checkpoints in a JetStream key-value
@@ -66,9 +68,7 @@ func (c *KVCheckpoints) Save(ctx context.Context, name string, position int64) e
 		if err == nil {
 			return nil
 		}
-		var apiErr *jetstream.APIError
-		if !errors.Is(err, jetstream.ErrKeyExists) &&
-			!(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+		if !pljs.CASLost(err) {
 			return fmt.Errorf("bus: save checkpoint %s at %d: %w", name, position, err)
 		}
 	}

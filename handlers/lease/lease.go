@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	pljs "github.com/partyledger/partyledger/eventstore/jetstream"
 )
 
 // DefaultTTL is how long a lease outlives its last renewal: a dead
@@ -167,7 +169,7 @@ func (r *Runner) hold(ctx context.Context, key string, rev uint64, job func(cont
 			switch {
 			case err == nil:
 				rev, renewed = next, r.clock()
-			case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound), isWrongSequence(err):
+			case pljs.CASLost(err):
 				r.logger().Warn("lease lost to another replica", "job", key)
 				cancel()
 				<-result
@@ -182,9 +184,4 @@ func (r *Runner) hold(ctx context.Context, key string, rev uint64, job func(cont
 			}
 		}
 	}
-}
-
-func isWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	pljs "github.com/partyledger/partyledger/eventstore/jetstream"
+
 	"github.com/partyledger/partyledger/domain"
 )
 
@@ -144,33 +146,22 @@ func (st *kvStorage) get(ctx context.Context, id string) (Subscription, error) {
 // list reads every subscription through one watcher (its initial values),
 // rather than a round trip per key.
 func (st *kvStorage) list(ctx context.Context) ([]Subscription, error) {
-	w, err := st.subs.Watch(ctx, kvSubPrefix+"*", jetstream.IgnoreDeletes())
+	entries, err := pljs.Entries(ctx, st.subs, kvSubPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
-	defer w.Stop()
-	out := []Subscription{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("the subscriptions watcher stopped")
-			}
-			if e == nil {
-				slices.SortFunc(out, func(a, b Subscription) int {
-					return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-				})
-				return out, nil
-			}
-			sub, err := decodeSub(e.Value())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Key(), err)
-			}
-			out = append(out, sub)
+	out := make([]Subscription, 0, len(entries))
+	for _, e := range entries {
+		sub, err := decodeSub(e.Value())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Key(), err)
 		}
+		out = append(out, sub)
 	}
+	slices.SortFunc(out, func(a, b Subscription) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
 }
 
 func (st *kvStorage) remove(ctx context.Context, id string, rec Record) error {
@@ -179,7 +170,7 @@ func (st *kvStorage) remove(ctx context.Context, id string, rec Record) error {
 		return err
 	}
 	err = st.subs.Purge(ctx, kvSubPrefix+id, jetstream.LastRevision(rev))
-	if isRevisionConflict(err) {
+	if pljs.CASLost(err) {
 		// Changed meanwhile (a delivery moved it): delete what is there.
 		err = st.subs.Purge(ctx, kvSubPrefix+id)
 	}
@@ -211,7 +202,7 @@ func (st *kvStorage) modify(ctx context.Context, id string, fn func(*Subscriptio
 			return err
 		}
 		_, err = st.subs.Update(ctx, kvSubPrefix+id, b, rev)
-		if isRevisionConflict(err) {
+		if pljs.CASLost(err) {
 			continue
 		}
 		if err != nil {
@@ -228,16 +219,6 @@ func (st *kvStorage) modify(ctx context.Context, id string, fn func(*Subscriptio
 		return nil
 	}
 	return fmt.Errorf("subscription %s: changed concurrently %d times in a row", id, kvModifyTries)
-}
-
-// isRevisionConflict reports a compare-and-set that lost to another write.
-func isRevisionConflict(err error) bool {
-	if err == nil {
-		return false
-	}
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
 }
 
 func (st *kvStorage) appendLog(ctx context.Context, key string, v any) error {
