@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -208,6 +209,11 @@ func (m *ReadModel) eachChangeRow(ctx context.Context, q string, args []any, fn 
 	if err != nil {
 		return fmt.Errorf("projections: changes: %w", err)
 	}
+	return eachChange(rows, fn)
+}
+
+// eachChange scans change rows into items for fn and closes rows.
+func eachChange(rows *sql.Rows, fn func(ChangeItem) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		it, err := scanChange(rows)

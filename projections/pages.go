@@ -235,20 +235,7 @@ func (m *ReadModel) EachChange(ctx context.Context, w Window, fn func(ChangeItem
 	if err != nil || rows == nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		it, err := scanChange(rows)
-		if err != nil {
-			return fmt.Errorf("projections: changes: %w", err)
-		}
-		if err := fn(it); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("projections: changes: %w", err)
-	}
-	return nil
+	return eachChange(rows, fn)
 }
 
 // NetPage returns the net change feed inside w (see [NetChanges]) a page at
