@@ -137,6 +137,7 @@ type ReadModel struct {
 
 	pdb       *sql.DB   // point reads (one party); db unless [WithPointReads]
 	partyStmt *sql.Stmt // partyQuery on pdb
+	relsStmt  *sql.Stmt // partyRelationshipsQuery on pdb
 	store     eventstore.Store
 	logger    *slog.Logger
 
@@ -182,6 +183,9 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	}
 	var err error
 	if m.partyStmt, err = m.pdb.PrepareContext(ctx, partyQuery); err != nil {
+		return nil, fmt.Errorf("projections: open: prepare: %w", err)
+	}
+	if m.relsStmt, err = m.pdb.PrepareContext(ctx, partyRelationshipsQuery); err != nil {
 		return nil, fmt.Errorf("projections: open: prepare: %w", err)
 	}
 	m.projs = []projection{newRegister(logger), newReviews(), newFeed(), newAuditIndex(),

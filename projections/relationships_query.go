@@ -84,6 +84,15 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
+	if f.PartyID != "" && f.Kind == "" && (f.Status == "" || f.Status == "active") {
+		// A party's answer (GET /parties/{id}, every write): one prepared
+		// statement on the point-read pool.
+		rows, err := m.relsStmt.QueryContext(ctx, f.PartyID, f.PartyID)
+		if err != nil {
+			return nil, fmt.Errorf("projections: relationships: %w", err)
+		}
+		return scanRelationships(rows)
+	}
 	conds, args := []string{"1"}, []any{}
 	switch f.Status {
 	case "", "active":
@@ -110,6 +119,17 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 	if err != nil {
 		return nil, fmt.Errorf("projections: relationships: %w", err)
 	}
+	return scanRelationships(rows)
+}
+
+// partyRelationshipsQuery is the active relationships of one party, in
+// either direction (the filter {PartyID} of [ReadModel.Relationships]).
+const partyRelationshipsQuery = `SELECT ` + relationshipCols + relationshipFrom + ` WHERE
+	r.status = 'active' AND f.status = 'active' AND t.status = 'active' AND
+	(r.from_party_id = ? OR r.to_party_id = ?) ORDER BY r.position`
+
+// scanRelationships reads relationship rows and closes them.
+func scanRelationships(rows *sql.Rows) ([]RelationshipView, error) {
 	defer rows.Close()
 	out := []RelationshipView{}
 	for rows.Next() {
