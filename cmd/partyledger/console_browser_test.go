@@ -400,7 +400,7 @@ func TestConsoleDemoPages(t *testing.T) {
 		{"/diagrams/power-interest?as_of=2026-01-31", "Time travel", ""},
 		{"/diagrams/relationships?category=&since=&as_of=", "Each name links to its party", ""}, // the form's empty fields
 		{"/audit?actor=demo&trigger=audit_finding", "party.retired", ""},
-		{"/owners", "no contact — reminders cannot reach them", ""},
+		{"/owners", "no contact — reminders cannot reach them", "console-owners"},
 	} {
 		b.open(p.path)
 		if st := b.status(); st != http.StatusOK {
