@@ -104,19 +104,7 @@ func (m *ReadModel) Communications(ctx context.Context, f CommunicationFilter) (
 	if err != nil {
 		return nil, fmt.Errorf("projections: communications: %w", err)
 	}
-	defer rows.Close()
-	out := []CommunicationView{}
-	for rows.Next() {
-		v, err := scanCommunication(rows)
-		if err != nil {
-			return nil, fmt.Errorf("projections: communications: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("projections: communications: %w", err)
-	}
-	return out, nil
+	return collectRows(rows, "communications", scanCommunication)
 }
 
 // Communication returns one communication of the log, or ENOTFOUND.

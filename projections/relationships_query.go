@@ -130,17 +130,23 @@ const partyRelationshipsQuery = `SELECT ` + relationshipCols + relationshipFrom 
 
 // scanRelationships reads relationship rows and closes them.
 func scanRelationships(rows *sql.Rows) ([]RelationshipView, error) {
+	return collectRows(rows, "relationships", scanRelationship)
+}
+
+// collectRows reads every row with scan and closes rows; errors name what.
+// The result is never nil, so that an empty list encodes as [].
+func collectRows[T any](rows *sql.Rows, what string, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	out := []RelationshipView{}
+	out := []T{}
 	for rows.Next() {
-		v, err := scanRelationship(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("projections: relationships: %w", err)
+			return nil, fmt.Errorf("projections: %s: %w", what, err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("projections: relationships: %w", err)
+		return nil, fmt.Errorf("projections: %s: %w", what, err)
 	}
 	return out, nil
 }
