@@ -166,6 +166,13 @@ func BenchmarkPeakRSS(b *testing.B) {
 		o.Events, o.Parties = 1_000_000, 10_000
 	}
 	o.Tail = o.Events / 100
+	// Catching up 1M events from an empty read model took over 10 minutes
+	// on a loaded 2-core machine (2026-12-06), which stopped the benchmark
+	// before its serving phase: the limit scales with the log.
+	catchupLimit := 10 * time.Minute
+	if o.Events > 100_000 {
+		catchupLimit = 40 * time.Minute
+	}
 	dir := os.Getenv("PARTYLEDGER_BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
@@ -189,7 +196,7 @@ func BenchmarkPeakRSS(b *testing.B) {
 		}
 		// The catch-up peak: serve on an empty read model, stopped once ready.
 		p := MustStartServe(b, bin, db)
-		p.WaitReady(b, 10*time.Minute)
+		p.WaitReady(b, catchupLimit)
 		catchupListen := p.Listening
 		token := p.Token // printed on the first start of a database only
 		p.Stop(b)
