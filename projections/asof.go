@@ -248,7 +248,14 @@ func (s *Snapshot) Register(f PartyFilter) ([]PartyView, error) {
 	if _, _, err := f.where(); err != nil {
 		return nil, err
 	}
-	var out []PartyView
+	// The sort key of each party is computed once (name normalisation is
+	// the costly part of a comparison), not in every comparison.
+	type keyed struct {
+		external bool
+		name     string
+		v        PartyView
+	}
+	var out []keyed
 	for _, st := range s.parties {
 		p := &st.p
 		switch f.Status {
@@ -268,20 +275,25 @@ func (s *Snapshot) Register(f PartyFilter) ([]PartyView, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		out = append(out, keyed{v.Scope != scopeInternal, domain.NormalizeName(v.Name), v})
 	}
-	slices.SortFunc(out, func(a, b PartyView) int {
-		ai, bi := a.Scope != scopeInternal, b.Scope != scopeInternal
-		if ai != bi {
-			if ai {
+	slices.SortFunc(out, func(a, b keyed) int {
+		if a.external != b.external {
+			if a.external {
 				return 1
 			}
 			return -1
 		}
-		return cmp.Or(strings.Compare(domain.NormalizeName(a.Name), domain.NormalizeName(b.Name)),
-			strings.Compare(a.ID, b.ID))
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.v.ID, b.v.ID))
 	})
-	return out, nil
+	var views []PartyView // nil for none, as the live query
+	if len(out) > 0 {
+		views = make([]PartyView, len(out))
+	}
+	for i := range out {
+		views[i] = out[i].v
+	}
+	return views, nil
 }
 
 // Party returns one party with all its requirements, as [ReadModel.Party]
