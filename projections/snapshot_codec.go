@@ -24,13 +24,13 @@ const stateFormatBinary1 byte = 1
 
 // Flags of an encoded requirement.
 const (
-	reqHasState    = 1 << iota // a [reqState] follows
-	reqHasReq                  // a [domain.Requirement] follows
-	reqOwnID                   // its ID differs from its key (then stored)
-	reqOwnParty                // its PartyID differs from the party's (then stored)
-	reqReviewDue               // ReviewDue is set (then stored)
-	reqAddressed               // Addressed is set
-	reqAddressedYes            // … to true
+	reqHasState     = 1 << iota // a [reqState] follows
+	reqHasReq                   // a [domain.Requirement] follows
+	reqOwnID                    // its ID differs from its key (then stored)
+	reqOwnParty                 // its PartyID differs from the party's (then stored)
+	reqReviewDue                // ReviewDue is set (then stored)
+	reqAddressed                // Addressed is set
+	reqAddressedYes             // … to true
 )
 
 // appendState appends the binary encoding of st to b. Maps are written in
