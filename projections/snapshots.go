@@ -20,10 +20,10 @@ import (
 // persistent as_of snapshots of the register, so that any as_of reads one
 // snapshot plus fewer than this many events. Chosen by measurement
 // (BENCHMARKS.md, "as_of snapshots"): folding the log runs at roughly
-// 40–100k events/s on the reference machine and loading a snapshot of 10k
-// parties takes a few hundred milliseconds, so 20k keeps the first as_of at
-// 1M events under a second while the stored states stay a fraction of the
-// log's size.
+// 40–100k events/s on the reference machine, so the events after a
+// snapshot cost at most ~0.1–0.25 s, and loading a snapshot of 10k parties
+// (binary states, [appendState]) tens of milliseconds; the stored states
+// stay a fraction of the log's size.
 const DefaultSnapshotInterval = 10_000
 
 // WithSnapshotInterval sets how many positions lie between two persistent
