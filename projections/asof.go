@@ -248,7 +248,15 @@ func (s *Snapshot) Register(f PartyFilter) ([]PartyView, error) {
 	if _, _, err := f.where(); err != nil {
 		return nil, err
 	}
-	var out []PartyView
+	// The parties are sorted first, each by a key computed once (name
+	// normalisation is the costly part of a comparison), then their views
+	// are built in place.
+	type keyed struct {
+		external bool
+		name     string
+		st       *partyState
+	}
+	keep := make([]keyed, 0, len(s.parties))
 	for _, st := range s.parties {
 		p := &st.p
 		switch f.Status {
@@ -264,23 +272,27 @@ func (s *Snapshot) Register(f PartyFilter) ([]PartyView, error) {
 		if (f.Category != "" && p.Category != f.Category) || (f.Scope != "" && p.Scope != f.Scope) {
 			continue
 		}
-		v, err := st.view(true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+		keep = append(keep, keyed{p.Scope != scopeInternal, domain.NormalizeName(p.Name), st})
 	}
-	slices.SortFunc(out, func(a, b PartyView) int {
-		ai, bi := a.Scope != scopeInternal, b.Scope != scopeInternal
-		if ai != bi {
-			if ai {
+	slices.SortFunc(keep, func(a, b keyed) int {
+		if a.external != b.external {
+			if a.external {
 				return 1
 			}
 			return -1
 		}
-		return cmp.Or(strings.Compare(domain.NormalizeName(a.Name), domain.NormalizeName(b.Name)),
-			strings.Compare(a.ID, b.ID))
+		return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(string(a.st.p.ID), string(b.st.p.ID)))
 	})
+	if len(keep) == 0 {
+		return nil, nil // as the live query
+	}
+	out := make([]PartyView, len(keep))
+	for i, k := range keep {
+		var err error
+		if out[i], err = k.st.view(true); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -311,34 +323,43 @@ func (st *partyState) view(activeOnly bool) (PartyView, error) {
 	if v.UpdatedAt, err = parseTime(st.updated); err != nil {
 		return v, err
 	}
+	// The requirements in order first (small keys), then their views
+	// built in place: a view is large, and copying it through a sort and
+	// a growing slice was most of the cost of a register answer.
 	type ordered struct {
 		seq int64
-		rv  RequirementView
+		id  domain.RequirementID
+		q   *domain.Requirement
+		rs  *reqState
 	}
-	var reqs []ordered
+	reqs := make([]ordered, 0, len(p.Requirements))
 	for rid, q := range p.Requirements {
 		rs := st.reqs[rid]
 		if rs == nil || (activeOnly && q.Status != domain.StatusActive) {
 			continue
 		}
-		rv := RequirementView{ID: string(q.ID), PartyID: string(p.ID), Kind: q.Kind, Title: q.Title,
+		reqs = append(reqs, ordered{rs.seq, q.ID, q, rs})
+	}
+	slices.SortFunc(reqs, func(a, b ordered) int {
+		return cmp.Or(cmp.Compare(a.seq, b.seq), strings.Compare(string(a.id), string(b.id)))
+	})
+	if len(reqs) > 0 {
+		v.Requirements = make([]RequirementView, len(reqs))
+	}
+	for i, r := range reqs {
+		q := r.q
+		rv := &v.Requirements[i]
+		*rv = RequirementView{ID: string(q.ID), PartyID: string(p.ID), Kind: q.Kind, Title: q.Title,
 			Description: q.Description, SourceType: q.SourceType, SourceRef: q.SourceRef,
 			Owner: q.Owner, Priority: q.Priority, ReviewDue: clonePtr(q.ReviewDue),
 			Addressed: clonePtr(q.Addressed), Rationale: q.Rationale, Treatment: q.Treatment,
 			Controls: slices.Clone(q.Controls), Status: q.Status}
-		if rv.CreatedAt, err = parseTime(rs.created); err != nil {
+		if rv.CreatedAt, err = parseTime(r.rs.created); err != nil {
 			return v, err
 		}
-		if rv.UpdatedAt, err = parseTime(rs.updated); err != nil {
+		if rv.UpdatedAt, err = parseTime(r.rs.updated); err != nil {
 			return v, err
 		}
-		reqs = append(reqs, ordered{rs.seq, rv})
-	}
-	slices.SortFunc(reqs, func(a, b ordered) int {
-		return cmp.Or(cmp.Compare(a.seq, b.seq), strings.Compare(a.rv.ID, b.rv.ID))
-	})
-	for _, r := range reqs {
-		v.Requirements = append(v.Requirements, r.rv)
 	}
 	return v, nil
 }

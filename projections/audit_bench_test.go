@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -58,7 +59,15 @@ func mustAuditLog(b *testing.B) (*sqlite.Store, string, *ReadModel, auditLogInfo
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	path := filepath.Join(dir, fmt.Sprintf("audit-%d.db", n))
+	name := fmt.Sprintf("audit-%d.db", n)
+	// PARTYLEDGER_BENCH_PARTIES sets the number of parties alone (a log of
+	// its own): 10k parties on the 100k log make the costs that grow with
+	// the register visible without the 1M log.
+	if k, err := strconv.Atoi(os.Getenv("PARTYLEDGER_BENCH_PARTIES")); err == nil && k > 0 && k != parties {
+		parties = k
+		name = fmt.Sprintf("audit-%d-p%d.db", n, k)
+	}
+	path := filepath.Join(dir, name)
 	info := auditLogInfo{events: int64(n), start: t0, rareUser: benchActors[len(benchActors)-1]}
 	// The ids are derived from the seed, so a kept log has the same ones.
 	rng := rand.New(rand.NewPCG(2026, 3))

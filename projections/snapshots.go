@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,10 +20,10 @@ import (
 // persistent as_of snapshots of the register, so that any as_of reads one
 // snapshot plus fewer than this many events. Chosen by measurement
 // (BENCHMARKS.md, "as_of snapshots"): folding the log runs at roughly
-// 40–100k events/s on the reference machine and loading a snapshot of 10k
-// parties takes a few hundred milliseconds, so 20k keeps the first as_of at
-// 1M events under a second while the stored states stay a fraction of the
-// log's size.
+// 40–100k events/s on the reference machine, so the events after a
+// snapshot cost at most ~0.1–0.25 s, and loading a snapshot of 10k parties
+// (binary states, [appendState]) tens of milliseconds; the stored states
+// stay a fraction of the log's size.
 const DefaultSnapshotInterval = 10_000
 
 // WithSnapshotInterval sets how many positions lie between two persistent
@@ -230,55 +229,18 @@ func (s *snapshots) save(ctx context.Context, snap *Snapshot, ids []domain.Party
 		return err
 	}
 	defer ins.Close()
+	var buf []byte
 	for _, pid := range ids {
 		st := snap.parties[pid]
 		if st == nil {
 			continue // an event for a party never identified
 		}
-		data, err := json.Marshal(st.wire())
-		if err != nil {
-			return fmt.Errorf("encode party %s: %w", pid, err)
-		}
-		if _, err := ins.ExecContext(ctx, string(pid), through, data); err != nil {
+		buf = appendState(buf[:0], st)
+		if _, err := ins.ExecContext(ctx, string(pid), through, buf); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// snapshotParty is a party's state as register_snapshot_parties stores it.
-type snapshotParty struct {
-	Party   domain.Party                         `json:"party"`
-	Created string                               `json:"created"`
-	Updated string                               `json:"updated"`
-	Reqs    map[domain.RequirementID]snapshotReq `json:"reqs"`
-}
-
-type snapshotReq struct {
-	Seq     int64  `json:"seq"`
-	Created string `json:"created"`
-	Updated string `json:"updated"`
-}
-
-func (st *partyState) wire() snapshotParty {
-	w := snapshotParty{Party: st.p, Created: st.created, Updated: st.updated,
-		Reqs: make(map[domain.RequirementID]snapshotReq, len(st.reqs))}
-	for rid, rs := range st.reqs {
-		w.Reqs[rid] = snapshotReq{Seq: rs.seq, Created: rs.created, Updated: rs.updated}
-	}
-	return w
-}
-
-func (w *snapshotParty) state() *partyState {
-	st := &partyState{p: w.Party, created: w.Created, updated: w.Updated,
-		reqs: make(map[domain.RequirementID]*reqState, len(w.Reqs))}
-	for rid, rs := range w.Reqs {
-		st.reqs[rid] = &reqState{seq: rs.Seq, created: rs.Created, updated: rs.Updated}
-	}
-	if st.p.Requirements == nil {
-		st.p.Requirements = map[domain.RequirementID]*domain.Requirement{}
-	}
-	return st
 }
 
 // queryer is a *sql.DB or a *sql.Tx.
@@ -318,11 +280,11 @@ func loadParties(ctx context.Context, q queryer, s *Snapshot, through int64, ids
 	}
 	// The rows are read first, then decoded on every core: decoding the
 	// JSON states is most of a load.
-	var blobs [][]byte
+	var blobs []string
 	add := func(rows *sql.Rows) error {
 		defer rows.Close()
 		for rows.Next() {
-			var data []byte
+			var data string
 			if err := rows.Scan(&data); err != nil {
 				return err
 			}
@@ -385,7 +347,7 @@ func (m *ReadModel) snapshotInterval() int64 {
 }
 
 // decodeParties decodes the stored party states blobs into s, in parallel.
-func decodeParties(s *Snapshot, blobs [][]byte) error {
+func decodeParties(s *Snapshot, blobs []string) error {
 	states := make([]*partyState, len(blobs))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(blobs)/64))
 	errs := make([]error, workers)
@@ -395,12 +357,12 @@ func decodeParties(s *Snapshot, blobs [][]byte) error {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(blobs); i += workers {
-				var p snapshotParty
-				if err := json.Unmarshal(blobs[i], &p); err != nil {
+				st, err := decodeState(blobs[i])
+				if err != nil {
 					errs[w] = fmt.Errorf("decode snapshot party: %w", err)
 					return
 				}
-				states[i] = p.state()
+				states[i] = st
 			}
 		}()
 	}
