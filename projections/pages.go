@@ -190,8 +190,9 @@ func (m *ReadModel) EachRegisterParty(ctx context.Context, f PartyFilter, pg Pag
 
 // registerChunk is how many parties [ReadModel.EachRegisterParty] reads per
 // query: a page of the default size in one, the whole register in a few
-// dozen.
-const registerChunk = 256
+// dozen. A variable only so that tests can walk small registers in many
+// chunks.
+var registerChunk = 256
 
 // registerQueryHead and registerQueryTail select the parties after a cursor
 // in register order; a filter's condition goes between them. The order is that of the

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/partyledger/partyledger/domain"
 )
 
 // queryPlan returns the EXPLAIN QUERY PLAN lines of q, one detail a line.
@@ -153,6 +155,70 @@ func TestRegisterOrderMigratesExistingReadModel(t *testing.T) {
 		if compareRegister(registerCursor(got[i-1]), registerCursor(got[i])) >= 0 {
 			t.Errorf("register out of order at %d: %q (%s) before %q (%s)", i,
 				got[i-1].Name, got[i-1].Scope, got[i].Name, got[i].Scope)
+		}
+	}
+}
+
+// TestRegisterChunksEqualOneRead checks that reading the register in
+// chunks of any size (the whole register, and pages longer than a chunk)
+// gives what one chunk gives: every party once, in order, each with its
+// own active requirements.
+func TestRegisterChunksEqualOneRead(t *testing.T) {
+	ctx := context.Background()
+	store := MustOpenStore(t)
+	m := MustOpenReadModel(t, store)
+	MustRun(t, m)
+	l := newLedger(t, store)
+	scenario(l, func() {})
+	for _, n := range []string{"Zeta", "alpha", "Beta", "beta two", "Gamma", "delta"} {
+		id := l.identify(n, "partner", "internal", "")
+		l.requirement(id, "expectation", "Keep "+n+" informed")
+		l.requirement(id, "requirement", "Tell "+n+" first")
+	}
+	MustWait(t, m, l.head)
+	defer func(n int) { registerChunk = n }(registerChunk)
+	for _, f := range []PartyFilter{{}, {Status: StatusAll}, {Status: domain.StatusRetired}, {Scope: "internal"}} {
+		registerChunk = 256
+		want, err := m.Register(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Status == "" && len(want) < 7 {
+			t.Fatalf("only %d parties", len(want))
+		}
+		reqs := 0
+		for _, p := range want {
+			reqs += len(p.Requirements)
+		}
+		if f.Status == "" && reqs < 12 {
+			t.Fatalf("only %d requirements", reqs)
+		}
+		for _, chunk := range []int{1, 2, 3} {
+			registerChunk = chunk
+			got, err := m.Register(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("register %+v in chunks of %d (-one chunk +chunks):\n%s", f, chunk, diff)
+			}
+			got = nil
+			for pg, i := (Page{Limit: 5}), 0; i < 100; i++ {
+				next, err := m.EachRegisterParty(ctx, f, pg, func(p PartyView) error {
+					got = append(got, p)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next.IsZero() {
+					break
+				}
+				pg.After = next
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("register %+v in pages of 5, chunks of %d (-one chunk +pages):\n%s", f, chunk, diff)
+			}
 		}
 	}
 }
