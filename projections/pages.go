@@ -195,10 +195,10 @@ func (m *ReadModel) EachRegisterParty(ctx context.Context, f PartyFilter, pg Pag
 var registerChunk = 256
 
 // registerQueryHead and registerQueryTail select the parties after a cursor
-// in register order; a filter's condition goes between them. The order is that of the
-// index parties_register_order (or parties_register_order_all when the
-// filter does not fix the status), so SQLite reads the parties in order and
-// stops at the limit instead of sorting them all.
+// in register order; a filter's condition goes between them. The order is
+// that of the index parties_register_order (or parties_register_order_all
+// when the filter does not fix the status), so SQLite reads the parties in
+// order and stops at the limit instead of sorting them all.
 var (
 	registerQueryHead = `SELECT ` + pCols + `, p.register_rank, p.name_key FROM parties p WHERE `
 	registerQueryTail = ` AND (p.register_rank, p.name_key, p.id) > (?, ?, ?)

@@ -2,13 +2,12 @@
 -- the id) as an index, so that a page of the register reads its parties in
 -- order instead of sorting every party first.
 --
--- register_rank (0 for an internal party, 1 otherwise: [Cursor].Rank) is a
--- virtual generated column: SQLite computes it from
--- scope when it reads or indexes a row, so the register projection writes
--- nothing new and an existing read model needs no rebuild. It is a column,
--- not an indexed expression, because SQLite uses an index for a row-value
--- keyset condition ((register_rank, name_key, id) > (?, ?, ?)) only on
--- columns.
+-- register_rank (0 for an internal party, 1 otherwise: Cursor.Rank) is a
+-- virtual generated column: SQLite computes it from scope when it reads or
+-- indexes a row, so the register projection writes nothing new and an
+-- existing read model needs no rebuild. It is a column, not an indexed
+-- expression, because SQLite uses an index for a row-value keyset condition
+-- ((register_rank, name_key, id) > (?, ?, ?)) only on columns.
 ALTER TABLE parties ADD COLUMN register_rank INTEGER
 	GENERATED ALWAYS AS (scope <> 'internal') VIRTUAL;
 
