@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/partyledger/partyledger/domain"
@@ -138,76 +139,141 @@ func (m *ReadModel) EachParty(ctx context.Context, f PartyFilter, pg Page, fn fu
 // EachRegisterParty calls fn for every party of the register that matches
 // f, each with its active requirements, in the order of
 // [ReadModel.Register], starting after pg.After and stopping after pg.Limit
-// parties. Like [ReadModel.EachParty] it holds one party at a time and
-// returns the next cursor (zero on the last page). It returns EINVALID for
-// a bad filter.
+// parties. Like [ReadModel.EachParty] it returns the next cursor (zero on
+// the last page) and holds little in memory: at most [registerChunk]
+// parties with their requirements at a time. It returns EINVALID for a bad
+// filter.
+//
+// The parties are read in chunks by keyset on the index of the register's
+// order (parties_register_order, migration 0013), and each chunk's
+// requirements with one more query, all inside one read transaction, so
+// the whole walk reads one snapshot of the read model and no query sorts
+// more than a chunk's requirements.
 func (m *ReadModel) EachRegisterParty(ctx context.Context, f PartyFilter, pg Page, fn func(PartyView) error) (next Cursor, err error) {
 	where, args, err := f.where()
 	if err != nil {
 		return next, err
 	}
-	if !pg.After.IsZero() {
-		where += ` AND ((p.scope <> 'internal'), p.name_key, p.id) > (?, ?, ?)`
-		args = append(args, pg.After.Rank, pg.After.NameKey, pg.After.ID)
-	}
-	limit := ""
-	if pg.Limit > 0 {
-		limit = ` LIMIT ?`
-		args = append(args, pg.Limit+1)
-	}
-	args = append(args, domain.StatusActive)
-	// The page of parties first, then their requirements: LIMIT counts
-	// parties, not joined rows.
-	rows, err := m.db.QueryContext(ctx, `WITH page AS (
-			SELECT `+pCols+`, p.name_key, (p.scope <> 'internal') AS srank FROM parties p
-			WHERE `+where+` ORDER BY srank, p.name_key, p.id`+limit+`)
-		SELECT `+pCols+`, p.name_key, p.srank, `+rCols+`
-		FROM page p LEFT JOIN requirements r ON r.party_id = p.id AND r.status = ?
-		ORDER BY p.srank, p.name_key, p.id, r.seq`, args...)
+	tx, err := m.db.BeginTx(ctx, nil)
 	if err != nil {
 		return next, fmt.Errorf("projections: register: %w", err)
 	}
-	defer rows.Close()
-	var cur *PartyView
-	var curKey, last Cursor
-	n := 0
-	for rows.Next() {
-		var r nullRequirement
-		var key Cursor
-		v, err := scanParty(rows, append([]any{&key.NameKey, &key.Rank}, r.dest()...)...)
+	defer tx.Rollback() // read only: nothing to commit
+	after, n := pg.After, 0
+	for {
+		want := registerChunk
+		if pg.Limit > 0 {
+			want = min(want, pg.Limit-n)
+		}
+		ps, keys, more, err := registerParties(ctx, tx, where, args, after, want)
 		if err != nil {
 			return next, fmt.Errorf("projections: register: %w", err)
 		}
+		if err := activeRequirements(ctx, tx, ps); err != nil {
+			return next, fmt.Errorf("projections: register: %w", err)
+		}
+		for i := range ps {
+			if err := fn(ps[i]); err != nil {
+				return next, err
+			}
+		}
+		n += len(ps)
+		if !more {
+			return Cursor{}, nil
+		}
+		after = keys[len(keys)-1]
+		if pg.Limit > 0 && n >= pg.Limit {
+			return after, nil
+		}
+	}
+}
+
+// registerChunk is how many parties [ReadModel.EachRegisterParty] reads per
+// query: a page of the default size in one, the whole register in a few
+// dozen. A variable only so that tests can walk small registers in many
+// chunks.
+var registerChunk = 256
+
+// registerQueryHead and registerQueryTail select the parties after a cursor
+// in register order; a filter's condition goes between them. The order is
+// that of the index parties_register_order (or parties_register_order_all
+// when the filter does not fix the status), so SQLite reads the parties in
+// order and stops at the limit instead of sorting them all.
+var (
+	registerQueryHead = `SELECT ` + pCols + `, p.register_rank, p.name_key FROM parties p WHERE `
+	registerQueryTail = ` AND (p.register_rank, p.name_key, p.id) > (?, ?, ?)
+		ORDER BY p.register_rank, p.name_key, p.id LIMIT ?`
+)
+
+// registerParties reads up to limit parties of the register after the
+// cursor after, in register order, with their cursors. more reports
+// whether parties follow the last one returned. where and args are a
+// [PartyFilter]'s condition.
+func registerParties(ctx context.Context, tx *sql.Tx, where string, args []any, after Cursor, limit int) (ps []PartyView, keys []Cursor, more bool, err error) {
+	// The zero cursor sorts before every party: rank 0, name key "", id ""
+	// with > on the id (ids are never empty).
+	q := registerQueryHead + where + registerQueryTail
+	args = append(slices.Clip(args), after.Rank, after.NameKey, after.ID, limit+1)
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if len(ps) == limit {
+			return ps, keys, true, nil
+		}
+		var key Cursor
+		v, err := scanParty(rows, &key.Rank, &key.NameKey)
+		if err != nil {
+			return nil, nil, false, err
+		}
 		key.ID = v.ID
-		if cur == nil || cur.ID != v.ID {
-			if cur != nil {
-				if err := fn(*cur); err != nil {
-					return next, err
-				}
-				n, last = n+1, curKey
-			}
-			if pg.Limit > 0 && n == pg.Limit {
-				return last, nil // one more party exists
-			}
-			cur, curKey = &v, key
-		}
-		if r.id.Valid {
-			rv, err := r.view()
-			if err != nil {
-				return next, fmt.Errorf("projections: register: %w", err)
-			}
-			cur.Requirements = append(cur.Requirements, rv)
-		}
+		ps, keys = append(ps, v), append(keys, key)
 	}
-	if err := rows.Err(); err != nil {
-		return next, fmt.Errorf("projections: register: %w", err)
+	return ps, keys, false, rows.Err()
+}
+
+// activeRequirementsQuery selects the active requirements of n parties
+// (arguments: the status, then the n party ids), each party's in
+// identification order.
+func activeRequirementsQuery(n int) string {
+	return `SELECT ` + reqCols + ` FROM requirements
+		WHERE status = ? AND party_id IN (?` + strings.Repeat(", ?", n-1) + `)
+		ORDER BY party_id, seq`
+}
+
+// activeRequirements sets the Requirements of each party in ps to its
+// active requirements in identification order, with one query for all of
+// them (the index requirements_party serves each party's in seq order).
+func activeRequirements(ctx context.Context, tx *sql.Tx, ps []PartyView) error {
+	if len(ps) == 0 {
+		return nil
 	}
-	if cur != nil {
-		if err := fn(*cur); err != nil {
-			return next, err
+	at := make(map[string]int, len(ps))
+	args := make([]any, 0, len(ps)+1)
+	args = append(args, domain.StatusActive)
+	for i, p := range ps {
+		at[p.ID] = i
+		args = append(args, p.ID)
+	}
+	rows, err := tx.QueryContext(ctx, activeRequirementsQuery(len(ps)), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		rv, err := scanRequirement(rows)
+		if err != nil {
+			return err
 		}
+		i, ok := at[rv.PartyID]
+		if !ok {
+			return fmt.Errorf("requirement %s of party %s not asked for", rv.ID, rv.PartyID)
+		}
+		ps[i].Requirements = append(ps[i].Requirements, rv)
 	}
-	return Cursor{}, nil
+	return rows.Err()
 }
 
 // PageRegister returns the page pg of a register already in register order
