@@ -145,7 +145,7 @@ func (m *ReadModel) EachParty(ctx context.Context, f PartyFilter, pg Page, fn fu
 // filter.
 //
 // The parties are read in chunks by keyset on the index of the register's
-// order (parties_register_order, migration 0013), and each chunk's
+// order (parties_register_order, migration 0014), and each chunk's
 // requirements with one more query, all inside one read transaction, so
 // the whole walk reads one snapshot of the read model and no query sorts
 // more than a chunk's requirements.

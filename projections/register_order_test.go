@@ -79,7 +79,7 @@ func TestRegisterPageQueryPlans(t *testing.T) {
 }
 
 // TestRegisterOrderMigratesExistingReadModel checks that a read model
-// written before migration 0013 (no register_rank column, no order index)
+// written before migration 0014 (no register_rank column, no order index)
 // takes it on Open without a rebuild, and then lists the same register in
 // the same order, in pages.
 func TestRegisterOrderMigratesExistingReadModel(t *testing.T) {
@@ -112,12 +112,12 @@ func TestRegisterOrderMigratesExistingReadModel(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Take the read model back to before 0013.
+	// Take the read model back to before 0014.
 	for _, q := range []string{
 		`DROP INDEX parties_register_order`,
 		`DROP INDEX parties_register_order_all`,
 		`ALTER TABLE parties DROP COLUMN register_rank`,
-		`DELETE FROM projection_migrations WHERE name LIKE '%/0013_w5register_%'`,
+		`DELETE FROM projection_migrations WHERE name LIKE '%/0014_register_order%'`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
