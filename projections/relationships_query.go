@@ -87,7 +87,7 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 	if f.PartyID != "" && f.Kind == "" && (f.Status == "" || f.Status == "active") {
 		// A party's answer (GET /parties/{id}, every write): one prepared
 		// statement on the point-read pool.
-		rows, err := m.relsStmt.QueryContext(ctx, f.PartyID)
+		rows, err := m.relsStmt.QueryContext(pointReadContext(ctx), f.PartyID)
 		if err != nil {
 			return nil, fmt.Errorf("projections: relationships: %w", err)
 		}
