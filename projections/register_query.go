@@ -87,7 +87,8 @@ var partyQuery = `SELECT ` + pCols + `, ` + rCols + `
 
 // Party returns one party with all its requirements, active and retired, in
 // the order they were identified. Version is the party stream's version, the
-// value of an ETag. It returns ENOTFOUND for an unknown party.
+// value of an ETag. It returns ENOTFOUND for an unknown party. The read is
+// not interrupted when ctx is cancelled (see pointReadContext).
 func (m *ReadModel) Party(ctx context.Context, id string) (PartyView, error) {
 	// One statement, so the party and its requirements come from one snapshot.
 	rows, err := m.partyStmt.QueryContext(pointReadContext(ctx), id)

@@ -124,8 +124,8 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 
 // partyRelationshipsQuery is the active relationships of one party, in
 // either direction (the filter {PartyID} of [ReadModel.Relationships]). It
-// finds the party's relationships through the two party indexes first and
-// joins the parties after (CROSS JOIN fixes that order; the status
+// finds the party's relationships through the two relationship indexes
+// (relationships_from, relationships_to) first and joins the parties after (CROSS JOIN fixes that order; the status
 // conditions make the joins inner ones anyway): written as an OR over
 // LEFT JOINs, SQLite's planner walked every active party and probed the
 // relationships of each, a cost that grew with the register (issue 17).
