@@ -225,6 +225,13 @@ func WithWriter(wdb *sql.DB) Option {
 	return func(m *ReadModel) { m.wdb = wdb }
 }
 
+// pointReadContext is the context of a point read on the point-read pool
+// (one party, its relationships): ctx without its cancellation. Such a read
+// is a few index lookups, over in microseconds; watching ctx would cost
+// database/sql a goroutine per query and the driver an interrupt hook, which
+// measured as much CPU as the read itself under many clients (issue 17).
+func pointReadContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+
 // WithPointReads makes [ReadModel.Party], the read behind every write's
 // answer and the one-party GET, use pdb, a small pool on the same file of
 // its own: point reads then never queue behind list pages and exports

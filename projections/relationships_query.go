@@ -87,7 +87,7 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 	if f.PartyID != "" && f.Kind == "" && (f.Status == "" || f.Status == "active") {
 		// A party's answer (GET /parties/{id}, every write): one prepared
 		// statement on the point-read pool.
-		rows, err := m.relsStmt.QueryContext(ctx, f.PartyID, f.PartyID)
+		rows, err := m.relsStmt.QueryContext(pointReadContext(ctx), f.PartyID)
 		if err != nil {
 			return nil, fmt.Errorf("projections: relationships: %w", err)
 		}
@@ -123,10 +123,20 @@ func (m *ReadModel) Relationships(ctx context.Context, f RelationshipFilter) ([]
 }
 
 // partyRelationshipsQuery is the active relationships of one party, in
-// either direction (the filter {PartyID} of [ReadModel.Relationships]).
-const partyRelationshipsQuery = `SELECT ` + relationshipCols + relationshipFrom + ` WHERE
-	r.status = 'active' AND f.status = 'active' AND t.status = 'active' AND
-	(r.from_party_id = ? OR r.to_party_id = ?) ORDER BY r.position`
+// either direction (the filter {PartyID} of [ReadModel.Relationships]). It
+// finds the party's relationships through the two relationship indexes
+// (relationships_from, relationships_to) first and joins the parties after (CROSS JOIN fixes that order; the status
+// conditions make the joins inner ones anyway): written as an OR over
+// LEFT JOINs, SQLite's planner walked every active party and probed the
+// relationships of each, a cost that grew with the register (issue 17).
+const partyRelationshipsQuery = `SELECT ` + relationshipCols + ` FROM relationships r
+	CROSS JOIN parties f ON f.id = r.from_party_id CROSS JOIN parties t ON t.id = r.to_party_id
+	WHERE r.rowid IN (
+		SELECT rowid FROM relationships WHERE from_party_id = ?1 AND status = 'active'
+		UNION ALL
+		SELECT rowid FROM relationships WHERE to_party_id = ?1 AND from_party_id <> ?1)
+	AND r.status = 'active' AND f.status = 'active' AND t.status = 'active'
+	ORDER BY r.position`
 
 // scanRelationships reads relationship rows and closes them.
 func scanRelationships(rows *sql.Rows) ([]RelationshipView, error) {
