@@ -146,6 +146,14 @@ type ReadModel struct {
 	projs   []projection
 	stmts   *stmtCache // the projections' write statements, held across batches
 	nets    netCache   // the net view's window indexes (net_index.go)
+	// holding is set by Rebuild: the [holder] projections keep their
+	// writes in memory across batches. held[j] is the position projection
+	// j has applied but not written (0: nothing held). Both under applyMu.
+	holding bool
+	held    []int64
+	// rebuildBatch and rebuildCache are [RebuildBatch] and
+	// rebuildCacheParties; tests make them small.
+	rebuildBatch, rebuildCache int
 
 	mu      sync.Mutex
 	applied int64         // lowest checkpoint after the last commit
@@ -193,6 +201,8 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	m.projs = append(m.projs, newRelationships())
 	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
 	m.projs = append(m.projs, newReminders())
+	m.held = make([]int64, len(m.projs))
+	m.rebuildBatch, m.rebuildCache = RebuildBatch, rebuildCacheParties
 	m.stmts = newStmtCache(m.wdb)
 	for _, p := range m.projs {
 		if u, ok := p.(stmtUser); ok {

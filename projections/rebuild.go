@@ -128,6 +128,11 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
 	var applied int64
+	// The register holds its rows in memory for the whole replay and
+	// writes them once at the end (see holder): every touched party was
+	// upserted at each batch's end before.
+	m.holding = true
+	defer m.dropHeldLocked() // after a failure; a no-op after flushHeldLocked
 	defer func() {
 		if o.Progress != nil {
 			o.Progress(PhaseIndexes, applied, applied)
@@ -142,7 +147,7 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 	if err != nil {
 		return fmt.Errorf("projections: rebuild: head: %w", err)
 	}
-	m.setCacheLimit(rebuildCacheParties)
+	m.setCacheLimit(m.rebuildCache)
 	defer m.setCacheLimit(liveCacheParties)
 
 	// Read the next batch while the current one is applied.
@@ -163,7 +168,7 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 	go func() {
 		defer close(batches)
 		for after := int64(0); after < head; {
-			events, err := m.store.ReadAll(ctx, after, RebuildBatch)
+			events, err := m.store.ReadAll(ctx, after, m.rebuildBatch)
 			if err == nil && len(events) == 0 {
 				return
 			}
@@ -198,6 +203,9 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	if err := m.flushHeldLocked(ctx); err != nil {
+		return fmt.Errorf("projections: rebuild: write held rows: %w", err)
 	}
 	m.logger.Info("rebuilt read models", logEvents, n, logPosition, head, logDuration, time.Since(start))
 	return nil
