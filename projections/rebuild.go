@@ -82,6 +82,9 @@ func restoreDeferredIndexes(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
 	}
+	if len(stmts) == 0 {
+		return nil // nothing deferred (every Open but the one after a dead rebuild)
+	}
 	// Let SQLite's sorter use a second thread for the index builds.
 	if _, err := tx.ExecContext(ctx, `PRAGMA threads = 2`); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
