@@ -90,7 +90,10 @@
 // The tables are a function of the log. [ReadModel.Rebuild] wipes them and
 // replays the log from position 0, which must give exactly the state that
 // live updates gave. The secondary indexes that no apply reads are dropped
-// for the replay and built once after it. A migration that changes what a
+// for the replay and built once after it, and the register holds its rows
+// in memory for the replay and writes each party once at the end (its
+// checkpoint stays behind the others' until then; see holder in
+// runner.go). A migration that changes what a
 // projection stores wipes that projection and resets its checkpoint; it then
 // catches up on its own while the others resume where they were.
 //

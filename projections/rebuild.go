@@ -115,6 +115,13 @@ const RebuildBatch = 4096
 // tables hold a prefix of the log with consistent checkpoints, and Run or
 // another Rebuild carries on from there.
 //
+// The register keeps every party it folds in memory for the whole replay
+// and writes each once at the end, with its checkpoint, in one transaction
+// (or earlier, whenever it holds more than the rebuild's cache bound of
+// parties); the other projections commit each batch as it is applied. A
+// rebuild that stops early leaves the register's checkpoint (and rows) at
+// the last point it wrote, behind the others', and Run catches it up.
+//
 // The secondary indexes no apply reads are dropped for the replay and built
 // once at the end (see rebuildDeferredIndexes); if Rebuild dies half-way,
 // the next [Open] builds them.
