@@ -90,7 +90,10 @@
 // The tables are a function of the log. [ReadModel.Rebuild] wipes them and
 // replays the log from position 0, which must give exactly the state that
 // live updates gave. The secondary indexes that no apply reads are dropped
-// for the replay and built once after it. A migration that changes what a
+// for the replay and built once after it, and the register holds its rows
+// in memory for the replay and writes each party once at the end (its
+// checkpoint stays behind the others' until then; see holder in
+// runner.go). A migration that changes what a
 // projection stores wipes that projection and resets its checkpoint; it then
 // catches up on its own while the others resume where they were.
 //
@@ -146,6 +149,14 @@ type ReadModel struct {
 	projs   []projection
 	stmts   *stmtCache // the projections' write statements, held across batches
 	nets    netCache   // the net view's window indexes (net_index.go)
+	// holding is set by Rebuild: the [holder] projections keep their
+	// writes in memory across batches. held[j] is the position projection
+	// j has applied but not written (0: nothing held). Both under applyMu.
+	holding bool
+	held    []int64
+	// rebuildBatch and rebuildCache are [RebuildBatch] and
+	// rebuildCacheParties; tests make them small.
+	rebuildBatch, rebuildCache int
 
 	mu      sync.Mutex
 	applied int64         // lowest checkpoint after the last commit
@@ -193,6 +204,8 @@ func Open(ctx context.Context, db *sql.DB, store eventstore.Store, logger *slog.
 	m.projs = append(m.projs, newRelationships())
 	m.projs = append(m.projs, newSnapshots(store, m.snapshotInterval()))
 	m.projs = append(m.projs, newReminders())
+	m.held = make([]int64, len(m.projs))
+	m.rebuildBatch, m.rebuildCache = RebuildBatch, rebuildCacheParties
 	m.stmts = newStmtCache(m.wdb)
 	for _, p := range m.projs {
 		if u, ok := p.(stmtUser); ok {

@@ -95,13 +95,28 @@ func (r *register) begin(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// end forgets the batch's statements. After a commit it keeps the states
+// not written yet (held during a rebuild, see [holder]); otherwise it
+// forgets every state, which may be ahead of the database.
 func (r *register) end(committed bool) {
 	r.selParty, r.selReqs, r.upParty, r.upReq = nil, nil, nil, nil // closed with the tx
-	r.dirty = r.dirty[:0]
-	if !committed || len(r.cache) > r.limit {
+	if !committed {
+		for _, st := range r.dirty {
+			st.dirty = false
+		}
+		r.dirty = r.dirty[:0]
+		clear(r.cache)
+		return
+	}
+	if len(r.dirty) == 0 && len(r.cache) > r.limit {
 		clear(r.cache)
 	}
 }
+
+// mustFlush reports whether the register holds more parties than its cache
+// limit (the rebuild's [rebuildCacheParties]): they are then written with
+// the batch and the cache emptied.
+func (r *register) mustFlush() bool { return len(r.cache) > r.limit }
 
 // target returns the party (and requirement) an event is about; ok is false
 // for events that are not about a party.
@@ -285,6 +300,7 @@ func (r *register) flush(ctx context.Context) error {
 			rs.dirty = false
 		}
 	}
+	r.dirty = r.dirty[:0]
 	return nil
 }
 

@@ -45,6 +45,24 @@ type projection interface {
 	tables() []string
 }
 
+// holder is a projection that can hold its writes in memory across the
+// batches of a rebuild and write them once at the end (see
+// [ReadModel.RebuildWith]): the register, whose per-batch upserts of every
+// touched party and requirement were a sixth of a rebuild's CPU. Its
+// checkpoint row stays at the last position it wrote while it holds, so a
+// rebuild that dies half-way leaves its tables and checkpoint consistent,
+// only further behind than the others', and Run catches it up.
+//
+// While [ReadModel] is holding, the runner calls a holder's flush only when
+// mustFlush says so, or from flushHeldLocked at the end; a holder's flush
+// writes everything it holds, and its end(true) keeps what it has not
+// written.
+type holder interface {
+	// mustFlush reports whether what the projection holds has reached its
+	// memory bound and must be written with this batch.
+	mustFlush() bool
+}
+
 func (m *ReadModel) setCacheLimit(n int) {
 	for _, p := range m.projs {
 		p.setCacheLimit(n)
@@ -184,9 +202,15 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event, 
 	m.stmts.prepareWanted(ctx) // before the batch holds the writer's connection
 	start := time.Now()
 	committed := false
+	held := slices.Clone(m.held) // positions the holders applied but hold, if this batch commits
 	defer func() {
 		for _, p := range m.projs {
 			p.end(committed)
+		}
+		if committed {
+			m.held = held
+		} else {
+			clear(m.held) // the holders forgot what they held (end(false))
 		}
 	}()
 
@@ -201,6 +225,9 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event, 
 		return err
 	}
 	cps := slices.Clone(before)
+	for j := range cps {
+		cps[j] = max(cps[j], held[j]) // a holder has applied these in memory
+	}
 	for _, p := range m.projs {
 		if err := p.begin(ctx, tx); err != nil {
 			return fmt.Errorf("%s: %w", p.name(), err)
@@ -232,8 +259,13 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event, 
 			cps[j] = ev.Position
 		}
 	}
+	written := slices.Clone(before) // the checkpoints as this batch commits them
 	for j, p := range m.projs {
 		if cps[j] == before[j] {
+			continue
+		}
+		if h, ok := p.(holder); ok && m.holding && !h.mustFlush() {
+			held[j] = cps[j] // written by flushHeldLocked, or with a later batch
 			continue
 		}
 		if err := p.flush(ctx); err != nil {
@@ -242,15 +274,82 @@ func (m *ReadModel) applyLocked(ctx context.Context, events []eventstore.Event, 
 		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = ? WHERE name = ?`, cps[j], p.name()); err != nil {
 			return fmt.Errorf("%s: update checkpoint: %w", p.name(), err)
 		}
+		written[j], held[j] = cps[j], 0
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	committed = true
-	low := slices.Min(cps)
+	low := slices.Min(written)
 	m.setApplied(low)
 	m.logger.Debug("applied batch", logEvents, len(events), logPosition, low, logDuration, time.Since(start))
 	return nil
+}
+
+// flushHeldLocked writes what the [holder] projections hold, with their
+// checkpoints, in one transaction, and stops holding. On error nothing is
+// written and the holders forget what they held: their checkpoints stay
+// where they were, so Run (or another Rebuild) applies those events again.
+// The caller holds applyMu.
+func (m *ReadModel) flushHeldLocked(ctx context.Context) (err error) {
+	m.holding = false
+	if !slices.ContainsFunc(m.held, func(pos int64) bool { return pos > 0 }) {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	m.stmts.prepareWanted(ctx)
+	committed := false
+	defer func() {
+		for j, p := range m.projs {
+			if m.held[j] > 0 {
+				p.end(committed)
+			}
+		}
+		clear(m.held)
+	}()
+	tx, err := m.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	cps, err := readCheckpoints(ctx, tx, m.projs)
+	if err != nil {
+		return err
+	}
+	for j, p := range m.projs {
+		if m.held[j] <= cps[j] {
+			continue
+		}
+		if err := p.begin(ctx, tx); err != nil {
+			return fmt.Errorf("%s: %w", p.name(), err)
+		}
+		if err := p.flush(ctx); err != nil {
+			return fmt.Errorf("%s: %w", p.name(), err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE checkpoints SET position = ? WHERE name = ?`, m.held[j], p.name()); err != nil {
+			return fmt.Errorf("%s: update checkpoint: %w", p.name(), err)
+		}
+		cps[j] = m.held[j]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	m.setApplied(slices.Min(cps))
+	return nil
+}
+
+// dropHeldLocked makes the [holder] projections forget what they hold and
+// stop holding: a rebuild that stops early does not write it (its
+// checkpoints say what to apply again). The caller holds applyMu.
+func (m *ReadModel) dropHeldLocked() {
+	m.holding = false
+	for j, p := range m.projs {
+		if m.held[j] > 0 {
+			p.end(false)
+		}
+	}
+	clear(m.held)
 }
 
 // readCheckpoints returns the checkpoint of each projection, in order. A

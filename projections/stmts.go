@@ -53,9 +53,7 @@ func (c *stmtCache) prepareWanted(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, q := range c.wanted {
-		if s, err := c.db.PrepareContext(ctx, q); err != nil {
-			println("DBG prepare", err.Error())
-		} else {
+		if s, err := c.db.PrepareContext(ctx, q); err == nil {
 			c.held[q] = s
 		}
 	}

@@ -182,7 +182,7 @@ func mustConsistentPrefix(t *testing.T, path string, cleanFeed []int64, cleanRev
 	return cps
 }
 
-// readCheckpoint returns the lowest projection checkpoint of the read model
+// readCheckpoint returns the highest projection checkpoint of the read model
 // in the file at path, or -1 while it cannot be read (no file yet, no table
 // yet, a lock).
 func readCheckpoint(path string) int64 {
@@ -195,7 +195,11 @@ func readCheckpoint(path string) int64 {
 	}
 	defer db.Close()
 	var cp int64
-	if err := db.QueryRow(`SELECT MIN(position) FROM checkpoints`).Scan(&cp); err != nil {
+	// MAX, not MIN: during a rebuild the register writes its rows (and
+	// checkpoint) only at the end (projections.ReadModel.Rebuild), so the
+	// lowest checkpoint stays 0 until then and would put every kill after
+	// the replay.
+	if err := db.QueryRow(`SELECT MAX(position) FROM checkpoints`).Scan(&cp); err != nil {
 		return -1
 	}
 	return cp
