@@ -110,6 +110,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/partyledger/partyledger/domain"
@@ -266,7 +267,28 @@ func WithCommitHook(fn func(ctx context.Context, events []eventstore.Event)) Opt
 
 // Time columns hold eventstore.TimeFormat, whose fixed width keeps text order
 // equal to time order.
-func formatTime(t time.Time) string { return eventstore.FormatTime(t) }
+//
+// Applying one event formats its time in several projections (the register,
+// the snapshots' fold, the audit index, the feed, …), one after the other:
+// formatTime keeps the last instant it formatted and answers the same
+// instant from it (time.Time.Format was ~3 % of a rebuild's CPU). The cache
+// is one atomic pointer, so concurrent callers with other times only miss.
+func formatTime(t time.Time) string {
+	if last := lastStamp.Load(); last != nil && last.t.Equal(t) {
+		return last.s
+	}
+	s := eventstore.FormatTime(t)
+	lastStamp.Store(&stamp{t: t, s: s})
+	return s
+}
+
+// stamp is a time and its eventstore.TimeFormat text (see formatTime).
+type stamp struct {
+	t time.Time
+	s string
+}
+
+var lastStamp atomic.Pointer[stamp]
 
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(eventstore.TimeFormat, s)

@@ -142,6 +142,8 @@ func (m *ReadModel) RebuildWith(ctx context.Context, o RebuildOptions) (err erro
 	if err := m.wipe(ctx, true); err != nil {
 		return fmt.Errorf("projections: rebuild: %w", err)
 	}
+	stopCheckpoints := m.checkpointBeside(ctx)
+	defer stopCheckpoints()
 	var applied int64
 	// The register holds its rows in memory for the whole replay and
 	// writes them once at the end (see holder): every touched party was
@@ -259,4 +261,51 @@ func (m *ReadModel) wipe(ctx context.Context, deferIndexes bool) error {
 	}
 	m.setApplied(0)
 	return nil
+}
+
+// checkpointEvery is how often [ReadModel.checkpointBeside] copies the
+// write-ahead log into the read model's file during a rebuild.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointBeside moves a rebuild's WAL checkpoints off the apply. By
+// default the connection whose commit takes the WAL past 1,000 pages copies
+// the WAL into the database file inside that commit: in a rebuild, the
+// writer, on the critical path. checkpointBeside turns the writer's
+// automatic checkpoint off and runs passive checkpoints from a query
+// connection every [checkpointEvery] instead, which SQLite runs beside a
+// writer (a passive checkpoint never blocks one), so on two cores the
+// copying overlaps the replay. The returned function stops the
+// checkpoints, runs a last one, and turns the writer's automatic
+// checkpoint on again. Durability is unchanged: commits go to the WAL as
+// before, and the WAL is the database until it is checkpointed.
+func (m *ReadModel) checkpointBeside(ctx context.Context) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	if _, err := m.wdb.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		m.logger.Warn("rebuild: checkpoints stay in the writer", logError, err)
+		return func() {}
+	}
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(checkpointEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if _, err := m.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+					m.logger.Debug("rebuild: passive checkpoint", logError, err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+		if _, err := m.wdb.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 1000`); err != nil {
+			m.logger.Warn("rebuild: automatic checkpoints not restored", logError, err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync"
 )
@@ -118,7 +119,7 @@ func (b *rowBuffer) add(ctx context.Context, vals ...any) error {
 	}
 	s, err := b.prepare(ctx, b.tx, b.full)
 	if err == nil {
-		_, err = s.ExecContext(ctx, b.args...)
+		err = execFused(ctx, s, b.args)
 	}
 	clear(b.args)
 	b.args = b.args[:0]
@@ -133,7 +134,7 @@ func (b *rowBuffer) flush(ctx context.Context) error {
 	}
 	s, err := b.prepare(ctx, b.tx, b.query(len(b.args)/b.cols))
 	if err == nil {
-		_, err = s.ExecContext(ctx, b.args...)
+		err = execFused(ctx, s, b.args)
 	}
 	clear(b.args)
 	b.args = b.args[:0]
@@ -154,4 +155,24 @@ func (b *rowBuffer) query(n int) string {
 	}
 	sb.WriteString(b.tail)
 	return sb.String()
+}
+
+// execFused runs a statement that returns no rows (the row buffers'
+// INSERTs) through QueryContext rather than ExecContext. go-sqlite3's exec
+// path binds each value with a cgo call of its own (an INSERT of 32 feed
+// rows is 640 of them), while its query path copies the values into one C
+// buffer and binds them and takes the first step in a single cgo call; the
+// statement runs at that step (the driver documents that a data-modifying
+// statement issued through Query executes even if Next is never called).
+// Measured on a 100k-event rebuild: the per-value binding was most of
+// writing the feed and audit rows. Errors come back from QueryContext, or
+// from the rows when they close.
+func execFused(ctx context.Context, s *sql.Stmt, args []any) error {
+	rows, err := s.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() { // an INSERT has no rows; drain in case one is given RETURNING
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }

@@ -133,3 +133,62 @@ func BenchmarkApplyOneEventBatch(b *testing.B) {
 		})
 	}
 }
+
+// TestRowBufferReportsFailedInserts checks that a row buffer's INSERTs,
+// which run through the driver's query path (execFused), still report a
+// failing statement, both for a full statement and for the rows flushed at
+// the end, and that nothing of a failing statement is written.
+func TestRowBufferReportsFailedInserts(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.OpenDB(filepath.Join(t.TempDir(), "rows.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	b := newRowBuffer("INSERT INTO t (id, v) VALUES ", "", 2, 3)
+	write := func(rows ...any) error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		b.begin(tx)
+		defer b.end()
+		for i := 0; i < len(rows); i += 2 {
+			if err := b.add(ctx, rows[i], rows[i+1]); err != nil {
+				return err
+			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if err := write(int64(1), "a", int64(2), "b", int64(3), "c", int64(4), "d"); err != nil {
+		t.Fatalf("4 good rows: %v", err)
+	}
+	if n := count(); n != 4 {
+		t.Fatalf("%d rows after 4 good rows, want 4", n)
+	}
+	// A duplicate key in a full statement of 3 rows.
+	if err := write(int64(5), "e", int64(1), "dup", int64(6), "f"); err == nil {
+		t.Error("a full INSERT with a duplicate key reported no error")
+	}
+	// A NULL into a NOT NULL column in the flushed remainder.
+	if err := write(int64(7), nil); err == nil {
+		t.Error("a flushed INSERT of a NULL into a NOT NULL column reported no error")
+	}
+	if n := count(); n != 4 {
+		t.Errorf("%d rows after the failing writes, want 4", n)
+	}
+}
