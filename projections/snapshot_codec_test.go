@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/partyledger/partyledger/domain"
-	"github.com/partyledger/partyledger/eventstore/sqlite"
 )
 
 var stateCmp = cmp.AllowUnexported(partyState{}, reqState{})
@@ -137,18 +136,7 @@ func TestSnapshotsJSONRowsRebuilt(t *testing.T) {
 	const every = 5
 	store := MustOpenStore(t)
 	path := filepath.Join(t.TempDir(), "read.db")
-	open := func() (*ReadModel, *sql.DB) {
-		db, err := sqlite.OpenDB(path, sqlite.WithSynchronous(sqlite.SynchronousNormal))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		m, err := Open(ctx, db, store, nil, WithSnapshotInterval(every))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, db
-	}
+	open := func() (*ReadModel, *sql.DB) { return openSnapshotModel(t, store, path, every) }
 	m, db := open()
 	stop := MustRun(t, m)
 	l := newLedger(t, store)

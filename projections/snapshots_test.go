@@ -84,18 +84,7 @@ func TestSnapshotsEqualFullFold(t *testing.T) {
 	const every = 7
 	store := MustOpenStore(t)
 	path := filepath.Join(t.TempDir(), "read.db")
-	open := func() (*ReadModel, *sql.DB) {
-		db, err := sqlite.OpenDB(path, sqlite.WithSynchronous(sqlite.SynchronousNormal))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		m, err := Open(ctx, db, store, nil, WithSnapshotInterval(every))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, db
-	}
+	open := func() (*ReadModel, *sql.DB) { return openSnapshotModel(t, store, path, every) }
 	m, db := open()
 	stop := MustRun(t, m)
 	l := newLedger(t, store)
@@ -159,4 +148,20 @@ func TestSnapshotsEqualFullFold(t *testing.T) {
 		t.Fatalf("snapshots after a rebuild differ from the live ones:\n%s", diff)
 	}
 	check(m, head)
+}
+
+// openSnapshotModel opens a read model on the file at path that writes an
+// as_of snapshot every `every` positions, closed when the test ends.
+func openSnapshotModel(t *testing.T, store eventstore.Store, path string, every int64) (*ReadModel, *sql.DB) {
+	t.Helper()
+	db, err := sqlite.OpenDB(path, sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	m, err := Open(context.Background(), db, store, nil, WithSnapshotInterval(every))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, db
 }
