@@ -130,20 +130,7 @@ func TestRegisterOrderMigratesExistingReadModel(t *testing.T) {
 	if got, err := m.Checkpoint(ctx); err != nil || got != cp {
 		t.Fatalf("checkpoint after the migration %d (%v), want %d: no rebuild", got, err, cp)
 	}
-	var got []PartyView
-	for pg := (Page{Limit: 2}); ; {
-		next, err := m.EachRegisterParty(ctx, PartyFilter{Status: StatusAll}, pg, func(p PartyView) error {
-			got = append(got, p)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if next.IsZero() {
-			break
-		}
-		pg.After = next
-	}
+	got := walkRegisterPages(t, m, PartyFilter{Status: StatusAll}, 2)
 	if len(want) < 6 {
 		t.Fatalf("only %d parties", len(want))
 	}
@@ -202,23 +189,32 @@ func TestRegisterChunksEqualOneRead(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("register %+v in chunks of %d (-one chunk +chunks):\n%s", f, chunk, diff)
 			}
-			got = nil
-			for pg, i := (Page{Limit: 5}), 0; i < 100; i++ {
-				next, err := m.EachRegisterParty(ctx, f, pg, func(p PartyView) error {
-					got = append(got, p)
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if next.IsZero() {
-					break
-				}
-				pg.After = next
-			}
+			got = walkRegisterPages(t, m, f, 5)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("register %+v in pages of 5, chunks of %d (-one chunk +pages):\n%s", f, chunk, diff)
 			}
 		}
 	}
+}
+
+// walkRegisterPages reads the register of filter f page by page (limit
+// parties a page, at most 100 pages) and returns every party read.
+func walkRegisterPages(t *testing.T, m *ReadModel, f PartyFilter, limit int) []PartyView {
+	t.Helper()
+	var got []PartyView
+	for pg, i := (Page{Limit: limit}), 0; i < 100; i++ {
+		next, err := m.EachRegisterParty(context.Background(), f, pg, func(p PartyView) error {
+			got = append(got, p)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.IsZero() {
+			return got
+		}
+		pg.After = next
+	}
+	t.Fatalf("register %+v: more than 100 pages of %d", f, limit)
+	return nil
 }
