@@ -283,6 +283,42 @@ func (m *ReadModel) readNetKeys(ctx context.Context, w Window, idx *netIndex) er
 	return nil
 }
 
+// netWarmMaxPositions bounds the window [ReadModel.WarmNet] reads, in
+// positions (~3 µs an item): a larger one (no review held on a long log)
+// is left to its first walk.
+const netWarmMaxPositions = 200_000
+
+// WarmNet reads the net index of the window since the last management
+// review (as GET /changes?view=net resolves it) up to the position the
+// read model has applied, once it has applied the log up to the store's
+// head as of the call, and keeps it in the cache. The first net walk after
+// a start then extends it by the items applied since instead of reading
+// the whole window. A window of more than netWarmMaxPositions positions is
+// not read. WarmNet is meant to run in the background beside [ReadModel.Run]:
+// it returns ctx's error (wrapped) when ctx is done first, an error
+// matching [ErrStopped] when Run fails first, and the error of a failed
+// read.
+func (m *ReadModel) WarmNet(ctx context.Context) error {
+	head, _, err := m.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	if err := m.WaitFor(ctx, head); err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	w, _, _, err := ResolveWindow(ctx, m, "", "")
+	if err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	if w.Until <= 0 || w.Until-w.After > netWarmMaxPositions {
+		return nil
+	}
+	if _, err := m.netIndexOf(ctx, w); err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	return nil
+}
+
 // netPositionsPerQuery bounds the positions of one IN list.
 const netPositionsPerQuery = 500
 

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -292,5 +293,60 @@ func TestNetCacheBase(t *testing.T) {
 	c.invalidate()
 	if b, _ := c.base(k, c.generation()); b != nil {
 		t.Error("base from before a wipe")
+	}
+}
+
+// TestWarmNet checks that WarmNet waits for the read model to catch up
+// (and gives up with ctx), then keeps the index of the window since the
+// last review, which the first walk after more events extends.
+func TestWarmNet(t *testing.T) {
+	ctx := context.Background()
+	store := MustOpenStore(t)
+	l := newLedger(t, store)
+	wr := &netWriter{l: l, rng: rand.New(rand.NewPCG(3, 9))}
+	wr.write(20)
+	l.review("Q1 review")
+	wr.write(25)
+	m := MustOpenReadModel(t, store)
+
+	// Not following the log: it waits, and gives up with ctx.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := m.WarmNet(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WarmNet before Run: %v, want the deadline", err)
+	}
+	MustRun(t, m)
+	if err := m.WarmNet(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rv, ok, err := m.LastReview(ctx)
+	if err != nil || !ok || rv.ConsideredTo == 0 {
+		t.Fatalf("last review: %+v %v %v", rv, ok, err)
+	}
+	warm := Window{After: rv.ConsideredTo, Until: l.head}
+	idx := m.nets.get(netKeyOfWindow(warm), m.appliedPosition())
+	if idx == nil {
+		t.Fatalf("the window since the last review %+v was not warmed", warm)
+	}
+	fresh := &netIndex{}
+	if err := m.readNetKeys(ctx, warm, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if len(fresh.positions) == 0 {
+		t.Fatal("an empty window since the last review")
+	}
+	mustEqualNetIndex(t, "warmed", idx, fresh)
+
+	wr.write(10)
+	MustWait(t, m, l.head)
+	w, _, _, err := ResolveWindow(ctx, m, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base, until := m.nets.base(netKeyOfWindow(w), m.nets.generation()); base != idx || until != warm.Until {
+		t.Fatalf("the first walk of %+v would extend the index up to %d, want the warmed one up to %d", w, until, warm.Until)
+	}
+	if diff := cmp.Diff(mustNetWhole(t, m, w), mustNetPages(t, m, w, 3)); diff != "" {
+		t.Errorf("since the last review (-whole +pages):\n%s", diff)
 	}
 }
