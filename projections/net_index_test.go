@@ -350,3 +350,67 @@ func TestWarmNet(t *testing.T) {
 		t.Errorf("since the last review (-whole +pages):\n%s", diff)
 	}
 }
+
+// TestNetWalksConcurrent walks the net view since the beginning from
+// several goroutines while writes go on, each walk pinned at the position
+// applied at its first page as GET /changes does, so that walks extend
+// indexes other walks are reading; each walk must equal the whole net view
+// of its window (run it with -race).
+func TestNetWalksConcurrent(t *testing.T) {
+	ctx := context.Background()
+	store := MustOpenStore(t)
+	m := MustOpenReadModel(t, store)
+	MustRun(t, m)
+	l := newLedger(t, store)
+	wr := &netWriter{l: l, rng: rand.New(rand.NewPCG(8, 1))}
+	wr.write(30)
+	MustWait(t, m, l.head)
+
+	type walk struct {
+		w     Window
+		items []NetItem
+	}
+	walked := make(chan []walk, 4)
+	for g := range 4 {
+		go func() {
+			var ws []walk
+			defer func() { walked <- ws }()
+			for range 6 {
+				cp, err := m.Checkpoint(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				wk := walk{w: Window{Until: cp}}
+				for offset := 0; ; {
+					page, next, err := m.NetPage(ctx, wk.w, offset, 2+g)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					wk.items = append(wk.items, page...)
+					if next == 0 {
+						break
+					}
+					offset = next
+				}
+				ws = append(ws, wk)
+			}
+		}()
+	}
+	for range 5 {
+		wr.write(5)
+	}
+	var walks []walk
+	for range 4 {
+		walks = append(walks, <-walked...)
+	}
+	for _, wk := range walks {
+		if diff := cmp.Diff(mustNetWhole(t, m, wk.w), wk.items, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("window %+v (-whole +walked):\n%s", wk.w, diff)
+		}
+	}
+	if len(walks) != 24 {
+		t.Errorf("%d walks, want 24", len(walks))
+	}
+}
