@@ -439,7 +439,18 @@ func scanRaw(b *testing.B, rows *sql.Rows) int {
 // window's groups), pages and items per walk, and the allocated bytes per
 // page (B/page). The net view's cache is emptied before each walk, so every
 // walk starts cold.
+//
+// Each b.Loop then measures the first page of a new walk after
+// netBenchNewEvents more events, as a client starting a walk after a write
+// sees it: with the cache holding only the index of the earlier walk's
+// window (the same window up to netBenchNewEvents positions before), the
+// first page of the window up to the checkpoint, which extends that index
+// (ext-first-p50-ms, ext-first-p99-ms, and ext/cold: its median over the
+// cold first page's median in the same run). first-cpu-ms and
+// ext-first-cpu-ms are the process's CPU time a first page, on average:
+// what it costs when the machine is shared and wall times are not.
 func BenchmarkNetPageAtScale(b *testing.B) {
+	const netBenchNewEvents = 100
 	ctx := context.Background()
 	m, rdb, _ := mustScaleReadModel(b)
 	var after, until int64
@@ -452,15 +463,18 @@ func BenchmarkNetPageAtScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	w := Window{After: after, Until: until}
-	var lat, first []time.Duration
+	earlier := Window{After: after, Until: until - netBenchNewEvents}
+	var lat, first, ext []time.Duration
+	var firstCPU, extCPU time.Duration // the process's CPU time over the first pages
 	pages, items := 0, 0
 	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
+	var walkAlloc uint64 // the bytes allocated by the cold walks
 	for b.Loop() {
 		m.resetNetCache()
 		pages, items = 0, 0
+		runtime.ReadMemStats(&ms0)
 		for offset := 0; ; {
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuTime(b)
 			page, next, err := m.NetPage(ctx, w, offset, DefaultPageLimit)
 			d := time.Since(t0)
 			if err != nil {
@@ -468,6 +482,7 @@ func BenchmarkNetPageAtScale(b *testing.B) {
 			}
 			if offset == 0 {
 				first = append(first, d)
+				firstCPU += cpuTime(b) - c0
 			} else {
 				lat = append(lat, d)
 			}
@@ -478,12 +493,32 @@ func BenchmarkNetPageAtScale(b *testing.B) {
 			}
 			offset = next
 		}
+		runtime.ReadMemStats(&ms1)
+		walkAlloc += ms1.TotalAlloc - ms0.TotalAlloc
+		b.StopTimer()
+		m.resetNetCache()
+		if _, _, err := m.NetPage(ctx, earlier, 0, DefaultPageLimit); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		t0, c0 := time.Now(), cpuTime(b)
+		if _, _, err := m.NetPage(ctx, w, 0, DefaultPageLimit); err != nil {
+			b.Fatal(err)
+		}
+		ext = append(ext, time.Since(t0))
+		extCPU += cpuTime(b) - c0
+		if base, _ := m.nets.base(netKeyOfWindow(w), m.nets.generation()); base == nil {
+			b.Fatal("the earlier walk's index was not kept")
+		}
 	}
-	runtime.ReadMemStats(&ms1)
 	all := append(slices.Clone(lat), first...)
 	reportLatencies(b, all, "")
 	reportLatencies(b, first, "first-")
+	reportLatencies(b, ext, "ext-first-")
+	b.ReportMetric(float64(latencyPercentile(ext, 50))/float64(latencyPercentile(first, 50)), "ext/cold")
+	b.ReportMetric(float64(firstCPU)/1e6/float64(len(first)), "first-cpu-ms")
+	b.ReportMetric(float64(extCPU)/1e6/float64(len(ext)), "ext-first-cpu-ms")
 	b.ReportMetric(float64(pages), "pages")
 	b.ReportMetric(float64(items), "items")
-	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(len(all)), "B/page")
+	b.ReportMetric(float64(walkAlloc)/float64(len(all)), "B/page")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -14,11 +16,17 @@ import (
 // [ReadModel.NetPage] finds it with one read of the window's group keys and
 // keeps it in the [netCache], so that a page then reads only its own items:
 // a walk through the pages of a window reads the window's keys once, not
-// the whole window twice per page.
+// the whole window twice per page. A new walk of the same window with a
+// later upper bound (a walk pins the position applied at its first page,
+// so every walk after a write is a new window) starts from a copy of the
+// cached index and reads only the items past its bound (see
+// [netCache.base]). An index in the cache is never modified: walks read it
+// concurrently.
 type netIndex struct {
 	positions []int64
 	groups    []int32 // groups[i] is the group of the item at positions[i]
 	nGroups   int
+	keys      map[netKey]int32 // the group of each key, to extend the index
 	latest    map[string]PartyRef
 
 	gen     uint64 // the cache generation it was read in
@@ -42,14 +50,16 @@ func netKeyOfWindow(w Window) netWindowKey {
 	return k
 }
 
-// Bounds of the [netCache]: the windows it keeps, and the largest window (in
-// items) it keeps; a larger window's index is found again for every page.
-// An index costs 12 bytes per item, so the cache holds at most ~100 MB only
-// in the unlikely case of 8 windows of a million items each; in practice a
-// few windows since the last reviews.
+// Bounds of the [netCache]: the windows it keeps, and the bytes their
+// indexes may take together (as [netIndex.size] estimates them); a window
+// whose index alone is larger is not kept, and its index is found again
+// for every page. An index costs ~12 bytes an item and ~256 a group (its
+// key and its party's latest name), so a window of a million items with
+// 100k groups takes ~38 MB; in practice the cache holds a few windows since
+// the last reviews, a few MB.
 const (
 	netCacheWindows  = 8
-	netCacheMaxItems = 1 << 20
+	netCacheMaxBytes = 64 << 20
 )
 
 // netCache keeps the [netIndex] of the most recently read net windows.
@@ -63,6 +73,7 @@ type netCache struct {
 	gen     uint64
 	entries map[netWindowKey]*netIndex
 	order   []netWindowKey // least recently used first
+	bytes   int            // the sum of the entries' sizes
 }
 
 // get returns the index of k if it is still valid at applied.
@@ -81,6 +92,52 @@ func (c *netCache) get(k netWindowKey, applied int64) *netIndex {
 	return idx
 }
 
+// base returns the index to extend into the index of k, and the upper
+// bound it was read to: among the cached indexes of the same window (same
+// after, from and to) with a lower upper bound, of generation gen, and
+// complete (read when the read model had applied past their bound, so
+// their rows never change), the one with the highest bound. It returns nil
+// when there is none or k has no fixed upper bound.
+func (c *netCache) base(k netWindowKey, gen uint64) (*netIndex, int64) {
+	if k.until <= 0 {
+		return nil, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return nil, 0
+	}
+	var best *netIndex
+	var bestKey netWindowKey
+	for bk, idx := range c.entries {
+		if bk.after != k.after || bk.from != k.from || bk.to != k.to ||
+			bk.until <= 0 || bk.until >= k.until || idx.gen != gen || idx.applied < bk.until {
+			continue
+		}
+		if best == nil || bk.until > bestKey.until {
+			best, bestKey = idx, bk
+		}
+	}
+	if best == nil {
+		return nil, 0
+	}
+	c.touchLocked(bestKey)
+	return best, bestKey.until
+}
+
+// clone returns a copy of idx that can be extended without changing idx.
+func (idx *netIndex) clone() *netIndex {
+	return &netIndex{
+		positions: slices.Clone(idx.positions),
+		groups:    slices.Clone(idx.groups),
+		nGroups:   idx.nGroups,
+		keys:      maps.Clone(idx.keys),
+		latest:    maps.Clone(idx.latest),
+		gen:       idx.gen,
+		applied:   idx.applied,
+	}
+}
+
 // generation returns the generation an index read now belongs to.
 func (c *netCache) generation() uint64 {
 	c.mu.Lock()
@@ -88,10 +145,12 @@ func (c *netCache) generation() uint64 {
 	return c.gen
 }
 
-// put keeps idx for k, dropping the least recently used window beyond
-// netCacheWindows. An index of an earlier generation is not kept.
+// put keeps idx for k, dropping the least recently used windows beyond
+// netCacheWindows or netCacheMaxBytes. An index of an earlier generation
+// is not kept.
 func (c *netCache) put(k netWindowKey, idx *netIndex) {
-	if len(idx.positions) > netCacheMaxItems {
+	size := idx.size()
+	if size > netCacheMaxBytes {
 		return
 	}
 	c.mu.Lock()
@@ -102,12 +161,30 @@ func (c *netCache) put(k netWindowKey, idx *netIndex) {
 	if c.entries == nil {
 		c.entries = map[netWindowKey]*netIndex{}
 	}
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= netCacheWindows {
-		delete(c.entries, c.order[0])
-		c.order = c.order[1:]
+	c.removeLocked(k)
+	for len(c.entries) > 0 && (len(c.entries) >= netCacheWindows || c.bytes+size > netCacheMaxBytes) {
+		c.removeLocked(c.order[0])
 	}
 	c.entries[k] = idx
+	c.bytes += size
 	c.touchLocked(k)
+}
+
+// removeLocked forgets the index of k, if any.
+func (c *netCache) removeLocked(k netWindowKey) {
+	idx, ok := c.entries[k]
+	if !ok {
+		return
+	}
+	c.bytes -= idx.size()
+	delete(c.entries, k)
+	c.order = slices.DeleteFunc(c.order, func(o netWindowKey) bool { return o == k })
+}
+
+// size estimates the bytes idx holds: 12 an item, and 256 a group for its
+// key and its party's latest name (map slots and strings).
+func (idx *netIndex) size() int {
+	return 12*len(idx.positions) + 256*idx.nGroups
 }
 
 func (c *netCache) touchLocked(k netWindowKey) {
@@ -127,6 +204,7 @@ func (c *netCache) invalidate() {
 	c.gen++
 	clear(c.entries)
 	c.order = c.order[:0]
+	c.bytes = 0
 }
 
 // resetNetCache empties the net view's cache (benchmarks start cold).
@@ -138,47 +216,107 @@ func (m *ReadModel) appliedPosition() int64 {
 	return m.applied
 }
 
-// netIndexOf returns the index of w, from the cache or read now.
+// netIndexOf returns the index of w, from the cache, extended from the
+// cached index of the same window with a lower upper bound (see
+// [netCache.base]), or read now.
 func (m *ReadModel) netIndexOf(ctx context.Context, w Window) (*netIndex, error) {
 	k := netKeyOfWindow(w)
 	applied := m.appliedPosition()
 	if idx := m.nets.get(k, applied); idx != nil {
 		return idx, nil
 	}
-	idx := &netIndex{latest: map[string]PartyRef{}, gen: m.nets.generation(), applied: applied}
-	index := map[netKey]int32{}
-	// Only what the group key and the party's latest name need: no field
-	// changes decoded.
-	rows, err := m.changeRows(ctx, w, netKeyCols)
-	if err != nil {
+	gen := m.nets.generation()
+	var idx *netIndex
+	rest := w // the rows still to read
+	if base, until := m.nets.base(k, gen); base != nil {
+		idx = base.clone()
+		rest.After = max(rest.After, until) // a base up to before After is empty
+	} else {
+		idx = &netIndex{}
+	}
+	idx.gen, idx.applied = gen, applied
+	if err := m.readNetKeys(ctx, rest, idx); err != nil {
 		return nil, err
 	}
-	if rows != nil {
-		defer rows.Close()
-		for rows.Next() {
-			it, err := scanNetKey(rows)
-			if err != nil {
-				return nil, fmt.Errorf("projections: net changes: %w", err)
-			}
-			nk := netKeyOf(it)
-			g, ok := index[nk]
-			if !ok {
-				g = int32(len(index))
-				index[nk] = g
-			}
-			idx.positions = append(idx.positions, it.Position)
-			idx.groups = append(idx.groups, g)
-			if it.Party.ID != "" {
-				idx.latest[it.Party.ID] = it.Party
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("projections: net changes: %w", err)
-		}
-	}
-	idx.nGroups = len(index)
 	m.nets.put(k, idx)
 	return idx, nil
+}
+
+// readNetKeys appends the items of w (which must follow every item idx
+// holds) to idx: their positions, their groups (a new group for a key not
+// seen before, so groups stay in order of first appearance) and each
+// party as last seen. Only what the group key and the party's latest name
+// need is read: no field changes decoded.
+func (m *ReadModel) readNetKeys(ctx context.Context, w Window, idx *netIndex) error {
+	if idx.keys == nil {
+		idx.keys = map[netKey]int32{}
+	}
+	if idx.latest == nil {
+		idx.latest = map[string]PartyRef{}
+	}
+	rows, err := m.changeRows(ctx, w, netKeyCols)
+	if err != nil || rows == nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		it, err := scanNetKey(rows)
+		if err != nil {
+			return fmt.Errorf("projections: net changes: %w", err)
+		}
+		nk := netKeyOf(it)
+		g, ok := idx.keys[nk]
+		if !ok {
+			g = int32(len(idx.keys))
+			idx.keys[nk] = g
+		}
+		idx.positions = append(idx.positions, it.Position)
+		idx.groups = append(idx.groups, g)
+		if it.Party.ID != "" {
+			idx.latest[it.Party.ID] = it.Party
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("projections: net changes: %w", err)
+	}
+	idx.nGroups = len(idx.keys)
+	return nil
+}
+
+// netWarmMaxPositions bounds the window [ReadModel.WarmNet] reads, in
+// positions (~3 µs an item): a larger one (no review held on a long log)
+// is left to its first walk.
+const netWarmMaxPositions = 200_000
+
+// WarmNet reads the net index of the window since the last management
+// review (as GET /changes?view=net resolves it) up to the position the
+// read model has applied, once it has applied the log up to the store's
+// head as of the call, and keeps it in the cache. The first net walk after
+// a start then extends it by the items applied since instead of reading
+// the whole window. A window of more than netWarmMaxPositions positions is
+// not read. WarmNet is meant to run in the background beside [ReadModel.Run]:
+// it returns ctx's error (wrapped) when ctx is done first, an error
+// matching [ErrStopped] when Run fails first, and the error of a failed
+// read.
+func (m *ReadModel) WarmNet(ctx context.Context) error {
+	head, _, err := m.store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	if err := m.WaitFor(ctx, head); err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	w, _, _, err := ResolveWindow(ctx, m, "", "")
+	if err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	if w.Until <= 0 || w.Until-w.After > netWarmMaxPositions {
+		return nil
+	}
+	if _, err := m.netIndexOf(ctx, w); err != nil {
+		return fmt.Errorf("projections: warm net: %w", err)
+	}
+	return nil
 }
 
 // netPositionsPerQuery bounds the positions of one IN list.
