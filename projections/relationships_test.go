@@ -280,3 +280,94 @@ func TestPartyRelationshipsPoint(t *testing.T) {
 		}
 	}
 }
+
+// TestPartyRelationshipsAnyStatus checks Relationships for one party in each
+// status against the whole map filtered by hand, and that its plan reaches
+// the party's relationships through the indexes, never by walking the
+// relationships table (the OR over both columns did, for every status).
+func TestPartyRelationshipsAnyStatus(t *testing.T) {
+	ctx := context.Background()
+	store := MustOpenStore(t)
+	m := MustOpenReadModel(t, store)
+	MustRun(t, m)
+	l := newLedger(t, store)
+	a := l.identify("Alpha", "supplier", "external", "")
+	b := l.identify("Beta", "customer", "external", "")
+	c := l.identify("Gamma", "regulator", "external", "")
+	var ids []domain.RelationshipID
+	for _, r := range [][2]domain.PartyID{{a, b}, {b, c}, {c, a}, {b, a}} {
+		id, err := establish(t, l, m, r[0], r[1], "supplies", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range []domain.RelationshipID{ids[0], ids[1]} {
+		if err := relate(t, l, m, id, func(r *domain.Relationship, _ domain.RelationshipDirectory) ([]domain.Event, error) {
+			return r.End(domain.EndRelationship{Meta: meta("over"), RelationshipID: id}, l.now)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	MustWait(t, m, l.head)
+	for _, status := range []string{"all", "ended", "active"} {
+		every, err := m.Relationships(ctx, RelationshipFilter{Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(every) == 0 {
+			t.Fatalf("status %s: no relationships", status)
+		}
+		for _, p := range []domain.PartyID{a, b, c} {
+			want := []RelationshipView{}
+			for _, r := range every {
+				if r.FromPartyID == string(p) || r.ToPartyID == string(p) {
+					want = append(want, r)
+				}
+			}
+			got, err := m.Relationships(ctx, RelationshipFilter{PartyID: string(p), Status: status})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("relationships of %s, status %s (-filtered map +query):\n%s", p, status, diff)
+			}
+		}
+		f := RelationshipFilter{PartyID: string(a), Status: status}
+		if status == "active" {
+			f.Kind = "supplies" // not the point read
+		}
+		q, args, err := relationshipsQuery(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range explain(t, m, q, args...) {
+			if strings.HasPrefix(step, "SCAN r") || strings.HasPrefix(step, "SCAN relationships") {
+				t.Errorf("status %s: the party's relationships read walks the table: %q", status, step)
+			}
+		}
+	}
+}
+
+// explain returns the detail lines of q's query plan.
+func explain(t *testing.T, m *ReadModel, q string, args ...any) []string {
+	t.Helper()
+	rows, err := m.db.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
