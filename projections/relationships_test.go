@@ -255,28 +255,12 @@ func TestPartyRelationshipsPoint(t *testing.T) {
 		}
 	}
 
-	rows, err := m.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+partyRelationshipsQuery, string(a))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	plan := queryPlan(t, m.db, partyRelationshipsQuery, string(a))
 	// A scan, or a search by status alone (every active party: what the
 	// planner chose for the OR over LEFT JOINs), costs the register's size.
-	for _, step := range plan {
+	for _, step := range strings.Split(plan, "\n") {
 		if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "(status=?)") {
-			t.Errorf("the one-party relationship read walks a table: %q in\n%s", step, strings.Join(plan, "\n"))
+			t.Errorf("the one-party relationship read walks a table: %q in\n%s", step, plan)
 		}
 	}
 }
@@ -341,33 +325,10 @@ func TestPartyRelationshipsAnyStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, step := range explain(t, m, q, args...) {
+		for _, step := range strings.Split(queryPlan(t, m.db, q, args...), "\n") {
 			if strings.HasPrefix(step, "SCAN r") || strings.HasPrefix(step, "SCAN relationships") {
 				t.Errorf("status %s: the party's relationships read walks the table: %q", status, step)
 			}
 		}
 	}
-}
-
-// explain returns the detail lines of q's query plan.
-func explain(t *testing.T, m *ReadModel, q string, args ...any) []string {
-	t.Helper()
-	rows, err := m.db.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return plan
 }
