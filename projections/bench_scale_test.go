@@ -83,12 +83,22 @@ func mustScaleLog(b *testing.B) (store *sqlite.Store, path string, o synth.Optio
 func BenchmarkRebuildAtScale(b *testing.B) {
 	ctx := context.Background()
 	store, path, o := mustScaleLog(b)
-	rdb, err := sqlite.OpenDB(filepath.Join(b.TempDir(), "read.db"), sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	// Pools as `partyledger rebuild` opens them: queries, and a writer of
+	// one connection of its own.
+	rmPath := filepath.Join(b.TempDir(), "read.db")
+	rdb, err := sqlite.OpenDB(rmPath, sqlite.WithSynchronous(sqlite.SynchronousNormal))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rdb.Close()
-	m, err := Open(ctx, rdb, store, nil)
+	wdb, err := sqlite.OpenDB(rmPath, sqlite.WithSynchronous(sqlite.SynchronousNormal))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer wdb.Close()
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	m, err := Open(ctx, rdb, store, nil, WithWriter(wdb))
 	if err != nil {
 		b.Fatal(err)
 	}

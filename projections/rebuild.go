@@ -275,10 +275,18 @@ const checkpointEvery = 100 * time.Millisecond
 // connection every [checkpointEvery] instead, which SQLite runs beside a
 // writer (a passive checkpoint never blocks one), so on two cores the
 // copying overlaps the replay. The returned function stops the
-// checkpoints, runs a last one, and turns the writer's automatic
-// checkpoint on again. Durability is unchanged: commits go to the WAL as
+// checkpoints and turns the writer's automatic checkpoint on again (its
+// next commit, or the close, checkpoints what is left). Durability is unchanged: commits go to the WAL as
 // before, and the WAL is the database until it is checkpointed.
+//
+// It needs a writer of its own ([WithWriter], one connection): the pragma is
+// a setting of a connection, so on a pool shared with queries it could land
+// on one connection and be restored on another, leaving a connection that
+// never checkpoints. Without one, the checkpoints stay in the commits.
 func (m *ReadModel) checkpointBeside(ctx context.Context) (stop func()) {
+	if m.wdb == m.db || m.wdb.Stats().MaxOpenConnections != 1 {
+		return func() {}
+	}
 	ctx = context.WithoutCancel(ctx)
 	if _, err := m.wdb.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
 		m.logger.Warn("rebuild: checkpoints stay in the writer", logError, err)
